@@ -1,0 +1,15 @@
+package io.ringstore.error;
+
+/** The typed errors a client can receive; the wire protocol carries the same set. */
+public enum ErrorCode {
+    WRONG_EXPECTED_VERSION,
+    STREAM_NOT_FOUND,
+    STREAM_DELETED,
+    INVALID_REQUEST,
+    FRAME_TOO_LARGE,
+    STORAGE_FULL,
+    STORAGE_ERROR,
+    OVERLOADED,
+    SHUTTING_DOWN,
+    ACCESS_DENIED
+}

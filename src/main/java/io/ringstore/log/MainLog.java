@@ -1,0 +1,282 @@
+package io.ringstore.log;
+
+import io.ringstore.log.proto.LogRecord;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import org.tinylog.Logger;
+
+/**
+ * The main log: a chain of fixed-size memory-mapped segment files. One writer thread appends and
+ * forces; any number of reader threads read records below the committed position.
+ *
+ * <p>Three positions matter, each a global log position (segment base + offset):
+ * <ul>
+ *   <li>write position: where the writer puts the next frame (writer thread only);
+ *   <li>durable position: everything before it has been forced (writer thread only);
+ *   <li>committed position: everything before it is acknowledged and visible to readers
+ *       (volatile). In the default durability mode it never passes the durable position.
+ * </ul>
+ *
+ * <p>Exception policy: I/O failures are checked {@link IOException}s for the writer to turn into
+ * typed append errors; damage that recovery cannot explain as a torn tail is a
+ * {@link CorruptLogException} naming file and offset.
+ */
+public final class MainLog implements AutoCloseable {
+    private final Path dir;
+    private final StorageIo io;
+    private final long segmentSize;
+    private final ConcurrentSkipListMap<Long, Segment> segments;
+
+    // Writer-thread state.
+    private Segment current;
+    private long writeOffset;
+    private long dirtyFrom;
+    private long dirtyTo;
+    private long durablePosition;
+    private boolean sealed;
+
+    private volatile long committedPosition;
+
+    MainLog(Path dir, StorageIo io, long segmentSize, ConcurrentSkipListMap<Long, Segment> segments,
+            Segment current, long writeOffset, boolean sealed) {
+        this.dir = dir;
+        this.sealed = sealed;
+        this.io = io;
+        this.segmentSize = segmentSize;
+        this.segments = segments;
+        this.current = current;
+        this.writeOffset = writeOffset;
+        this.dirtyFrom = writeOffset;
+        this.dirtyTo = writeOffset;
+        this.durablePosition = current.base() + writeOffset;
+        this.committedPosition = durablePosition;
+    }
+
+    /**
+     * Opens (or creates) the log in {@code dir}, scanning from {@code scanFrom} and handing every
+     * record found to {@code onRecord}.
+     */
+    public static Opened open(Path dir, StorageIo io, long segmentSize, boolean repair, long scanFrom,
+                              java.util.function.Consumer<LogRecord> onRecord) throws IOException {
+        return LogRecovery.recover(dir, io, segmentSize, repair, scanFrom, onRecord);
+    }
+
+    /** An opened log and what recovery did. */
+    public record Opened(MainLog log, RecoveryReport report) {}
+
+    // ------------------------------------------------------------------ writer side
+
+    public long writePosition() {
+        return current.base() + writeOffset;
+    }
+
+    public long durablePosition() {
+        return durablePosition;
+    }
+
+    public long segmentSize() {
+        return segmentSize;
+    }
+
+    /** Largest body a single frame can have in a fresh segment. */
+    public int maxBodyLength() {
+        return (int) Math.min(Integer.MAX_VALUE,
+                segmentSize - SegmentHeader.LENGTH - RecordFrame.SEAL_LENGTH - RecordFrame.HEADER_LENGTH - RecordFrame.ALIGNMENT);
+    }
+
+    /** Whether {@code bytes} of frames still fit in the current segment. */
+    public boolean fits(long bytes) {
+        return !sealed && writeOffset + bytes <= current.limitOffset();
+    }
+
+    /**
+     * Moves the writer to a new segment: creates it (real blocks, crash-safe order), then seals
+     * the current one and forces everything in it, so that any byte durable in the new segment
+     * proves the old one complete (recovery relies on this).
+     *
+     * @throws io.ringstore.nativeio.NoSpaceException when there is no room for the new segment;
+     *         the current segment is then left as it was
+     */
+    public void roll(long nowMillis) throws IOException {
+        long nextBase = current.base() + current.size();
+        Segment next = Segment.create(io, dir, nextBase, segmentSize, nowMillis);
+        try {
+            if (!sealed) {
+                io.write(current.mapping(), writeOffset, SEAL_WORD);
+                dirtyTo = Math.max(dirtyTo, writeOffset + RecordFrame.SEAL_LENGTH);
+            }
+            forceCurrent();
+        } catch (IOException | RuntimeException e) {
+            // The old segment stays current; the new, empty one is harmless (recovery removes
+            // an empty segment that follows the tail) but we remove it now to keep things tidy.
+            next.close();
+            java.nio.file.Files.deleteIfExists(next.file());
+            throw e;
+        }
+        segments.put(nextBase, next);
+        current = next;
+        sealed = false;
+        writeOffset = SegmentHeader.LENGTH;
+        dirtyFrom = writeOffset;
+        dirtyTo = writeOffset;
+        durablePosition = current.base() + writeOffset;
+    }
+
+    private static final MemorySegment SEAL_WORD;
+    static {
+        byte[] seal = new byte[RecordFrame.SEAL_LENGTH];
+        MemorySegment.ofArray(seal).set(SegmentHeader.INT, 0, RecordFrame.SEAL);
+        SEAL_WORD = MemorySegment.ofArray(seal);
+    }
+
+    /**
+     * Writes one frame at the write position whose body is {@code head[0, headLength)} followed by
+     * {@code tail}: body and checksum first, then the length word, which makes the frame valid.
+     * The caller has checked {@link #fits}.
+     *
+     * @return the position of the frame
+     */
+    public long append(byte[] head, int headLength, byte[] tail) throws IOException {
+        long offset = writeOffset;
+        int bodyLength = headLength + tail.length;
+        MemorySegment mapping = current.mapping();
+        io.write(mapping, offset + RecordFrame.BODY_OFFSET, MemorySegment.ofArray(head).asSlice(0, headLength));
+        io.write(mapping, offset + RecordFrame.BODY_OFFSET + headLength, MemorySegment.ofArray(tail));
+        crc.reset();
+        crc.update(head, 0, headLength);
+        crc.update(tail, 0, tail.length);
+        frameHeader.set(SegmentHeader.INT, RecordFrame.CRC_OFFSET, (int) crc.getValue());
+        io.write(mapping, offset + RecordFrame.CRC_OFFSET, frameHeader.asSlice(RecordFrame.CRC_OFFSET, Integer.BYTES));
+        frameHeader.set(SegmentHeader.INT, RecordFrame.LENGTH_OFFSET, bodyLength);
+        io.write(mapping, offset + RecordFrame.LENGTH_OFFSET, frameHeader.asSlice(0, Integer.BYTES)); // commit point
+        writeOffset = offset + RecordFrame.frameLength(bodyLength);
+        dirtyTo = Math.max(dirtyTo, writeOffset);
+        return current.base() + offset;
+    }
+
+    private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    private final MemorySegment frameHeader = MemorySegment.ofArray(new byte[RecordFrame.HEADER_LENGTH]);
+
+    /** Forces every byte written since the last force; afterwards durable position = write position. */
+    public void force() throws IOException {
+        forceCurrent();
+    }
+
+    private void forceCurrent() throws IOException {
+        if (dirtyTo > dirtyFrom) {
+            io.force(current.mapping(), dirtyFrom, dirtyTo - dirtyFrom);
+        }
+        dirtyFrom = writeOffset;
+        dirtyTo = writeOffset;
+        durablePosition = current.base() + writeOffset;
+    }
+
+    /** Whether bytes were written since the last force. */
+    public boolean hasUnforcedBytes() {
+        return dirtyTo > dirtyFrom;
+    }
+
+    /**
+     * Undoes frames written at or after {@code position} after a failed force: zeroes them in the
+     * mapping so no stale frame can surface later, and rewinds the write position. Only frames in
+     * the current segment can be undone; earlier ones were forced by a roll.
+     */
+    public void discardFrom(long position) {
+        long offset = Math.max(position - current.base(), SegmentHeader.LENGTH);
+        if (offset >= writeOffset) {
+            return;
+        }
+        current.mapping().asSlice(offset, dirtyTo - offset).fill((byte) 0);
+        writeOffset = offset;
+        dirtyFrom = Math.min(dirtyFrom, offset);
+        // dirtyTo stays: the zeroed range must reach the disk with the next force.
+    }
+
+    /** Makes everything before {@code position} visible to readers. */
+    public void commit(long position) {
+        committedPosition = position;
+    }
+
+    // ------------------------------------------------------------------ reader side
+
+    public long committedPosition() {
+        return committedPosition;
+    }
+
+    /** Position of the first frame still stored. */
+    public long oldestPosition() {
+        return segments.firstKey() + SegmentHeader.LENGTH;
+    }
+
+    /** Records read by {@link #read}; {@code next} is where to continue. */
+    public record ReadBatch(List<LogRecord> records, long next) {}
+
+    /**
+     * Reads up to {@code maxCount} records starting at {@code from} (a record's position, or any
+     * position at or before {@link #oldestPosition()} for the beginning), never past the committed
+     * position. Safe on any thread.
+     *
+     * @throws IllegalArgumentException when {@code from} is not the position of a record
+     */
+    public ReadBatch read(long from, int maxCount) {
+        long limit = committedPosition;
+        List<LogRecord> out = new ArrayList<>(Math.min(maxCount, 1024));
+        long position = Math.max(from, oldestPosition());
+        while (out.size() < maxCount && position < limit) {
+            Map.Entry<Long, Segment> e = segments.floorEntry(position);
+            if (e == null) {
+                throw new IllegalArgumentException("position before the oldest segment: position=" + position);
+            }
+            Segment seg = e.getValue();
+            long offset = Math.max(position - seg.base(), SegmentHeader.LENGTH);
+            FrameReader.Frame f = FrameReader.read(seg.mapping(), seg.base(), offset);
+            switch (f.kind()) {
+                case RECORD -> {
+                    out.add(f.record());
+                    position = seg.base() + f.next();
+                }
+                case SEAL -> {
+                    position = seg.base() + seg.size();
+                }
+                case EMPTY, BAD -> {
+                    if (position == from && out.isEmpty()) {
+                        throw new IllegalArgumentException("no record starts at position=" + from);
+                    }
+                    throw new CorruptLogException(seg.file(), offset,
+                            f.kind() == FrameReader.Kind.EMPTY ? "empty slot below committed position" : f.problem());
+                }
+            }
+        }
+        return new ReadBatch(out, position);
+    }
+
+    /** Reads the one record at {@code position}. */
+    public LogRecord readAt(long position) {
+        ReadBatch b = read(position, 1);
+        if (b.records().isEmpty() || b.records().getFirst().getPosition() != position) {
+            throw new IllegalArgumentException("no record at position=" + position);
+        }
+        return b.records().getFirst();
+    }
+
+    public List<Path> segmentFiles() {
+        return segments.values().stream().map(Segment::file).toList();
+    }
+
+    @Override
+    public void close() {
+        for (Segment s : segments.values()) {
+            try {
+                s.close();
+            } catch (RuntimeException e) {
+                Logger.warn("closing segment failed file={} error={}", s.file(), e.toString());
+            }
+        }
+        segments.clear();
+    }
+}

@@ -1,0 +1,106 @@
+package io.ringstore.log;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+
+/** One mapped segment file of the main log: where it lives, its base position and its bytes. */
+public final class Segment implements AutoCloseable {
+    private final Path file;
+    private final long base;
+    private final long size;
+    private final Arena arena;
+    private final MemorySegment mapping;
+
+    private Segment(Path file, long base, long size, Arena arena, MemorySegment mapping) {
+        this.file = file;
+        this.base = base;
+        this.size = size;
+        this.arena = arena;
+        this.mapping = mapping;
+    }
+
+    public static String fileName(long base) {
+        return String.format("%020d.seg", base);
+    }
+
+    /** Parses a segment file name back to its base, or -1 when it is not one. */
+    public static long baseOf(Path file) {
+        String name = file.getFileName().toString();
+        if (!name.endsWith(".seg") || name.length() != 24) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(name.substring(0, 20));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Creates a segment in the crash-safe order: temp file, real blocks, header, force, rename,
+     * force folder. A crash before the rename leaves only a {@code .tmp} file, which the next open
+     * deletes; after it, a complete empty segment.
+     */
+    static Segment create(StorageIo io, Path dir, long base, long size, long nowMillis) throws IOException {
+        Path finalFile = dir.resolve(fileName(base));
+        Path temp = dir.resolve(fileName(base) + ".tmp");
+        io.allocate(temp, size);
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment mapping = io.map(temp, size, arena);
+            io.write(mapping, 0, MemorySegment.ofArray(SegmentHeader.encode(base, size, nowMillis)));
+            io.force(mapping, 0, SegmentHeader.LENGTH);
+            io.rename(temp, finalFile);
+            io.forceDirectory(dir);
+            return new Segment(finalFile, base, size, arena, mapping);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            java.nio.file.Files.deleteIfExists(temp);
+            throw e;
+        }
+    }
+
+    /** Maps an existing segment; the caller checks its header. */
+    static Segment open(StorageIo io, Path file, long size) throws IOException {
+        Arena arena = Arena.ofShared();
+        try {
+            return new Segment(file, baseOf(file), size, arena, io.map(file, size, arena));
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public long base() {
+        return base;
+    }
+
+    public long size() {
+        return size;
+    }
+
+    /** Position one past the last byte a frame may occupy (the seal word must still fit). */
+    public long limitOffset() {
+        return size - RecordFrame.SEAL_LENGTH;
+    }
+
+    public MemorySegment mapping() {
+        return mapping;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    @Override
+    public String toString() {
+        return file.toString();
+    }
+}

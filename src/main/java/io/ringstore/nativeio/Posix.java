@@ -1,0 +1,126 @@
+package io.ringstore.nativeio;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+
+/**
+ * The few Linux calls the JDK does not expose, through FFM: {@code fallocate} (so a segment's
+ * blocks exist before it is mapped: a sparse file under a mapping turns a full disk into SIGBUS)
+ * and {@code madvise(MADV_RANDOM)} (without it an msync of a few KiB wrote back multi-MiB folios
+ * on this kernel, 20-50x the payload).
+ *
+ * <p>Constants used here have the same values on x86_64 and arm64 (the generic Linux ABI).
+ */
+public final class Posix {
+    private static final int O_RDWR = 0x2;
+    private static final int O_CREAT = 0x40;
+    private static final int O_CLOEXEC = 0x80000;
+    public static final int EINTR = 4;
+    public static final int ENOSPC = 28;
+    public static final int EDQUOT = 122;
+    public static final int EOPNOTSUPP = 95;
+    private static final int MADV_RANDOM = 1;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+
+    private static final MethodHandle OPEN = downcall("open",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT));
+    private static final MethodHandle CLOSE = downcall("close",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle FALLOCATE = downcall("fallocate",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle MADVISE = downcall("madvise",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT));
+
+    private Posix() {}
+
+    private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
+        MemorySegment symbol = LINKER.defaultLookup().find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc symbol not found: " + name));
+        return LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO);
+    }
+
+    /** Outcome of {@link #fallocate}: done, or the filesystem cannot do it (caller zero-fills). */
+    public enum Allocation { ALLOCATED, UNSUPPORTED }
+
+    /**
+     * Reserves real blocks for {@code [0, length)} of the file, creating it if needed.
+     *
+     * @throws NoSpaceException when the filesystem has no room (ENOSPC or EDQUOT)
+     */
+    public static Allocation fallocate(Path file, long length) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment cPath = arena.allocateFrom(file.toString());
+            int fd = (int) OPEN.invokeExact(state, cPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+            if (fd < 0) {
+                throw new IOException("open failed: file=" + file + " errno=" + errno(state));
+            }
+            try {
+                int rc;
+                int err;
+                do {
+                    rc = (int) FALLOCATE.invokeExact(state, fd, 0, 0L, length);
+                    err = rc == 0 ? 0 : errno(state);
+                } while (rc != 0 && err == EINTR);
+                if (rc == 0) {
+                    return Allocation.ALLOCATED;
+                }
+                if (err == EOPNOTSUPP) {
+                    return Allocation.UNSUPPORTED;
+                }
+                if (err == ENOSPC || err == EDQUOT) {
+                    throw new NoSpaceException("no space to allocate file=" + file + " bytes=" + length);
+                }
+                throw new IOException("fallocate failed: file=" + file + " bytes=" + length + " errno=" + err);
+            } finally {
+                int ignored = (int) CLOSE.invokeExact(state, fd);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed", t);
+        }
+    }
+
+    /**
+     * Advises the kernel that a mapping is accessed randomly, so it does not read ahead or write
+     * back large folios around a small dirty range. Best effort: a failure only costs wear.
+     *
+     * @return true when the advice was taken
+     */
+    public static boolean adviseRandom(MemorySegment mapping) {
+        if (mapping.byteSize() == 0) {
+            return true;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) MADVISE.invokeExact(state, mapping, mapping.byteSize(), MADV_RANDOM);
+            return rc == 0;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed", t);
+        }
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+}

@@ -1,0 +1,68 @@
+package io.ringstore.store;
+
+import io.ringstore.log.FileStorageIo;
+import io.ringstore.log.StorageIo;
+import io.ringstore.writer.Durability;
+import io.ringstore.writer.WriterOptions;
+import java.nio.file.Path;
+
+/**
+ * Everything a store is opened with; validated once, here.
+ *
+ * @param dataDir     the data folder (holds {@code log/}, {@code checkpoint/} and the lock)
+ * @param segmentSize bytes per main-log segment file
+ * @param repair      cut the log at damage instead of refusing to open
+ * @param writer      writer behaviour
+ * @param io          the storage layer (tests inject faults here)
+ */
+public record StoreConfig(Path dataDir, long segmentSize, boolean repair, WriterOptions writer, StorageIo io) {
+    /** 64 MiB: a few seconds of heavy ingest on a Pi, small enough to allocate without a stall. */
+    public static final long DEFAULT_SEGMENT_SIZE = 64L << 20;
+    public static final long MIN_SEGMENT_SIZE = 64L << 10;
+    public static final long MAX_SEGMENT_SIZE = 1L << 30;
+
+    public StoreConfig {
+        if (dataDir == null) {
+            throw new IllegalArgumentException("data folder must be set");
+        }
+        if (segmentSize < MIN_SEGMENT_SIZE || segmentSize > MAX_SEGMENT_SIZE || segmentSize % 4096 != 0) {
+            throw new IllegalArgumentException("segment size must be a multiple of 4096 between "
+                    + MIN_SEGMENT_SIZE + " and " + MAX_SEGMENT_SIZE + ": " + segmentSize);
+        }
+        if (writer == null || io == null) {
+            throw new IllegalArgumentException("writer options and storage io must be set");
+        }
+    }
+
+    public static StoreConfig defaults(Path dataDir) {
+        return new StoreConfig(dataDir, DEFAULT_SEGMENT_SIZE, false, WriterOptions.defaults(), new FileStorageIo());
+    }
+
+    public StoreConfig withSegmentSize(long bytes) {
+        return new StoreConfig(dataDir, bytes, repair, writer, io);
+    }
+
+    public StoreConfig withRepair(boolean r) {
+        return new StoreConfig(dataDir, segmentSize, r, writer, io);
+    }
+
+    public StoreConfig withWriter(WriterOptions w) {
+        return new StoreConfig(dataDir, segmentSize, repair, w, io);
+    }
+
+    public StoreConfig withDurability(Durability d) {
+        return withWriter(writer.withDurability(d));
+    }
+
+    public StoreConfig withIo(StorageIo storageIo) {
+        return new StoreConfig(dataDir, segmentSize, repair, writer, storageIo);
+    }
+
+    public Path logDir() {
+        return dataDir.resolve("log");
+    }
+
+    public Path checkpointDir() {
+        return dataDir.resolve("checkpoint");
+    }
+}

@@ -1,0 +1,80 @@
+package io.ringstore.writer;
+
+import com.google.protobuf.ByteString;
+import io.ringstore.error.RingStoreException;
+import io.ringstore.log.proto.LogRecord;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** One producer's append, as queued for the writer; the future completes after the batch's force. */
+public final class AppendRequest {
+    public static final int MAX_STREAM_NAME_BYTES = 1024;
+
+    final String stream;
+    final ExpectedVersion expected;
+    final List<EventData> events;
+    final CompletableFuture<AppendResult> result = new CompletableFuture<>();
+    /** Each event's id: the client's, or a generated one. */
+    final byte[][] eventIds;
+    /** Whether the client chose every id (only then is the append remembered for retries). */
+    final boolean clientIds;
+    /** Whether the client chose any id (then a reuse of one is detected). */
+    final boolean anyClientIds;
+    /** Each event's record fields that do not depend on where it lands, encoded off the writer thread. */
+    final byte[][] encoded;
+    final long encodedBytes;
+
+    public AppendRequest(String stream, ExpectedVersion expected, List<EventData> events) {
+        if (stream == null || stream.isEmpty()) {
+            throw RingStoreException.invalid("stream name must not be empty");
+        }
+        if (stream.startsWith("$")) {
+            throw RingStoreException.invalid("stream names starting with '$' are reserved: stream=" + stream);
+        }
+        if (stream.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_STREAM_NAME_BYTES) {
+            throw RingStoreException.invalid("stream name longer than " + MAX_STREAM_NAME_BYTES + " bytes");
+        }
+        if (expected == null) {
+            throw RingStoreException.invalid("expected version must be given");
+        }
+        if (events == null || events.isEmpty()) {
+            throw RingStoreException.invalid("an append needs at least one event: stream=" + stream);
+        }
+        this.stream = stream;
+        this.expected = expected;
+        this.events = List.copyOf(events);
+        this.eventIds = new byte[this.events.size()][];
+        this.encoded = new byte[this.events.size()][];
+        boolean allClient = true;
+        boolean anyClient = false;
+        long bytes = 0;
+        for (int i = 0; i < this.events.size(); i++) {
+            EventData e = this.events.get(i);
+            if (e == null) {
+                throw RingStoreException.invalid("event " + i + " is null");
+            }
+            allClient &= e.eventId() != null;
+            anyClient |= e.eventId() != null;
+            eventIds[i] = e.eventId() != null ? e.eventId().clone() : EventIds.generate();
+            encoded[i] = LogRecord.newBuilder()
+                    .setStream(stream)
+                    .setEventId(ByteString.copyFrom(eventIds[i]))
+                    .setType(e.type())
+                    .setData(ByteString.copyFrom(e.data()))
+                    .setMetadata(ByteString.copyFrom(e.metadata()))
+                    .build().toByteArray();
+            bytes += encoded[i].length;
+        }
+        this.clientIds = allClient;
+        this.anyClientIds = anyClient;
+        this.encodedBytes = bytes;
+    }
+
+    public CompletableFuture<AppendResult> result() {
+        return result;
+    }
+
+    public String stream() {
+        return stream;
+    }
+}

@@ -1,0 +1,174 @@
+package io.ringstore.writer;
+
+import java.util.Arrays;
+
+/**
+ * The writer's table of streams: name -> last written version and the log position of that
+ * version. Only the writer thread changes it, so it is exact; readers and the checkpointer work
+ * on {@link #snapshot() snapshots}.
+ *
+ * <p>Compact on purpose (100,000 streams must fit a 64 MiB heap with room to spare): open
+ * addressing over three parallel arrays, no entry objects. A slot costs a reference and two
+ * longs, plus the name string itself.
+ */
+public final class StreamTable {
+    private static final int INITIAL_CAPACITY = 1024;
+    private static final double MAX_LOAD = 0.7;
+
+    private String[] names;
+    private long[] versions;
+    private long[] positions;
+    private int size;
+
+    public StreamTable() {
+        allocate(INITIAL_CAPACITY);
+    }
+
+    private void allocate(int capacity) {
+        names = new String[capacity];
+        versions = new long[capacity];
+        positions = new long[capacity];
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** Last version of {@code stream}, or -1 if it has never been written. */
+    public long version(String stream) {
+        int slot = find(stream);
+        return slot < 0 ? -1 : versions[slot];
+    }
+
+    /** Log position of the last event of {@code stream}, or -1. */
+    public long lastPosition(String stream) {
+        int slot = find(stream);
+        return slot < 0 ? -1 : positions[slot];
+    }
+
+    /** Records that {@code stream} is now at {@code version}, its last event at {@code position}. */
+    public void put(String stream, long version, long position) {
+        if (size + 1 > names.length * MAX_LOAD) {
+            grow();
+        }
+        int slot = slotFor(stream, names);
+        if (names[slot] == null) {
+            names[slot] = stream;
+            size++;
+        }
+        versions[slot] = version;
+        positions[slot] = position;
+    }
+
+    /**
+     * Removes {@code stream} (used only to undo an append whose force failed, when the stream
+     * did not exist before it). Backward-shift deletion keeps probe chains intact.
+     */
+    public void remove(String stream) {
+        int slot = find(stream);
+        if (slot < 0) {
+            return;
+        }
+        int mask = names.length - 1;
+        int hole = slot;
+        int i = (hole + 1) & mask;
+        while (names[i] != null) {
+            int home = spread(names[i].hashCode()) & mask;
+            boolean movable = hole <= i ? (home <= hole || home > i) : (home <= hole && home > i);
+            if (movable) {
+                names[hole] = names[i];
+                versions[hole] = versions[i];
+                positions[hole] = positions[i];
+                hole = i;
+            }
+            i = (i + 1) & mask;
+        }
+        names[hole] = null;
+        versions[hole] = 0;
+        positions[hole] = 0;
+        size--;
+    }
+
+    private int find(String stream) {
+        int mask = names.length - 1;
+        for (int i = spread(stream.hashCode()) & mask; ; i = (i + 1) & mask) {
+            String n = names[i];
+            if (n == null) {
+                return -1;
+            }
+            if (n.equals(stream)) {
+                return i;
+            }
+        }
+    }
+
+    private static int slotFor(String stream, String[] names) {
+        int mask = names.length - 1;
+        for (int i = spread(stream.hashCode()) & mask; ; i = (i + 1) & mask) {
+            String n = names[i];
+            if (n == null || n.equals(stream)) {
+                return i;
+            }
+        }
+    }
+
+    private static int spread(int h) {
+        return (h ^ (h >>> 16)) * 0x9E3779B1;
+    }
+
+    private void grow() {
+        String[] oldNames = names;
+        long[] oldVersions = versions;
+        long[] oldPositions = positions;
+        allocate(oldNames.length * 2);
+        for (int i = 0; i < oldNames.length; i++) {
+            if (oldNames[i] != null) {
+                int slot = slotFor(oldNames[i], names);
+                names[slot] = oldNames[i];
+                versions[slot] = oldVersions[i];
+                positions[slot] = oldPositions[i];
+            }
+        }
+    }
+
+    /** An immutable copy, cheap enough to take on the writer thread (array copies only). */
+    public Snapshot snapshot() {
+        return new Snapshot(Arrays.copyOf(names, names.length), Arrays.copyOf(versions, versions.length),
+                Arrays.copyOf(positions, positions.length), size);
+    }
+
+    /** A frozen copy of the table. */
+    public static final class Snapshot {
+        private final String[] names;
+        private final long[] versions;
+        private final long[] positions;
+        private final int size;
+
+        Snapshot(String[] names, long[] versions, long[] positions, int size) {
+            this.names = names;
+            this.versions = versions;
+            this.positions = positions;
+            this.size = size;
+        }
+
+        public int size() {
+            return size;
+        }
+
+        /** Calls {@code consumer} with each stream, its version and its last position. */
+        public void forEach(EntryConsumer consumer) {
+            for (int i = 0; i < names.length; i++) {
+                if (names[i] != null) {
+                    consumer.accept(names[i], versions[i], positions[i]);
+                }
+            }
+        }
+    }
+
+    /** Receives one table entry. */
+    @FunctionalInterface
+    public interface EntryConsumer {
+        void accept(String stream, long version, long position);
+    }
+
+}

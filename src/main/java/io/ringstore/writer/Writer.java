@@ -1,0 +1,474 @@
+package io.ringstore.writer;
+
+import com.google.protobuf.CodedOutputStream;
+import io.ringstore.error.ErrorCode;
+import io.ringstore.error.RingStoreException;
+import io.ringstore.error.WrongExpectedVersionException;
+import io.ringstore.log.MainLog;
+import io.ringstore.log.RecordFrame;
+import io.ringstore.nativeio.NoSpaceException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.tinylog.Logger;
+
+/**
+ * The one thread that appends to the main log. Group commit in one loop: take whatever appends
+ * are queued, check each against the stream table, write their frames, force once, then
+ * acknowledge them all.
+ *
+ * <p>Exception policy: an I/O failure fails the appends it touched with a typed error
+ * (STORAGE_FULL, STORAGE_ERROR) and the loop goes on, so the store stays readable and resumes by
+ * itself when the cause goes away. Nothing is acknowledged that was not forced (in SYNC mode).
+ * A RuntimeException from our own code is a bug: it fails the batch, is logged, and stops the
+ * writer rather than limping on with a table that may no longer match the log.
+ */
+public final class Writer implements Runnable {
+    private static final int FORCE_SAMPLES = 1024;
+
+    private final MainLog log;
+    private final StreamTable table;
+    private final WriterOptions options;
+    private final RollListener rollListener;
+    private final ArrayBlockingQueue<AppendRequest> queue;
+    private final RecentEventIds recentIds;
+    private final ReentrantReadWriteLock stopLock = new ReentrantReadWriteLock();
+    private volatile boolean stopping;
+    private volatile boolean stopped;
+
+    // Writer-thread state.
+    private final List<AppendRequest> batch = new ArrayList<>();
+    private final List<Outcome> outcomes = new ArrayList<>();
+    private final byte[] head = new byte[64];
+    private long lastForceNanos = System.nanoTime();
+
+    // Published counters.
+    private volatile long batches;
+    private volatile long events;
+    private volatile long payloadBytes;
+    private volatile long forces;
+    private final long[] forceMicros = new long[FORCE_SAMPLES];
+    private volatile int forceSampleCount;
+    private volatile boolean storageFull;
+    private volatile String lastError;
+
+    public Writer(MainLog log, StreamTable table, WriterOptions options, RollListener rollListener) {
+        this.log = log;
+        this.table = table;
+        this.options = options;
+        this.rollListener = rollListener;
+        this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
+        this.recentIds = new RecentEventIds(options.idempotencyWindow());
+    }
+
+    /** Remembers an event id found by recovery, so retries across a restart stay idempotent. */
+    public void rememberRecovered(byte[] eventId, String stream, long version, long position) {
+        if (options.idempotencyWindow() > 0) {
+            recentIds.put(eventId, stream, version, position);
+        }
+    }
+
+    /**
+     * Queues an append, waiting up to the submit timeout for room (backpressure).
+     * The request's future fails with OVERLOADED or SHUTTING_DOWN when it cannot be queued.
+     */
+    public void submit(AppendRequest request) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.submitTimeoutMillis());
+        while (true) {
+            ReentrantReadWriteLock.ReadLock lock = stopLock.readLock();
+            lock.lock();
+            try {
+                if (stopping) {
+                    request.result.completeExceptionally(
+                            new RingStoreException(ErrorCode.SHUTTING_DOWN, "store is shutting down"));
+                    return;
+                }
+                if (queue.offer(request, 10, TimeUnit.MILLISECONDS)) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                request.result.completeExceptionally(new RingStoreException(ErrorCode.SHUTTING_DOWN, "interrupted"));
+                return;
+            } finally {
+                lock.unlock();
+            }
+            if (System.nanoTime() > deadline) {
+                request.result.completeExceptionally(new RingStoreException(ErrorCode.OVERLOADED,
+                        "writer queue full: capacity=" + options.queueCapacity()));
+                return;
+            }
+        }
+    }
+
+    /** Asks the loop to finish what is queued and stop; new appends are refused from now on. */
+    public void stop() {
+        stopLock.writeLock().lock();
+        try {
+            stopping = true;
+        } finally {
+            stopLock.writeLock().unlock();
+        }
+    }
+
+    public boolean isStopped() {
+        return stopped;
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (true) {
+                AppendRequest first = queue.poll(pollMillis(), TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    if (stopping) {
+                        break;
+                    }
+                    forceIfDue();
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, options.maxBatch() - 1);
+                processBatch();
+                batch.clear();
+                forceIfDue();
+            }
+            finalForce();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            Logger.error(e, "writer stopped by an unexpected failure; appends are refused until restart");
+            lastError = String.valueOf(e);
+            failAll(batch, new RingStoreException(ErrorCode.STORAGE_ERROR, "writer failed: " + e));
+            stopping = true;
+        } finally {
+            stopped = true;
+            List<AppendRequest> rest = new ArrayList<>();
+            queue.drainTo(rest);
+            failAll(rest, new RingStoreException(ErrorCode.SHUTTING_DOWN, "store is shutting down"));
+        }
+    }
+
+    private long pollMillis() {
+        return options.durability() == Durability.PERIODIC ? Math.max(1, options.forceIntervalMillis() / 2) : 100;
+    }
+
+    private void processBatch() {
+        outcomes.clear();
+        for (AppendRequest request : batch) {
+            outcomes.add(process(request));
+        }
+        boolean wrote = outcomes.stream().anyMatch(o -> o.wrote);
+        if (wrote || log.hasUnforcedBytes()) {
+            if (options.durability() == Durability.SYNC) {
+                try {
+                    timedForce();
+                } catch (IOException e) {
+                    forceFailed(e);
+                    return;
+                }
+            }
+        }
+        log.commit(log.writePosition());
+        long n = 0;
+        for (Outcome o : outcomes) {
+            if (o.error != null) {
+                o.request.result.completeExceptionally(o.error);
+            } else {
+                n += o.wrote ? o.request.events.size() : 0;
+                o.request.result.complete(o.result);
+            }
+        }
+        events += n;
+        batches++;
+    }
+
+    /** Checks, encodes and writes one append; the result is only released after the force. */
+    private Outcome process(AppendRequest r) {
+        long current = table.version(r.stream);
+        Outcome replay = replayIfRetry(r, current);
+        if (replay != null) {
+            return replay;
+        }
+        if (!r.expected.matches(current)) {
+            return Outcome.failed(r, new WrongExpectedVersionException(r.stream, r.expected.toString(), current));
+        }
+        long frameBytes = 0;
+        for (byte[] e : r.encoded) {
+            if (e.length + head.length > options.maxEventBytes()) {
+                return Outcome.failed(r, new RingStoreException(ErrorCode.FRAME_TOO_LARGE,
+                        "event too large: stream=" + r.stream + " bytes=" + e.length + " max=" + options.maxEventBytes()));
+            }
+            frameBytes += RecordFrame.frameLength(e.length + head.length);
+        }
+        if (frameBytes > log.maxBodyLength()) {
+            return Outcome.failed(r, new RingStoreException(ErrorCode.FRAME_TOO_LARGE,
+                    "append larger than a segment: stream=" + r.stream + " bytes=" + frameBytes));
+        }
+        long start = -1;
+        try {
+            if (!log.fits(frameBytes)) {
+                roll();
+            }
+            start = log.writePosition();
+            long timestamp = nowMicros();
+            long firstPosition = -1;
+            long lastPosition = -1;
+            long[] positions = new long[r.encoded.length];
+            for (int i = 0; i < r.encoded.length; i++) {
+                long version = current + 1 + i;
+                long position = log.writePosition();
+                int headLength = encodeHead(position, version, log.durablePosition(), timestamp);
+                log.append(head, headLength, r.encoded[i]);
+                if (i == 0) {
+                    firstPosition = position;
+                }
+                lastPosition = position;
+                positions[i] = position;
+                payloadBytes += RecordFrame.frameLength(headLength + r.encoded[i].length);
+            }
+            long previousPosition = table.lastPosition(r.stream);
+            long lastVersion = current + r.encoded.length;
+            table.put(r.stream, lastVersion, lastPosition);
+            if (r.clientIds && options.idempotencyWindow() > 0) {
+                for (int i = 0; i < r.eventIds.length; i++) {
+                    recentIds.put(r.eventIds[i], r.stream, current + 1 + i, positions[i]);
+                }
+            }
+            AppendResult result = new AppendResult(r.stream, current + 1, lastVersion, firstPosition, lastPosition,
+                    options.durability(), false);
+            return Outcome.written(r, result, current, previousPosition);
+        } catch (NoSpaceException e) {
+            return Outcome.failed(r, new RingStoreException(ErrorCode.STORAGE_FULL,
+                    "storage full: no room for a new log segment (" + e.getMessage() + ")"));
+        } catch (IOException e) {
+            if (start >= 0) {
+                // Some of this append's frames may be in the mapping: zero them, or their
+                // versions would be written again by the next append to this stream.
+                log.discardFrom(start);
+            }
+            lastError = e.toString();
+            Logger.error("append failed: stream={} error={}", r.stream, e.toString());
+            return Outcome.failed(r, new RingStoreException(ErrorCode.STORAGE_ERROR, "storage error: " + e.getMessage(), e));
+        }
+    }
+
+    private void roll() throws IOException {
+        try {
+            log.roll(System.currentTimeMillis());
+        } catch (NoSpaceException e) {
+            if (!storageFull) {
+                storageFull = true;
+                Logger.error("storage full: cannot allocate a new log segment, appends are refused until space is freed ({})",
+                        e.getMessage());
+            }
+            throw e;
+        }
+        if (storageFull) {
+            storageFull = false;
+            Logger.info("storage space available again, appends resume");
+        }
+        rollListener.rolled(log.writePosition(), table.snapshot(), recentIds.snapshot());
+    }
+
+    /**
+     * Recognises a retry of an earlier append (same client event ids) and returns its original
+     * result; null when this is not a retry.
+     */
+    private Outcome replayIfRetry(AppendRequest r, long current) {
+        if (!r.anyClientIds || options.idempotencyWindow() == 0) {
+            return null;
+        }
+        RecentEventIds.Written[] found = new RecentEventIds.Written[r.eventIds.length];
+        int hits = 0;
+        for (int i = 0; i < r.eventIds.length; i++) {
+            if (r.events.get(i).eventId() != null && (found[i] = recentIds.get(r.eventIds[i])) != null) {
+                hits++;
+            }
+        }
+        if (hits == 0) {
+            return null;
+        }
+        RecentEventIds.Written first = found[0];
+        boolean whole = hits == found.length;
+        for (int i = 0; whole && i < found.length; i++) {
+            whole = found[i].stream().equals(r.stream) && found[i].version() == first.version() + i;
+        }
+        if (!whole) {
+            RecentEventIds.Written any = first != null ? first : java.util.Arrays.stream(found)
+                    .filter(java.util.Objects::nonNull).findFirst().orElseThrow();
+            return Outcome.failed(r, RingStoreException.invalid("event ids were already used by an earlier append "
+                    + "that this one does not repeat exactly: stream=" + any.stream() + " version=" + any.version()));
+        }
+        if (!r.expected.matchesOriginal(first.version())) {
+            return Outcome.failed(r, new WrongExpectedVersionException(r.stream, r.expected.toString(), current));
+        }
+        AppendResult result = new AppendResult(r.stream, first.version(), first.version() + found.length - 1,
+                first.position(), found[found.length - 1].position(), options.durability(), true);
+        return Outcome.replayed(r, result);
+    }
+
+    private int encodeHead(long position, long version, long durableBefore, long timestampMicros) throws IOException {
+        CodedOutputStream out = CodedOutputStream.newInstance(head);
+        out.writeUInt64(1, position);
+        out.writeUInt64(2, version);
+        out.writeUInt64(3, durableBefore);
+        out.writeInt64(9, timestampMicros);
+        out.flush();
+        return out.getTotalBytesWritten();
+    }
+
+    private static long nowMicros() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+    }
+
+    private void timedForce() throws IOException {
+        long start = System.nanoTime();
+        log.force();
+        long end = System.nanoTime();
+        lastForceNanos = end;
+        long micros = (end - start) / 1_000;
+        int n = forceSampleCount;
+        forceMicros[n % FORCE_SAMPLES] = micros;
+        forceSampleCount = n + 1;
+        forces++;
+        if (micros / 1_000 >= options.slowForceMillis()) {
+            Logger.warn("slow force: millis={} threshold={}", micros / 1_000, options.slowForceMillis());
+        }
+    }
+
+    /**
+     * The batch's force failed. Appends whose frames were already forced (by a segment roll in
+     * this batch) succeed; the rest are undone in the table, zeroed in the log and failed.
+     */
+    private void forceFailed(IOException e) {
+        lastError = e.toString();
+        Logger.error("force failed, failing the batch: error={}", e.toString());
+        long durable = log.durablePosition();
+        for (int i = outcomes.size() - 1; i >= 0; i--) {
+            Outcome o = outcomes.get(i);
+            if (o.error == null && o.result.lastPosition() >= durable) {
+                if (o.wrote) {
+                    undo(o);
+                }
+                o.error = new RingStoreException(ErrorCode.STORAGE_ERROR,
+                        "storage error, append not acknowledged: " + e.getMessage(), e);
+            }
+        }
+        log.discardFrom(durable);
+        log.commit(log.writePosition());
+        for (Outcome o : outcomes) {
+            if (o.error != null) {
+                o.request.result.completeExceptionally(o.error);
+            } else {
+                o.request.result.complete(o.result);
+            }
+        }
+    }
+
+    private void undo(Outcome o) {
+        AppendRequest r = o.request;
+        if (o.previousVersion < 0) {
+            table.remove(r.stream);
+        } else {
+            table.put(r.stream, o.previousVersion, o.previousPosition);
+        }
+        if (r.clientIds) {
+            for (byte[] id : r.eventIds) {
+                recentIds.remove(id);
+            }
+        }
+    }
+
+    private void forceIfDue() {
+        if (options.durability() != Durability.PERIODIC || !log.hasUnforcedBytes()) {
+            return;
+        }
+        if (System.nanoTime() - lastForceNanos < TimeUnit.MILLISECONDS.toNanos(options.forceIntervalMillis())) {
+            return;
+        }
+        try {
+            timedForce();
+        } catch (IOException e) {
+            // Acknowledged already (that is the mode's contract); keep the bytes and retry next time.
+            lastError = e.toString();
+            lastForceNanos = System.nanoTime();
+            Logger.error("periodic force failed, will retry: error={}", e.toString());
+        }
+    }
+
+    private void finalForce() {
+        if (!log.hasUnforcedBytes()) {
+            return;
+        }
+        try {
+            timedForce();
+        } catch (IOException e) {
+            lastError = e.toString();
+            Logger.error("final force at stop failed: error={}", e.toString());
+        }
+    }
+
+    private static void failAll(List<AppendRequest> requests, RingStoreException error) {
+        for (AppendRequest r : requests) {
+            r.result.completeExceptionally(error);
+        }
+    }
+
+    /** The remembered event ids; call only when the writer thread has stopped. */
+    public java.util.List<RecentEventIds.Entry> recentIdsAfterStop() {
+        if (!stopped) {
+            throw new IllegalStateException("writer still running");
+        }
+        return recentIds.snapshot();
+    }
+
+    public WriterStats stats() {
+        int n = Math.min(forceSampleCount, FORCE_SAMPLES);
+        long[] samples = Arrays.copyOf(forceMicros, n);
+        Arrays.sort(samples);
+        long p50 = n == 0 ? 0 : samples[(int) Math.min(n - 1, Math.floor(n * 0.50))];
+        long p99 = n == 0 ? 0 : samples[(int) Math.min(n - 1, Math.floor(n * 0.99))];
+        return new WriterStats(batches, events, payloadBytes, forces, p50, p99, queue.size(), storageFull, lastError);
+    }
+
+    /** One append's fate within a batch. */
+    private static final class Outcome {
+        final AppendRequest request;
+        AppendResult result;
+        RingStoreException error;
+        boolean wrote;
+        long previousVersion;
+        long previousPosition;
+
+        private Outcome(AppendRequest request) {
+            this.request = request;
+        }
+
+        static Outcome failed(AppendRequest r, RingStoreException error) {
+            Outcome o = new Outcome(r);
+            o.error = error;
+            return o;
+        }
+
+        static Outcome replayed(AppendRequest r, AppendResult result) {
+            Outcome o = new Outcome(r);
+            o.result = result;
+            return o;
+        }
+
+        static Outcome written(AppendRequest r, AppendResult result, long previousVersion, long previousPosition) {
+            Outcome o = new Outcome(r);
+            o.result = result;
+            o.wrote = true;
+            o.previousVersion = previousVersion;
+            o.previousPosition = previousPosition;
+            return o;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.ringstore.writer;
+
+/**
+ * How the writer behaves; checked once at start.
+ *
+ * @param durability          when appends are acknowledged (default {@link Durability#SYNC})
+ * @param forceIntervalMillis for {@link Durability#PERIODIC}: how often the writer forces
+ * @param queueCapacity       appends that may wait for the writer before producers are held back
+ * @param maxBatch            most appends taken into one group commit
+ * @param submitTimeoutMillis how long a producer waits for queue room before "overloaded"
+ * @param slowForceMillis     a force slower than this is logged as a warning (SD cards stall)
+ * @param idempotencyWindow   how many recent event ids are remembered for idempotent retries
+ * @param maxEventBytes       largest encoded event accepted
+ */
+public record WriterOptions(Durability durability, long forceIntervalMillis, int queueCapacity, int maxBatch,
+                            long submitTimeoutMillis, long slowForceMillis, int idempotencyWindow,
+                            int maxEventBytes) {
+
+    public static WriterOptions defaults() {
+        return new WriterOptions(Durability.SYNC, 100, 4096, 1024, 5_000, 200, 65_536, 4 << 20);
+    }
+
+    public WriterOptions {
+        if (durability == null) {
+            throw new IllegalArgumentException("durability must be set");
+        }
+        if (forceIntervalMillis < 1) {
+            throw new IllegalArgumentException("forceIntervalMillis must be >= 1: " + forceIntervalMillis);
+        }
+        if (queueCapacity < 1 || maxBatch < 1) {
+            throw new IllegalArgumentException("queueCapacity and maxBatch must be >= 1");
+        }
+        if (idempotencyWindow < 0 || maxEventBytes < 64) {
+            throw new IllegalArgumentException("idempotencyWindow must be >= 0 and maxEventBytes >= 64");
+        }
+    }
+
+    public WriterOptions withDurability(Durability d) {
+        return new WriterOptions(d, forceIntervalMillis, queueCapacity, maxBatch, submitTimeoutMillis,
+                slowForceMillis, idempotencyWindow, maxEventBytes);
+    }
+
+    public WriterOptions withForceIntervalMillis(long ms) {
+        return new WriterOptions(durability, ms, queueCapacity, maxBatch, submitTimeoutMillis,
+                slowForceMillis, idempotencyWindow, maxEventBytes);
+    }
+
+    public WriterOptions withQueueCapacity(int n) {
+        return new WriterOptions(durability, forceIntervalMillis, n, maxBatch, submitTimeoutMillis,
+                slowForceMillis, idempotencyWindow, maxEventBytes);
+    }
+}
