@@ -17,7 +17,7 @@ public record WriterOptions(Durability durability, long forceIntervalMillis, int
                             int maxEventBytes) {
 
     public static WriterOptions defaults() {
-        return new WriterOptions(Durability.SYNC, 100, 4096, 1024, 5_000, 200, 65_536, 4 << 20);
+        return new WriterOptions(Durability.SYNC, 100, 4096, 1024, 5_000, 200, 16_384, 4 << 20);
     }
 
     public WriterOptions {
