@@ -197,9 +197,46 @@ public final class MainLog implements AutoCloseable {
         // dirtyTo stays: the zeroed range must reach the disk with the next force.
     }
 
-    /** Makes everything before {@code position} visible to readers. */
+    /** Makes everything before {@code position} visible to readers, and wakes those waiting for it. */
     public void commit(long position) {
+        if (position == committedPosition) {
+            return;
+        }
         committedPosition = position;
+        if (waiters.get() > 0) {
+            synchronized (commitSignal) {
+                commitSignal.notifyAll();
+            }
+        }
+    }
+
+    private final Object commitSignal = new Object();
+    private final java.util.concurrent.atomic.AtomicInteger waiters = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Waits until the committed position passes {@code position} or the timeout ends (for live
+     * subscriptions); returns the committed position either way.
+     */
+    public long awaitCommittedBeyond(long position, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        if (committedPosition > position) {
+            return committedPosition;
+        }
+        waiters.incrementAndGet();
+        try {
+            synchronized (commitSignal) {
+                while (committedPosition <= position) {
+                    long left = (deadline - System.nanoTime()) / 1_000_000L;
+                    if (left <= 0) {
+                        break;
+                    }
+                    commitSignal.wait(left);
+                }
+            }
+        } finally {
+            waiters.decrementAndGet();
+        }
+        return committedPosition;
     }
 
     // ------------------------------------------------------------------ reader side

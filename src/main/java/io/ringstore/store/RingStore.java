@@ -2,7 +2,12 @@ package io.ringstore.store;
 
 import io.ringstore.checkpoint.Checkpointer;
 import io.ringstore.checkpoint.StreamTableCheckpoint;
+import io.ringstore.error.ErrorCode;
+import io.ringstore.error.RingStoreException;
 import io.ringstore.log.MainLog;
+import io.ringstore.log.proto.LogRecord;
+import io.ringstore.read.Direction;
+import io.ringstore.read.StreamSlice;
 import io.ringstore.log.RecoveryReport;
 import io.ringstore.writer.AppendRequest;
 import io.ringstore.writer.AppendResult;
@@ -123,6 +128,66 @@ public final class RingStore implements AutoCloseable {
 
     public long committedPosition() {
         return log.committedPosition();
+    }
+
+    /**
+     * Reads one stream from {@code fromVersion} (for a backward read, -1 means from the end), up
+     * to {@code maxCount} events.
+     *
+     * @throws RingStoreException STREAM_NOT_FOUND when the stream has never been written
+     */
+    public StreamSlice readStream(String stream, long fromVersion, int maxCount, Direction direction) {
+        if (maxCount < 1) {
+            throw RingStoreException.invalid("count must be >= 1: " + maxCount);
+        }
+        // Interim reader until the splitter lands: one pass over the log (correct, not fast).
+        List<LogRecord> all = new java.util.ArrayList<>();
+        long position = 0;
+        long limit = log.committedPosition();
+        while (position < limit) {
+            MainLog.ReadBatch b = log.read(position, 4096);
+            if (b.records().isEmpty()) {
+                break;
+            }
+            for (LogRecord r : b.records()) {
+                if (r.getStream().equals(stream) && r.getPosition() < limit) {
+                    all.add(r);
+                }
+            }
+            position = b.next();
+        }
+        if (all.isEmpty()) {
+            throw new RingStoreException(ErrorCode.STREAM_NOT_FOUND, "stream not found: stream=" + stream);
+        }
+        long last = all.getLast().getVersion();
+        List<LogRecord> page = new java.util.ArrayList<>();
+        long next;
+        if (direction == Direction.FORWARD) {
+            int from = (int) Math.max(0, fromVersion);
+            for (int v = from; v <= last && page.size() < maxCount; v++) {
+                page.add(all.get(v));
+            }
+            long after = from + page.size();
+            next = after <= last ? after : -1;
+        } else {
+            long from = fromVersion < 0 || fromVersion > last ? last : fromVersion;
+            for (long v = from; v >= 0 && page.size() < maxCount; v--) {
+                page.add(all.get((int) v));
+            }
+            long after = from - page.size();
+            next = after >= 0 ? after : -1;
+        }
+        return new StreamSlice(stream, page, last, next);
+    }
+
+    /** Waits until something is committed beyond {@code position} (or the timeout); returns the committed position. */
+    public long awaitCommittedBeyond(long position, long timeoutMillis) throws InterruptedException {
+        return log.awaitCommittedBeyond(position, timeoutMillis);
+    }
+
+    public StoreStatus status() {
+        return new StoreStatus(log.committedPosition(), log.oldestPosition(), log.segmentFiles().size(),
+                table.size(), writer.stats());
     }
 
     public RecoveryReport recovery() {

@@ -1,0 +1,14 @@
+package io.ringstore.store;
+
+import io.ringstore.writer.WriterStats;
+
+/**
+ * What the store reports about itself (status command, status line, LEDs).
+ *
+ * @param committedPosition position after the last acknowledged record
+ * @param oldestPosition    first position still stored in the main log
+ * @param segments          main-log segment files
+ * @param streams           streams known to the writer
+ * @param writer            the writer's counters
+ */
+public record StoreStatus(long committedPosition, long oldestPosition, int segments, int streams, WriterStats writer) {}
