@@ -22,9 +22,11 @@ public final class Checkpointer implements RollListener, Runnable {
     private boolean stopping;
     private volatile long lastWrittenPosition = -1;
 
-    public Checkpointer(StorageIo io, Path dir) {
+    /** @param loadedPosition position of the checkpoint the store opened with (0: none) */
+    public Checkpointer(StorageIo io, Path dir, long loadedPosition) {
         this.io = io;
         this.dir = dir;
+        this.lastWrittenPosition = loadedPosition;
     }
 
     @Override

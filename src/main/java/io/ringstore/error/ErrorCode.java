@@ -8,6 +8,8 @@ public enum ErrorCode {
     INVALID_REQUEST,
     FRAME_TOO_LARGE,
     STORAGE_FULL,
+    /** A $all read asked for a position that retention has deleted; the message names the oldest one left. */
+    POSITION_RECLAIMED,
     STORAGE_ERROR,
     OVERLOADED,
     SHUTTING_DOWN,

@@ -261,9 +261,30 @@ public final class MainLog implements AutoCloseable {
      * @throws IllegalArgumentException when {@code from} is not the position of a record
      */
     public ReadBatch read(long from, int maxCount) {
+        try {
+            return readUnchecked(from, maxCount);
+        } catch (IllegalStateException | java.util.NoSuchElementException e) {
+            // The segment was reclaimed (unmapped) while we read it.
+            throw new PositionReclaimedException(from, oldestPositionOrZero());
+        }
+    }
+
+    private long oldestPositionOrZero() {
+        try {
+            return oldestPosition();
+        } catch (java.util.NoSuchElementException e) {
+            return 0;
+        }
+    }
+
+    private ReadBatch readUnchecked(long from, int maxCount) {
         long limit = committedPosition;
         List<LogRecord> out = new ArrayList<>(Math.min(maxCount, 1024));
-        long position = Math.max(from, oldestPosition());
+        long oldest = oldestPosition();
+        if (from > 0 && from < oldest) {
+            throw new PositionReclaimedException(from, oldest);
+        }
+        long position = Math.max(from, oldest);
         while (out.size() < maxCount && position < limit) {
             Map.Entry<Long, Segment> e = segments.floorEntry(position);
             if (e == null) {
@@ -299,6 +320,43 @@ public final class MainLog implements AutoCloseable {
             throw new IllegalArgumentException("no record at position=" + position);
         }
         return b.records().getFirst();
+    }
+
+    /**
+     * Deletes segments that end at or before {@code safePosition} (fully split, and covered by
+     * the stream-table checkpoint) and that retention no longer wants: sealed more than
+     * {@code retainMillis} ago, or beyond the newest {@code retainBytes} of the log. Oldest first;
+     * never the segment being written. Called by the splitter thread only.
+     *
+     * @return the segments deleted
+     */
+    public List<Path> reclaim(long safePosition, long retainMillis, long retainBytes, long nowMillis) throws IOException {
+        List<Path> deleted = new ArrayList<>();
+        while (segments.size() > 1) {
+            Map.Entry<Long, Segment> oldest = segments.firstEntry();
+            Segment seg = oldest.getValue();
+            Map.Entry<Long, Segment> next = segments.higherEntry(seg.base());
+            if (next == null || seg.base() + seg.size() > safePosition) {
+                break;
+            }
+            long sealedAt = SegmentHeader.check(next.getValue().mapping()).createdMillis();
+            long newerBytes = segments.lastKey() + segmentSize - next.getKey();
+            boolean old = nowMillis - sealedAt >= retainMillis;
+            boolean beyondBytes = newerBytes >= retainBytes;
+            if (!old && !beyondBytes) {
+                break;
+            }
+            // Readers find segments through the map: take it out first, then unmap (a reader
+            // still inside it gets IllegalStateException, turned into "position reclaimed").
+            segments.remove(seg.base());
+            seg.close();
+            java.nio.file.Files.deleteIfExists(seg.file());
+            deleted.add(seg.file());
+        }
+        if (!deleted.isEmpty()) {
+            io.forceDirectory(dir);
+        }
+        return deleted;
     }
 
     public List<Path> segmentFiles() {

@@ -48,7 +48,38 @@ public final class Posix {
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                     ValueLayout.JAVA_INT));
 
+    private static final MethodHandle SYNCFS = downcall("syncfs",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final int O_RDONLY = 0;
+
     private Posix() {}
+
+    /**
+     * Flushes every dirty page and metadata change of the filesystem holding {@code path}: one
+     * journal commit instead of one fsync per file, which is what makes writing thousands of
+     * small stream files per window affordable on an SD card.
+     */
+    public static void syncfs(Path path) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path.toString()), O_RDONLY | O_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new IOException("open failed: path=" + path + " errno=" + errno(state));
+            }
+            try {
+                int rc = (int) SYNCFS.invokeExact(state, fd);
+                if (rc != 0) {
+                    throw new IOException("syncfs failed: path=" + path + " errno=" + errno(state));
+                }
+            } finally {
+                int ignored = (int) CLOSE.invokeExact(state, fd);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed", t);
+        }
+    }
 
     private static MethodHandle downcall(String name, FunctionDescriptor descriptor) {
         MemorySegment symbol = LINKER.defaultLookup().find(name)

@@ -13,6 +13,17 @@ import io.ringstore.writer.AppendRequest;
 import io.ringstore.writer.AppendResult;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
+import io.ringstore.read.StreamReader;
+import io.ringstore.read.TailIndex;
+import io.ringstore.split.PressureGauge;
+import io.ringstore.split.Splitter;
+import io.ringstore.split.SplitterCheckpoint;
+import io.ringstore.split.SplitterOptions;
+import io.ringstore.split.SplitterState;
+import io.ringstore.split.SplitterStatus;
+import io.ringstore.split.StreamFiles;
+import io.ringstore.split.SystemPressureGauge;
+import io.ringstore.writer.RecentEventIds;
 import io.ringstore.writer.StreamTable;
 import io.ringstore.writer.Writer;
 import io.ringstore.writer.WriterStats;
@@ -36,25 +47,44 @@ public final class RingStore implements AutoCloseable {
     private final Checkpointer checkpointer;
     private final Thread writerThread;
     private final Thread checkpointThread;
+    private final Thread splitterThread;
+    private final TailIndex tail;
+    private final StreamFiles streamFiles;
+    private final Splitter splitter;
+    private final StreamReader reader;
     private final RecoveryReport recovery;
     private volatile boolean closed;
 
-    private RingStore(StoreConfig config, DataDirLock lock, MainLog log, StreamTable table, RecoveryReport recovery,
-                      ArrayDeque<Object[]> recoveredIds) {
+    private RingStore(StoreConfig config, DataDirLock lock, MainLog log, StreamTable table, TailIndex tail,
+                      RecoveryReport recovery, List<RecentEventIds.Entry> recoveredIds, long tableCheckpoint,
+                      long splitPosition) {
         this.config = config;
         this.lock = lock;
         this.log = log;
         this.table = table;
+        this.tail = tail;
         this.recovery = recovery;
-        this.checkpointer = new Checkpointer(config.io(), config.checkpointDir());
-        this.writer = new Writer(log, table, config.writer(), checkpointer);
-        for (Object[] id : recoveredIds) {
-            writer.rememberRecovered((byte[]) id[0], (String) id[1], (Long) id[2], (Long) id[3]);
+        this.checkpointer = new Checkpointer(config.io(), config.checkpointDir(), tableCheckpoint);
+        this.writer = new Writer(log, table, tail, config.writer(), checkpointer);
+        for (RecentEventIds.Entry id : recoveredIds) {
+            writer.rememberRecovered(id.eventId(), id.stream(), id.version(), id.position());
         }
+        SplitterOptions so = config.splitter();
+        this.streamFiles = new StreamFiles(config.streamsDir(), so.maxOpenFiles(), so.rememberedFiles());
+        PressureGauge gauge = config.pressure() != null ? config.pressure()
+                : new SystemPressureGauge(writer, config.writer().queueCapacity(), SystemPressureGauge.PSI_IO);
+        this.splitter = new Splitter(log, streamFiles, tail, config.io(), config.checkpointDir(), so, gauge,
+                checkpointer::lastWrittenPosition, splitPosition);
+        this.reader = new StreamReader(log, table, tail, new StreamFiles(config.streamsDir(), 1, 1), splitter::requestRebuild);
         this.writerThread = Thread.ofPlatform().name("ringstore-writer").unstarted(writer);
         this.checkpointThread = Thread.ofPlatform().name("ringstore-checkpointer").daemon().unstarted(checkpointer);
+        this.splitterThread = so.enabled()
+                ? Thread.ofPlatform().name("ringstore-splitter").daemon().unstarted(splitter) : null;
         checkpointThread.start();
         writerThread.start();
+        if (splitterThread != null) {
+            splitterThread.start();
+        }
     }
 
     /**
@@ -74,35 +104,54 @@ public final class RingStore implements AutoCloseable {
                 Logger.warn("ignoring damaged stream-table checkpoint, scanning the whole log: {}", e.getMessage());
             }
             StreamTable table = checkpoint != null ? checkpoint.table() : new StreamTable();
-            long scanFrom = checkpoint != null ? checkpoint.position() : 0;
-            int window = config.writer().idempotencyWindow();
-            ArrayDeque<Object[]> ids = new ArrayDeque<>();
-            if (checkpoint != null) {
-                for (var e : checkpoint.recentIds()) {
-                    ids.addLast(new Object[] {e.eventId(), e.stream(), e.version(), e.position()});
-                }
+            long tablePosition = checkpoint != null ? checkpoint.position() : 0;
+            long splitPosition;
+            try {
+                splitPosition = SplitterCheckpoint.read(config.checkpointDir());
+            } catch (IOException e) {
+                Logger.warn("{}; re-splitting from the start of the log (stream files skip what they hold)", e.getMessage());
+                splitPosition = 0;
             }
+            // The scan covers the unsplit tail (for the tail index) and what the table
+            // checkpoint does not (for the table): both bounded, neither grows with history.
+            long scanFrom = Math.min(tablePosition, splitPosition);
+            int window = config.writer().idempotencyWindow();
+            ArrayDeque<RecentEventIds.Entry> ids = new ArrayDeque<>();
+            if (checkpoint != null) {
+                ids.addAll(checkpoint.recentIds());
+            }
+            TailIndex tail = new TailIndex();
             long[] anomalies = new long[1];
-            MainLog.Opened opened = MainLog.open(config.logDir(), config.io(), config.segmentSize(), config.repair(), scanFrom,
-                        record -> {
-                            String stream = record.getStream();
-                            if (record.getVersion() != table.version(stream) + 1) {
-                                anomalies[0]++;
+            long[] one = new long[1];
+            long splitFrom = splitPosition;
+            MainLog.Opened opened = MainLog.open(config.logDir(), config.io(), config.segmentSize(), config.repair(),
+                    scanFrom, record -> {
+                        String stream = record.getStream();
+                        if (record.getPosition() >= splitFrom) {
+                            one[0] = record.getPosition();
+                            tail.add(stream, record.getVersion(), one, 1);
+                        }
+                        if (record.getPosition() < tablePosition) {
+                            return;
+                        }
+                        if (record.getVersion() != table.version(stream) + 1) {
+                            anomalies[0]++;
+                        }
+                        table.put(stream, record.getVersion(), record.getPosition());
+                        if (window > 0) {
+                            ids.addLast(new RecentEventIds.Entry(record.getEventId().toByteArray(), stream,
+                                    record.getVersion(), record.getPosition()));
+                            if (ids.size() > window) {
+                                ids.removeFirst();
                             }
-                            table.put(stream, record.getVersion(), record.getPosition());
-                            if (window > 0) {
-                                ids.addLast(new Object[] {record.getEventId().toByteArray(), stream,
-                                        record.getVersion(), record.getPosition()});
-                                if (ids.size() > window) {
-                                    ids.removeFirst();
-                                }
-                            }
-                        });
+                        }
+                    });
             if (anomalies[0] > 0) {
                 Logger.warn("recovery saw {} records whose version did not follow the stream table", anomalies[0]);
             }
-            Logger.info(opened.report().summary() + " streams=" + table.size());
-            return new RingStore(config, lock, opened.log(), table, opened.report(), ids);
+            Logger.info(opened.report().summary() + " streams=" + table.size() + " unsplitEvents=" + tail.events());
+            return new RingStore(config, lock, opened.log(), table, tail, opened.report(), List.copyOf(ids),
+                    tablePosition, splitPosition);
         } catch (IOException | RuntimeException e) {
             lock.close();
             throw e;
@@ -132,52 +181,12 @@ public final class RingStore implements AutoCloseable {
 
     /**
      * Reads one stream from {@code fromVersion} (for a backward read, -1 means from the end), up
-     * to {@code maxCount} events.
+     * to {@code maxCount} events, on the calling thread.
      *
      * @throws RingStoreException STREAM_NOT_FOUND when the stream has never been written
      */
     public StreamSlice readStream(String stream, long fromVersion, int maxCount, Direction direction) {
-        if (maxCount < 1) {
-            throw RingStoreException.invalid("count must be >= 1: " + maxCount);
-        }
-        // Interim reader until the splitter lands: one pass over the log (correct, not fast).
-        List<LogRecord> all = new java.util.ArrayList<>();
-        long position = 0;
-        long limit = log.committedPosition();
-        while (position < limit) {
-            MainLog.ReadBatch b = log.read(position, 4096);
-            if (b.records().isEmpty()) {
-                break;
-            }
-            for (LogRecord r : b.records()) {
-                if (r.getStream().equals(stream) && r.getPosition() < limit) {
-                    all.add(r);
-                }
-            }
-            position = b.next();
-        }
-        if (all.isEmpty()) {
-            throw new RingStoreException(ErrorCode.STREAM_NOT_FOUND, "stream not found: stream=" + stream);
-        }
-        long last = all.getLast().getVersion();
-        List<LogRecord> page = new java.util.ArrayList<>();
-        long next;
-        if (direction == Direction.FORWARD) {
-            int from = (int) Math.max(0, fromVersion);
-            for (int v = from; v <= last && page.size() < maxCount; v++) {
-                page.add(all.get(v));
-            }
-            long after = from + page.size();
-            next = after <= last ? after : -1;
-        } else {
-            long from = fromVersion < 0 || fromVersion > last ? last : fromVersion;
-            for (long v = from; v >= 0 && page.size() < maxCount; v--) {
-                page.add(all.get((int) v));
-            }
-            long after = from - page.size();
-            next = after >= 0 ? after : -1;
-        }
-        return new StreamSlice(stream, page, last, next);
+        return reader.read(stream, fromVersion, maxCount, direction);
     }
 
     /** Waits until something is committed beyond {@code position} (or the timeout); returns the committed position. */
@@ -187,7 +196,18 @@ public final class RingStore implements AutoCloseable {
 
     public StoreStatus status() {
         return new StoreStatus(log.committedPosition(), log.oldestPosition(), log.segmentFiles().size(),
-                table.size(), writer.stats());
+                table.size(), writer.stats(), splitterStatus());
+    }
+
+    public SplitterStatus splitterStatus() {
+        SplitterStatus s = splitter.status();
+        return splitterThread == null ? new SplitterStatus(SplitterState.STOPPED, s.position(), s.lagEvents(),
+                s.lagBytes(), s.lagSeconds(), s.windows(), s.eventsSplit(), 0) : s;
+    }
+
+    /** The splitter, for status listeners (LEDs) and tests. */
+    public Splitter splitter() {
+        return splitter;
     }
 
     public RecoveryReport recovery() {
@@ -213,6 +233,14 @@ public final class RingStore implements AutoCloseable {
             writerThread.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        splitter.stop();
+        if (splitterThread != null) {
+            try {
+                splitterThread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         checkpointer.stop();
         try {

@@ -2,6 +2,8 @@ package io.ringstore.store;
 
 import io.ringstore.log.FileStorageIo;
 import io.ringstore.log.StorageIo;
+import io.ringstore.split.PressureGauge;
+import io.ringstore.split.SplitterOptions;
 import io.ringstore.writer.Durability;
 import io.ringstore.writer.WriterOptions;
 import java.nio.file.Path;
@@ -14,8 +16,11 @@ import java.nio.file.Path;
  * @param repair      cut the log at damage instead of refusing to open
  * @param writer      writer behaviour
  * @param io          the storage layer (tests inject faults here)
+ * @param splitter    splitter behaviour
+ * @param pressure    where the splitter reads pressure; null for the real gauges (PSI + writer)
  */
-public record StoreConfig(Path dataDir, long segmentSize, boolean repair, WriterOptions writer, StorageIo io) {
+public record StoreConfig(Path dataDir, long segmentSize, boolean repair, WriterOptions writer, StorageIo io,
+                          SplitterOptions splitter, PressureGauge pressure) {
     /** 64 MiB: a few seconds of heavy ingest on a Pi, small enough to allocate without a stall. */
     public static final long DEFAULT_SEGMENT_SIZE = 64L << 20;
     public static final long MIN_SEGMENT_SIZE = 64L << 10;
@@ -29,25 +34,26 @@ public record StoreConfig(Path dataDir, long segmentSize, boolean repair, Writer
             throw new IllegalArgumentException("segment size must be a multiple of 4096 between "
                     + MIN_SEGMENT_SIZE + " and " + MAX_SEGMENT_SIZE + ": " + segmentSize);
         }
-        if (writer == null || io == null) {
-            throw new IllegalArgumentException("writer options and storage io must be set");
+        if (writer == null || io == null || splitter == null) {
+            throw new IllegalArgumentException("writer options, splitter options and storage io must be set");
         }
     }
 
     public static StoreConfig defaults(Path dataDir) {
-        return new StoreConfig(dataDir, DEFAULT_SEGMENT_SIZE, false, WriterOptions.defaults(), new FileStorageIo());
+        return new StoreConfig(dataDir, DEFAULT_SEGMENT_SIZE, false, WriterOptions.defaults(), new FileStorageIo(),
+                SplitterOptions.defaults(), null);
     }
 
     public StoreConfig withSegmentSize(long bytes) {
-        return new StoreConfig(dataDir, bytes, repair, writer, io);
+        return new StoreConfig(dataDir, bytes, repair, writer, io, splitter, pressure);
     }
 
     public StoreConfig withRepair(boolean r) {
-        return new StoreConfig(dataDir, segmentSize, r, writer, io);
+        return new StoreConfig(dataDir, segmentSize, r, writer, io, splitter, pressure);
     }
 
     public StoreConfig withWriter(WriterOptions w) {
-        return new StoreConfig(dataDir, segmentSize, repair, w, io);
+        return new StoreConfig(dataDir, segmentSize, repair, w, io, splitter, pressure);
     }
 
     public StoreConfig withDurability(Durability d) {
@@ -55,7 +61,19 @@ public record StoreConfig(Path dataDir, long segmentSize, boolean repair, Writer
     }
 
     public StoreConfig withIo(StorageIo storageIo) {
-        return new StoreConfig(dataDir, segmentSize, repair, writer, storageIo);
+        return new StoreConfig(dataDir, segmentSize, repair, writer, storageIo, splitter, pressure);
+    }
+
+    public StoreConfig withSplitter(SplitterOptions s) {
+        return new StoreConfig(dataDir, segmentSize, repair, writer, io, s, pressure);
+    }
+
+    public StoreConfig withPressureGauge(PressureGauge gauge) {
+        return new StoreConfig(dataDir, segmentSize, repair, writer, io, splitter, gauge);
+    }
+
+    public Path streamsDir() {
+        return dataDir.resolve("streams");
     }
 
     public Path logDir() {

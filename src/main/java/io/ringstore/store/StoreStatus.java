@@ -10,5 +10,7 @@ import io.ringstore.writer.WriterStats;
  * @param segments          main-log segment files
  * @param streams           streams known to the writer
  * @param writer            the writer's counters
+ * @param splitter          the splitter's state and lag
  */
-public record StoreStatus(long committedPosition, long oldestPosition, int segments, int streams, WriterStats writer) {}
+public record StoreStatus(long committedPosition, long oldestPosition, int segments, int streams, WriterStats writer,
+                          io.ringstore.split.SplitterStatus splitter) {}

@@ -1,11 +1,13 @@
 package io.ringstore.writer;
 
 import java.util.Arrays;
+import java.util.concurrent.locks.StampedLock;
 
 /**
  * The writer's table of streams: name -> last written version and the log position of that
- * version. Only the writer thread changes it, so it is exact; readers and the checkpointer work
- * on {@link #snapshot() snapshots}.
+ * version. Only the writer thread changes it, so it is exact. Other threads ask through
+ * {@link #versionFromAnyThread} (an optimistic read under a {@link StampedLock}, so the writer
+ * pays two uncontended CAS per update) or work on {@link #snapshot() snapshots}.
  *
  * <p>Compact on purpose (100,000 streams must fit a 64 MiB heap with room to spare): open
  * addressing over three parallel arrays, no entry objects. A slot costs a reference and two
@@ -19,6 +21,7 @@ public final class StreamTable {
     private long[] versions;
     private long[] positions;
     private int size;
+    private final StampedLock lock = new StampedLock();
 
     public StreamTable() {
         allocate(INITIAL_CAPACITY);
@@ -46,18 +49,46 @@ public final class StreamTable {
         return slot < 0 ? -1 : positions[slot];
     }
 
+    /**
+     * Last written version of {@code stream} (-1 if never written), from any thread. It may be
+     * ahead of what is acknowledged: the writer updates the table before its force.
+     */
+    public long versionFromAnyThread(String stream) {
+        long stamp = lock.tryOptimisticRead();
+        long v;
+        try {
+            v = version(stream);
+        } catch (RuntimeException torn) {
+            v = -1; // arrays swapped under us; validate() below fails and we retry under the lock
+        }
+        if (lock.validate(stamp)) {
+            return v;
+        }
+        stamp = lock.readLock();
+        try {
+            return version(stream);
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
     /** Records that {@code stream} is now at {@code version}, its last event at {@code position}. */
     public void put(String stream, long version, long position) {
-        if (size + 1 > names.length * MAX_LOAD) {
-            grow();
+        long stamp = lock.writeLock();
+        try {
+            if (size + 1 > names.length * MAX_LOAD) {
+                grow();
+            }
+            int slot = slotFor(stream, names);
+            if (names[slot] == null) {
+                names[slot] = stream;
+                size++;
+            }
+            versions[slot] = version;
+            positions[slot] = position;
+        } finally {
+            lock.unlockWrite(stamp);
         }
-        int slot = slotFor(stream, names);
-        if (names[slot] == null) {
-            names[slot] = stream;
-            size++;
-        }
-        versions[slot] = version;
-        positions[slot] = position;
     }
 
     /**
@@ -65,6 +96,15 @@ public final class StreamTable {
      * did not exist before it). Backward-shift deletion keeps probe chains intact.
      */
     public void remove(String stream) {
+        long stamp = lock.writeLock();
+        try {
+            removeLocked(stream);
+        } finally {
+            lock.unlockWrite(stamp);
+        }
+    }
+
+    private void removeLocked(String stream) {
         int slot = find(stream);
         if (slot < 0) {
             return;

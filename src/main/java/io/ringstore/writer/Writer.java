@@ -7,6 +7,7 @@ import io.ringstore.error.WrongExpectedVersionException;
 import io.ringstore.log.MainLog;
 import io.ringstore.log.RecordFrame;
 import io.ringstore.nativeio.NoSpaceException;
+import io.ringstore.read.TailIndex;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,6 +33,7 @@ public final class Writer implements Runnable {
 
     private final MainLog log;
     private final StreamTable table;
+    private final TailIndex tailIndex;
     private final WriterOptions options;
     private final RollListener rollListener;
     private final ArrayBlockingQueue<AppendRequest> queue;
@@ -56,9 +58,10 @@ public final class Writer implements Runnable {
     private volatile boolean storageFull;
     private volatile String lastError;
 
-    public Writer(MainLog log, StreamTable table, WriterOptions options, RollListener rollListener) {
+    public Writer(MainLog log, StreamTable table, TailIndex tailIndex, WriterOptions options, RollListener rollListener) {
         this.log = log;
         this.table = table;
+        this.tailIndex = tailIndex;
         this.options = options;
         this.rollListener = rollListener;
         this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
@@ -234,6 +237,8 @@ public final class Writer implements Runnable {
             long previousPosition = table.lastPosition(r.stream);
             long lastVersion = current + r.encoded.length;
             table.put(r.stream, lastVersion, lastPosition);
+            // Before the ack, so that a read started after it finds these events.
+            tailIndex.add(r.stream, current + 1, positions, positions.length);
             if (r.clientIds && options.idempotencyWindow() > 0) {
                 for (int i = 0; i < r.eventIds.length; i++) {
                     recentIds.put(r.eventIds[i], r.stream, current + 1 + i, positions[i]);
@@ -373,6 +378,7 @@ public final class Writer implements Runnable {
 
     private void undo(Outcome o) {
         AppendRequest r = o.request;
+        tailIndex.truncateFrom(r.stream, o.result.firstVersion());
         if (o.previousVersion < 0) {
             table.remove(r.stream);
         } else {

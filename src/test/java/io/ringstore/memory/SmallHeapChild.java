@@ -31,6 +31,13 @@ public final class SmallHeapChild {
                 }
             }
             inFlight.forEach(CompletableFuture::join);
+            // Steady state: let the splitter catch up (bounded wait), so the reopened store
+            // carries the table, not a backlog (the backlog is bounded by the splitter's lag limit).
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (store.splitterStatus().lagEvents() > 0 && System.nanoTime() < deadline) {
+                store.awaitCommittedBeyond(Long.MAX_VALUE - 1, 50);
+            }
+            System.out.println("LAG_AT_CLOSE " + store.splitterStatus().lagEvents());
         }
         try (RingStore store = RingStore.open(config)) {
             store.append("sensor-0", ExpectedVersion.exactly(0), List.of(new EventData(null, "reading", payload, null))).join();

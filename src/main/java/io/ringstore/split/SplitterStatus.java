@@ -1,0 +1,16 @@
+package io.ringstore.split;
+
+/**
+ * The splitter's state and how far behind the writer it is.
+ *
+ * @param state         what it is doing
+ * @param position      log position up to which events are durable in stream files
+ * @param lagEvents     events written but not yet split
+ * @param lagBytes      log bytes between the split position and the committed position
+ * @param lagSeconds    age of the oldest unsplit event
+ * @param windows       windows split since start
+ * @param eventsSplit   events split since start
+ * @param openFiles     stream files held open now
+ */
+public record SplitterStatus(SplitterState state, long position, long lagEvents, long lagBytes, double lagSeconds,
+                             long windows, long eventsSplit, int openFiles) {}

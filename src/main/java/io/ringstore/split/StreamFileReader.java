@@ -1,0 +1,238 @@
+package io.ringstore.split;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.ringstore.log.RecordFrame;
+import io.ringstore.log.proto.LogRecord;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
+
+/**
+ * Reads a stream file front to back (see {@link StreamFileFormat}), frame by frame, through a
+ * small buffer: a whole-stream read is one sequential read of the file. Stops quietly at the
+ * first byte that is not a sound frame or footer (a group the splitter is still writing, or a
+ * torn one), and says where.
+ */
+public final class StreamFileReader implements AutoCloseable {
+    private static final int MAX_BODY = 64 << 20;
+
+    private final Path file;
+    private final FileChannel channel;
+    private final String stream;
+    private ByteBuffer buf = ByteBuffer.allocate(64 << 10).order(ByteOrder.LITTLE_ENDIAN).limit(0);
+    private long bufStart; // file offset of buf[0]
+    private long offset;   // file offset of the next frame
+    private long firstVersion;
+    private long lastVersion = -1;
+    private long lastFooterEnd;
+    private long lastFooterVersion = -1;
+    private String stop;
+
+    private StreamFileReader(Path file, FileChannel channel, String stream) {
+        this.file = file;
+        this.channel = channel;
+        this.stream = stream;
+    }
+
+    /**
+     * Opens {@code file} and checks its header names {@code stream}.
+     *
+     * @throws StreamFileException when the header is damaged or names another stream
+     */
+    public static StreamFileReader open(Path file, String stream) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        StreamFileReader r = new StreamFileReader(file, ch, stream);
+        try {
+            r.readHeader();
+            return r;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens {@code file} positioned at {@code offset} (a frame boundary the caller knows, such as
+     * a group start from a footer); the first frame there may have any version.
+     */
+    public static StreamFileReader openAt(Path file, String stream, long offset) throws IOException {
+        StreamFileReader r = open(file, stream);
+        r.offset = offset;
+        r.anyNextVersion = true;
+        return r;
+    }
+
+    private boolean anyNextVersion;
+
+    private void readHeader() throws IOException {
+        if (!ensure(StreamFileFormat.NAME_OFFSET)) {
+            throw new StreamFileException(file, 0, "file shorter than its header");
+        }
+        if (buf.getInt(StreamFileFormat.MAGIC_OFFSET) != StreamFileFormat.MAGIC) {
+            throw new StreamFileException(file, 0, "bad magic");
+        }
+        if (buf.getInt(StreamFileFormat.VERSION_OFFSET) != StreamFileFormat.FORMAT_VERSION) {
+            throw new StreamFileException(file, 0, "unsupported format version " + buf.getInt(StreamFileFormat.VERSION_OFFSET));
+        }
+        int nameLength = buf.getInt(StreamFileFormat.NAME_LENGTH_OFFSET);
+        if (nameLength < 0 || nameLength > 4096 || !ensure(StreamFileFormat.NAME_OFFSET + nameLength)) {
+            throw new StreamFileException(file, 0, "bad name length " + nameLength);
+        }
+        byte[] name = new byte[nameLength];
+        buf.get(StreamFileFormat.NAME_OFFSET, name);
+        CRC32C crc = new CRC32C();
+        crc.update(buf.array(), 0, StreamFileFormat.HEADER_CRC_OFFSET);
+        crc.update(name);
+        if ((int) crc.getValue() != buf.getInt(StreamFileFormat.HEADER_CRC_OFFSET)) {
+            throw new StreamFileException(file, 0, "header checksum mismatch");
+        }
+        String actual = new String(name, StandardCharsets.UTF_8);
+        if (!actual.equals(stream)) {
+            throw new StreamFileException(file, 0, "file belongs to stream " + actual + ", not " + stream);
+        }
+        firstVersion = buf.getLong(StreamFileFormat.FIRST_VERSION_OFFSET);
+        if (firstVersion < 0) {
+            throw new StreamFileException(file, 0, "bad first version " + firstVersion);
+        }
+        lastVersion = firstVersion - 1;
+        lastFooterVersion = firstVersion - 1;
+        offset = RecordFrame.align(StreamFileFormat.NAME_OFFSET + nameLength);
+        lastFooterEnd = offset;
+    }
+
+    /** Makes the {@code n} bytes at {@link #offset} available in buf; false at end of file. */
+    private boolean ensure(long n) throws IOException {
+        if (offset >= bufStart && offset + n <= bufStart + buf.limit()) {
+            return true;
+        }
+        int valid = buf.limit();
+        int keepFrom = (int) Math.max(0, Math.min(valid, offset - bufStart));
+        int keep = offset >= bufStart ? valid - keepFrom : 0;
+        ByteBuffer target = buf;
+        if (n > buf.capacity()) {
+            target = ByteBuffer.allocate((int) Math.max(n, buf.capacity() * 2L)).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        if (keep > 0) {
+            System.arraycopy(buf.array(), keepFrom, target.array(), 0, keep);
+        }
+        buf = target;
+        bufStart = offset;
+        int filled = keep;
+        buf.clear();
+        while (filled < n) {
+            buf.position(filled);
+            int read = channel.read(buf, bufStart + filled);
+            if (read <= 0) {
+                break;
+            }
+            filled += read;
+        }
+        buf.position(0).limit(filled);
+        return filled >= n;
+    }
+
+    /**
+     * The next record, or null at the end of what is sound (see {@link #stopReason()}).
+     * Footers are checked and skipped.
+     */
+    public LogRecord next() throws IOException {
+        while (true) {
+            if (!ensure(Integer.BYTES)) {
+                stop = null; // clean end of file
+                return null;
+            }
+            int rel = (int) (offset - bufStart);
+            int length = buf.getInt(rel);
+            if (length == StreamFileFormat.FOOTER_MARK) {
+                if (!ensure(StreamFileFormat.FOOTER_LENGTH)) {
+                    stop = "torn footer at offset " + offset;
+                    return null;
+                }
+                rel = (int) (offset - bufStart);
+                if (!StreamFileFormat.footerOk(buf, rel)
+                        || buf.getLong(rel + StreamFileFormat.FOOTER_LAST_VERSION_OFFSET) != lastVersion) {
+                    stop = "bad footer at offset " + offset;
+                    return null;
+                }
+                offset += StreamFileFormat.FOOTER_LENGTH;
+                lastFooterEnd = offset;
+                lastFooterVersion = lastVersion;
+                continue;
+            }
+            if (length <= 0 || length > MAX_BODY) {
+                stop = "bad frame length " + length + " at offset " + offset;
+                return null;
+            }
+            long frame = RecordFrame.frameLength(length);
+            if (!ensure(frame)) {
+                stop = "torn frame at offset " + offset;
+                return null;
+            }
+            rel = (int) (offset - bufStart);
+            CRC32C crc = new CRC32C();
+            crc.update(buf.array(), rel + RecordFrame.BODY_OFFSET, length);
+            if ((int) crc.getValue() != buf.getInt(rel + RecordFrame.CRC_OFFSET)) {
+                stop = "checksum mismatch at offset " + offset;
+                return null;
+            }
+            LogRecord record;
+            try {
+                record = LogRecord.parseFrom(ByteBuffer.wrap(buf.array(), rel + RecordFrame.BODY_OFFSET, length));
+            } catch (InvalidProtocolBufferException e) {
+                stop = "body does not parse at offset " + offset;
+                return null;
+            }
+            if (anyNextVersion && record.getStream().equals(stream)) {
+                lastVersion = record.getVersion() - 1;
+                anyNextVersion = false;
+            }
+            if (!record.getStream().equals(stream) || record.getVersion() != lastVersion + 1) {
+                stop = "unexpected record at offset " + offset + ": stream=" + record.getStream()
+                        + " version=" + record.getVersion() + " after " + lastVersion;
+                return null;
+            }
+            lastVersion = record.getVersion();
+            offset += frame;
+            return record;
+        }
+    }
+
+    /** Why reading stopped, or null when it reached a clean end of file. */
+    public String stopReason() {
+        return stop;
+    }
+
+    /** Version of the file's first record, from its header. */
+    public long firstVersion() {
+        return firstVersion;
+    }
+
+    /** Version of the last record returned (firstVersion - 1 if none). */
+    public long lastVersion() {
+        return lastVersion;
+    }
+
+    /** End of the last complete group (what a repair truncates to) and its last version. */
+    public long lastFooterEnd() {
+        return lastFooterEnd;
+    }
+
+    public long lastFooterVersion() {
+        return lastFooterVersion;
+    }
+
+    /** File offset of the next frame. */
+    public long offset() {
+        return offset;
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}

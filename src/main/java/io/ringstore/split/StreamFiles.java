@@ -1,0 +1,309 @@
+package io.ringstore.split;
+
+import io.ringstore.nativeio.Posix;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tinylog.Logger;
+
+/**
+ * The folder of stream files: where each stream's file lives, and (for the splitter thread
+ * only) appending groups to them with a bounded number of open handles and a bounded memory of
+ * each file's last version, whatever the number of streams.
+ *
+ * <p>Layout: {@code streams/<h0h1>/<readable name>-<16 hex>.stream}, where the hex is the start
+ * of the SHA-256 of the stream name. 256 folders keep each to about 4,000 entries at a million
+ * streams (a second level would cost a folder creation per stream at that scale, which is
+ * what the splitter then spent its time on); the readable part helps a person with
+ * {@code ls}; the header inside the file names the stream exactly.
+ */
+public final class StreamFiles {
+    private static final int READABLE_CHARS = 40;
+
+    private final Path dir;
+    private final LinkedHashMap<String, FileChannel> open;
+    private final LinkedHashMap<String, Long> lastVersions;
+    private final List<FileChannel> unsynced = new ArrayList<>();
+    private boolean syncfsWorks = true;
+
+    public StreamFiles(Path dir, int maxOpenFiles, int rememberedVersions) {
+        this.dir = dir;
+        this.open = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, FileChannel> eldest) {
+                if (size() > maxOpenFiles) {
+                    closeQuietly(eldest.getValue());
+                    return true;
+                }
+                return false;
+            }
+        };
+        this.lastVersions = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+                return size() > rememberedVersions;
+            }
+        };
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** Where {@code stream}'s file lives (it may not exist). Safe on any thread. */
+    public Path pathFor(String stream) {
+        byte[] hash = sha256(stream);
+        String hex = HexFormat.of().formatHex(hash, 0, 8);
+        StringBuilder readable = new StringBuilder();
+        for (int i = 0; i < stream.length() && readable.length() < READABLE_CHARS; i++) {
+            char c = stream.charAt(i);
+            readable.append((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || c == '-' || c == '_' || c == '.' ? c : '_');
+        }
+        return dir.resolve(hex.substring(0, 2)).resolve(readable + "-" + hex + ".stream");
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        }
+    }
+
+    /**
+     * The last version named by the file's last footer, or -2 when the file does not end with a
+     * sound footer (being written, or torn).
+     */
+    public static long lastVersionByFooter(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < StreamFileFormat.FOOTER_LENGTH) {
+                return -2;
+            }
+            ByteBuffer footer = ByteBuffer.allocate(StreamFileFormat.FOOTER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(footer, size - StreamFileFormat.FOOTER_LENGTH);
+            if (footer.position() == StreamFileFormat.FOOTER_LENGTH && StreamFileFormat.footerOk(footer, 0)) {
+                return footer.getLong(StreamFileFormat.FOOTER_LAST_VERSION_OFFSET);
+            }
+            return -2;
+        }
+    }
+
+    /**
+     * The last version held by {@code stream}'s file (-1 when there is no file). On first touch
+     * the file's last group is checked; a torn group (written, not yet synced, when the process
+     * died) is cut back to the last complete group.
+     *
+     * @throws StreamFileException when the file is damaged beyond a torn last group
+     */
+    public long lastVersion(String stream) throws IOException {
+        Long known = lastVersions.get(stream);
+        if (known != null) {
+            return known;
+        }
+        Path file = pathFor(stream);
+        if (!Files.exists(file)) {
+            lastVersions.put(stream, -1L);
+            return -1;
+        }
+        long last = checkTail(file, stream);
+        lastVersions.put(stream, last);
+        return last;
+    }
+
+    /** Checks the file's last footer and last group; repairs a torn tail; returns the last version. */
+    private long checkTail(Path file, String stream) throws IOException {
+        long size = Files.size(file);
+        int header = StreamFileFormat.headerLength(stream);
+        if (size >= header + StreamFileFormat.FOOTER_LENGTH) {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                ByteBuffer footer = ByteBuffer.allocate(StreamFileFormat.FOOTER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+                ch.read(footer, size - StreamFileFormat.FOOTER_LENGTH);
+                if (footer.position() == StreamFileFormat.FOOTER_LENGTH && StreamFileFormat.footerOk(footer, 0)) {
+                    long groupStart = footer.getLong(StreamFileFormat.FOOTER_GROUP_START_OFFSET);
+                    long lastVersion = footer.getLong(StreamFileFormat.FOOTER_LAST_VERSION_OFFSET);
+                    if (groupStart >= header && groupStart < size
+                            && lastGroupSound(file, stream, groupStart, size, lastVersion)) {
+                        return lastVersion;
+                    }
+                }
+            }
+        }
+        // Crash window: the process died after writing a group and before the sync that makes
+        // it durable, so its pages reached the disk partly. Find the last complete group (all
+        // groups before it were synced before the splitter's checkpoint moved on) and cut there;
+        // the splitter re-splits the cut events from the log.
+        try (StreamFileReader r = StreamFileReader.open(file, stream)) {
+            while (r.next() != null) {
+                // read to the end of what is sound
+            }
+            long keep = r.lastFooterEnd();
+            if (keep < size) {
+                Logger.warn("cutting torn tail of stream file file={} offset={} bytes={} (re-split from the log)",
+                        file, keep, size - keep);
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    ch.truncate(keep);
+                    ch.force(true);
+                }
+            }
+            return r.lastFooterVersion();
+        }
+    }
+
+    /** Reads just the last group (one window's worth of one stream) and checks it is whole. */
+    private static boolean lastGroupSound(Path file, String stream, long groupStart, long size, long lastVersion)
+            throws IOException {
+        try (StreamFileReader r = StreamFileReader.openAt(file, stream, groupStart)) {
+            while (r.next() != null) {
+                // read to the end
+            }
+            return r.stopReason() == null && r.offset() == size && r.lastFooterEnd() == size
+                    && r.lastFooterVersion() == lastVersion;
+        }
+    }
+
+    /**
+     * Appends {@code bodies} (versions {@code firstVersion} on, consecutive) as one group with one
+     * write, creating the file (with its header) if needed. Durable only after {@link #syncAll()}.
+     */
+    public void appendGroup(String stream, List<byte[]> bodies, long firstVersion) throws IOException {
+        long last = lastVersion(stream);
+        FileChannel ch = open.get(stream);
+        boolean created = false;
+        if (ch == null) {
+            Path file = pathFor(stream);
+            Files.createDirectories(file.getParent());
+            created = last < 0 && !Files.exists(file);
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            open.put(stream, ch);
+        }
+        int bytes = created ? StreamFileFormat.headerLength(stream) : 0;
+        for (byte[] b : bodies) {
+            bytes += (int) io.ringstore.log.RecordFrame.frameLength(b.length);
+        }
+        bytes += StreamFileFormat.FOOTER_LENGTH;
+        ByteBuffer out = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (created) {
+            out.put(StreamFileFormat.header(stream, firstVersion));
+        }
+        long fileEnd = ch.size();
+        long groupStart = fileEnd + out.position();
+        for (byte[] b : bodies) {
+            StreamFileFormat.putFrame(out, b);
+        }
+        long lastVersion = firstVersion + bodies.size() - 1;
+        StreamFileFormat.putFooter(out, lastVersion, groupStart);
+        out.flip();
+        long at = fileEnd;
+        while (out.hasRemaining()) {
+            at += ch.write(out, at);
+        }
+        lastVersions.put(stream, lastVersion);
+        if (!syncfsWorks && !unsynced.contains(ch)) {
+            unsynced.add(ch);
+        }
+    }
+
+    /**
+     * Makes every group appended so far durable: one {@code syncfs} of the filesystem (one
+     * journal commit), or, where that fails, a force of each touched file and of new folders.
+     */
+    public void syncAll() throws IOException {
+        if (syncfsWorks) {
+            try {
+                Files.createDirectories(dir);
+                Posix.syncfs(dir);
+                return;
+            } catch (IOException | RuntimeException e) {
+                syncfsWorks = false;
+                Logger.warn("syncfs unavailable, forcing stream files one by one: {}", e.toString());
+            }
+        }
+        for (FileChannel ch : open.values()) {
+            ch.force(false);
+        }
+        unsynced.clear();
+    }
+
+    /**
+     * Replaces {@code stream}'s file with {@code bodies} (a rebuild from the log), atomically:
+     * temp file, force, rename, force folder. The old file is kept as {@code .damaged}.
+     */
+    public void rebuild(String stream, List<byte[]> bodies, long firstVersion) throws IOException {
+        Path file = pathFor(stream);
+        Files.createDirectories(file.getParent());
+        FileChannel old = open.remove(stream);
+        closeQuietly(old);
+        Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+        int bytes = StreamFileFormat.headerLength(stream) + StreamFileFormat.FOOTER_LENGTH;
+        for (byte[] b : bodies) {
+            bytes += (int) io.ringstore.log.RecordFrame.frameLength(b.length);
+        }
+        ByteBuffer out = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        out.put(StreamFileFormat.header(stream, firstVersion));
+        long groupStart = out.position();
+        for (byte[] b : bodies) {
+            StreamFileFormat.putFrame(out, b);
+        }
+        long lastVersion = firstVersion + bodies.size() - 1;
+        if (!bodies.isEmpty()) {
+            StreamFileFormat.putFooter(out, lastVersion, groupStart);
+        }
+        out.flip();
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            while (out.hasRemaining()) {
+                ch.write(out);
+            }
+            ch.force(true);
+        }
+        if (Files.exists(file)) {
+            Files.move(file, file.resolveSibling(file.getFileName() + ".damaged"), StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
+        try (FileChannel d = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+            d.force(true);
+        }
+        lastVersions.put(stream, bodies.isEmpty() ? firstVersion - 1 : lastVersion);
+    }
+
+    /** Forgets what is known of {@code stream}'s file (after damage was found). */
+    public void forget(String stream) {
+        closeQuietly(open.remove(stream));
+        lastVersions.remove(stream);
+    }
+
+    public int openFiles() {
+        return open.size();
+    }
+
+    public void close() {
+        open.values().forEach(StreamFiles::closeQuietly);
+        open.clear();
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch == null) {
+            return;
+        }
+        try {
+            ch.close();
+        } catch (IOException e) {
+            Logger.warn("closing a stream file failed: {}", e.toString());
+        }
+    }
+}
