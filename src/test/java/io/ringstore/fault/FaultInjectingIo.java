@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
  * operation restarts its count.
  *
  * <p>Deterministic: no clock, no randomness. Which call is the n-th depends only on the order of
- * calls; the main log's calls all come from the writer thread, except the checkpointer's
- * {@code writeFile}, {@code rename} and {@code forceDirectory}. Thread-safe.
+ * calls. Once a store is open, its calls come from the writer thread, except the checkpointer's
+ * {@code writeFile}, {@code rename} and {@code forceDirectory}, which follow each segment roll on
+ * their own thread. Thread-safe.
  */
 public final class FaultInjectingIo implements StorageIo {
 
