@@ -299,7 +299,10 @@ public final class MainLog implements AutoCloseable {
                     position = seg.base() + f.next();
                 }
                 case SEAL -> {
-                    position = seg.base() + seg.size();
+                    // Continue at the next segment's first frame slot, not at its header: after a
+                    // roll whose appends then failed (their force or write failed), the committed
+                    // position is exactly that slot, and nothing in the new segment is readable yet.
+                    position = seg.base() + seg.size() + SegmentHeader.LENGTH;
                 }
                 case EMPTY, BAD -> {
                     if (position == from && out.isEmpty()) {

@@ -46,9 +46,13 @@ public final class Segment implements AutoCloseable {
     static Segment create(StorageIo io, Path dir, long base, long size, long nowMillis) throws IOException {
         Path finalFile = dir.resolve(fileName(base));
         Path temp = dir.resolve(fileName(base) + ".tmp");
-        io.allocate(temp, size);
         Arena arena = Arena.ofShared();
         try {
+            // Inside the try, so a failed allocation deletes the temp file below: a fallocate that
+            // runs out of space on ext4 keeps the blocks it got (a zero-fill keeps what it wrote),
+            // and a temp file left behind would hold the filesystem's last free blocks until the
+            // next start, starving everything else on the board.
+            io.allocate(temp, size);
             MemorySegment mapping = io.map(temp, size, arena);
             io.write(mapping, 0, MemorySegment.ofArray(SegmentHeader.encode(base, size, nowMillis)));
             io.force(mapping, 0, SegmentHeader.LENGTH);

@@ -1,0 +1,220 @@
+package io.ringstore.fault;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ringstore.error.ErrorCode;
+import io.ringstore.log.FileStorageIo;
+import io.ringstore.store.RingStore;
+import io.ringstore.store.StoreConfig;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A real full disk: a small filesystem mounted for the test, most of it taken by a filler file.
+ * Appends go on until the log cannot get a new segment; then they must fail cleanly with
+ * STORAGE_FULL (no crash, no SIGBUS, no other error), acknowledged data must stay intact and
+ * readable, and once the filler is deleted the same store must take appends again; a re-open
+ * sees everything acknowledged.
+ *
+ * <p>Two filesystems: tmpfs (quick, supports fallocate) and a loop-mounted ext4 image, what a Pi
+ * runs. Mounting needs root (CAP_SYS_ADMIN); without it, or without mkfs.ext4 or a loop device,
+ * the case is skipped with the reason.
+ */
+class DiskFullTest {
+    private static final long SEGMENT_SIZE = 64 << 10;
+    /** Room left beside the filler: the first segment and about four more. */
+    private static final long ROOM = 5 * SEGMENT_SIZE + SEGMENT_SIZE / 2;
+    private static final long SEED = 0xD15CF011L;
+    private static final int MAX_APPENDS = 2_000;
+
+    enum Fs { TMPFS, EXT4 }
+
+    @TempDir
+    Path dir;
+
+    private Path mountPoint;
+    private boolean mounted;
+    private final List<RingStore> open = new ArrayList<>();
+
+    @AfterEach
+    void unmount() throws Exception {
+        try {
+            for (RingStore store : open) {
+                store.close();
+            }
+        } finally {
+            umountIfMounted();
+        }
+    }
+
+    private void umountIfMounted() throws Exception {
+        if (mounted) {
+            Result r = run("umount", mountPoint.toString());
+            if (r.exit() != 0) {
+                // Never leave a mount behind in the temp folder: detach it lazily and say why.
+                Result lazy = run("umount", "-l", mountPoint.toString());
+                throw new IllegalStateException("umount failed: " + r.output() + " (lazy umount exit=" + lazy.exit() + ")");
+            }
+            mounted = false;
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Fs.class)
+    void fullDiskFailsAppendsCleanlyAndTheyResumeWhenSpaceIsFreed(Fs fs) throws Exception {
+        mount(fs);
+        Path filler = mountPoint.resolve("filler");
+        long usable = Files.getFileStore(mountPoint).getUsableSpace();
+        Assumptions.assumeTrue(usable > ROOM + SEGMENT_SIZE, "filesystem too small: usable=" + usable);
+        fill(filler, usable - ROOM);
+
+        StoreConfig config = StoreConfig.defaults(mountPoint.resolve("data")).withSegmentSize(SEGMENT_SIZE);
+        Path logDir = config.logDir();
+        Ledger ledger = new Ledger();
+        Producer producer = new Producer(0, 3, SEED);
+        RingStore store = RingStore.open(config);
+        open.add(store);
+
+        // Append until the log cannot roll: the failure must be a clean STORAGE_FULL.
+        int appends = 0;
+        while (producer.append(store, producer.next(), ErrorCode.STORAGE_FULL, ledger)) {
+            appends++;
+            assertTrue(appends < MAX_APPENDS, "appends never failed on a full " + fs);
+        }
+        assertTrue(segmentCount(logDir) >= 3, "the log should have rolled before the disk filled");
+        assertTrue(store.writerStats().storageFull(), "the writer reports the full disk");
+        // The failed append keeps failing the same way: each retry tries to roll and finds no room.
+        for (int i = 0; i < 3; i++) {
+            assertFalse(producer.append(store, producer.next(), ErrorCode.STORAGE_FULL, ledger),
+                    "appends must keep failing while the disk is full");
+        }
+        // A failed allocation must give its blocks back: on ext4 a fallocate that runs out of
+        // space keeps what it got, so a temp file left behind would hold the disk's last free
+        // blocks, starving everything else on the board.
+        assertEquals(List.of(), tempFiles(logDir), "a failed segment allocation must not leave its file behind");
+        assertTrue(Files.getFileStore(mountPoint).getUsableSpace() > 0,
+                "the space a roll could not use must stay free for the rest of the system");
+        ledger.verify(store, "live, with the disk full");
+
+        // Free the space: the same store takes appends again, across more rolls.
+        Files.delete(filler);
+        forceDirectory(mountPoint);
+        long before = store.committedPosition();
+        while (store.committedPosition() < before + 3 * SEGMENT_SIZE) {
+            assertTrue(producer.append(store, producer.next(), ErrorCode.STORAGE_FULL, ledger),
+                    "appends must resume once space is free, without a restart");
+        }
+        assertFalse(store.writerStats().storageFull(), "the writer no longer reports a full disk");
+        ledger.verify(store, "live, after space was freed");
+        store.close();
+        open.remove(store);
+
+        RingStore reopened = RingStore.open(config.withIo(new FileStorageIo()));
+        open.add(reopened);
+        ledger.verify(reopened, "after re-opening");
+        assertTrue(producer.append(reopened, producer.single(0, 1000), ErrorCode.STORAGE_FULL, ledger));
+        ledger.verify(reopened, "after re-opening and appending");
+    }
+
+    private void mount(Fs fs) throws Exception {
+        mountPoint = Files.createDirectory(dir.resolve("mnt"));
+        Result r;
+        if (fs == Fs.TMPFS) {
+            r = run("mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "ringstore-diskfull", mountPoint.toString());
+        } else {
+            String mkfs = findTool("mkfs.ext4");
+            Assumptions.assumeTrue(mkfs != null, "mkfs.ext4 not found (Debian: apt-get install e2fsprogs); skipping ext4 case");
+            Path image = dir.resolve("ext4.img");
+            try (FileChannel ch = FileChannel.open(image, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ch.truncate(0);
+                ch.write(ByteBuffer.allocate(1), 4L << 20);
+            }
+            // -m 0: no blocks reserved for root (we run as root and would use them otherwise).
+            Result made = run(mkfs, "-q", "-F", "-m", "0", image.toString());
+            Assumptions.assumeTrue(made.exit() == 0, "mkfs.ext4 failed, skipping ext4 case: " + made.output());
+            r = run("mount", "-t", "ext4", "-o", "loop", image.toString(), mountPoint.toString());
+        }
+        Assumptions.assumeTrue(r.exit() == 0, "cannot mount a " + fs + " here (needs root and, for ext4, a loop "
+                + "device); skipping: " + r.output());
+        mounted = true;
+    }
+
+    /** Takes {@code bytes} of the filesystem with real, written blocks. */
+    private static void fill(Path file, long bytes) throws IOException {
+        ByteBuffer chunk = ByteBuffer.wrap("filler..".repeat(8192).getBytes(StandardCharsets.US_ASCII));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            long written = 0;
+            while (written < bytes) {
+                chunk.clear().limit((int) Math.min(chunk.capacity(), bytes - written));
+                written += ch.write(chunk);
+            }
+            ch.force(true);
+        }
+    }
+
+    /**
+     * ext4 (data=ordered) hands out the blocks of a deleted file again only once the journal has
+     * committed the deletion; forcing the folder commits it now, so the test does not depend on
+     * the journal's commit timer.
+     */
+    private static void forceDirectory(Path folder) throws IOException {
+        try (FileChannel ch = FileChannel.open(folder, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    private static long segmentCount(Path logDir) throws IOException {
+        try (Stream<Path> files = Files.list(logDir)) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".seg")).count();
+        }
+    }
+
+    private static List<String> tempFiles(Path logDir) throws IOException {
+        try (Stream<Path> files = Files.list(logDir)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList();
+        }
+    }
+
+    private static String findTool(String name) {
+        for (String folder : List.of("/usr/sbin", "/sbin", "/usr/bin", "/bin")) {
+            if (Files.isExecutable(Path.of(folder, name))) {
+                return Path.of(folder, name).toString();
+            }
+        }
+        return null;
+    }
+
+    private record Result(int exit, String output) {}
+
+    /** Runs a command; a command that cannot be started is a failure with its reason, not an exception. */
+    private static Result run(String... command) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            return new Result(-1, String.join(" ", command) + ": " + e.getMessage());
+        }
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return new Result(-1, String.join(" ", command) + ": timed out");
+        }
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        return new Result(p.exitValue(), String.join(" ", command) + ": " + output);
+    }
+}

@@ -1,0 +1,90 @@
+package io.ringstore.fault;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ringstore.error.ErrorCode;
+import io.ringstore.log.MainLog;
+import io.ringstore.log.proto.LogRecord;
+import io.ringstore.store.RingStore;
+import io.ringstore.writer.AppendResult;
+import io.ringstore.writer.EventData;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/** What producers were told, and the check that the log holds exactly the acknowledged events. */
+final class Ledger {
+    /** An acknowledged append: what was sent and what the store answered. */
+    record Acked(String stream, List<EventData> events, AppendResult result) {}
+
+    final ConcurrentLinkedQueue<Acked> acked = new ConcurrentLinkedQueue<>();
+    final ConcurrentLinkedQueue<ErrorCode> failures = new ConcurrentLinkedQueue<>();
+
+    /** Every record of {@code $all}, read in batches the way a subscriber would. */
+    static List<LogRecord> readAll(RingStore store) {
+        List<LogRecord> all = new ArrayList<>();
+        long position = 0;
+        while (true) {
+            MainLog.ReadBatch batch = store.readAll(position, 64);
+            if (batch.records().isEmpty()) {
+                return all;
+            }
+            all.addAll(batch.records());
+            position = batch.next();
+        }
+    }
+
+    /** Largest position any acknowledged append ended at. */
+    long lastAckedPosition() {
+        return acked.stream().mapToLong(a -> a.result().lastPosition()).max().orElse(-1);
+    }
+
+    /**
+     * Checks that {@code $all} holds exactly the acknowledged events: each stream's versions run
+     * 0, 1, 2, ... in log order; each acknowledged event is there with its stream, version, event
+     * id, type, data, metadata and the positions the store acknowledged; nothing else is there.
+     */
+    void verify(RingStore store, String when) {
+        List<LogRecord> all = readAll(store);
+        Map<String, Long> nextVersion = new HashMap<>();
+        Map<String, LogRecord> byStreamVersion = new HashMap<>();
+        long previousPosition = -1;
+        for (LogRecord r : all) {
+            long expected = nextVersion.getOrDefault(r.getStream(), 0L);
+            assertEquals(expected, r.getVersion(), when + ": version continuity of " + r.getStream()
+                    + " at position " + r.getPosition());
+            nextVersion.put(r.getStream(), expected + 1);
+            assertTrue(r.getPosition() > previousPosition, when + ": positions must increase");
+            previousPosition = r.getPosition();
+            byStreamVersion.put(r.getStream() + "@" + r.getVersion(), r);
+        }
+        long ackedEvents = 0;
+        for (Acked a : acked) {
+            AppendResult result = a.result();
+            for (int i = 0; i < a.events().size(); i++) {
+                ackedEvents++;
+                long version = result.firstVersion() + i;
+                String key = a.stream() + "@" + version;
+                LogRecord r = byStreamVersion.get(key);
+                assertNotNull(r, when + ": acknowledged event missing: " + key);
+                EventData e = a.events().get(i);
+                assertArrayEquals(e.eventId(), r.getEventId().toByteArray(), when + ": event id of " + key);
+                assertEquals(e.type(), r.getType(), when + ": type of " + key);
+                assertArrayEquals(e.data(), r.getData().toByteArray(), when + ": data of " + key);
+                assertArrayEquals(e.metadata(), r.getMetadata().toByteArray(), when + ": metadata of " + key);
+                if (i == 0) {
+                    assertEquals(result.firstPosition(), r.getPosition(), when + ": first position of " + key);
+                }
+                if (i == a.events().size() - 1) {
+                    assertEquals(result.lastPosition(), r.getPosition(), when + ": last position of " + key);
+                }
+            }
+        }
+        assertEquals(ackedEvents, all.size(), when + ": the log must hold exactly the acknowledged events");
+    }
+}
