@@ -249,7 +249,7 @@ public final class RingStore implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         // Clean stop: the writer forced everything; a checkpoint at the end makes the next start scan nothing.
-        if (!log.hasUnforcedBytes() && writer.stats().lastError() == null) {
+        if (!log.hasUnforcedBytes()) {
             checkpointer.writeNow(log.writePosition(), table.snapshot(), writer.recentIdsAfterStop());
         }
         log.close();
