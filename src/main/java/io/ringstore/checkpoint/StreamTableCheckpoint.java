@@ -148,6 +148,18 @@ public final class StreamTableCheckpoint {
         return new Loaded(position, table, ids);
     }
 
+    /**
+     * Deletes the checkpoint in {@code dir} and forces the folder (repair: the table may describe
+     * records the repair cuts). Returns whether there was one.
+     */
+    public static boolean remove(StorageIo io, Path dir) throws IOException {
+        if (!Files.deleteIfExists(dir.resolve(FILE_NAME))) {
+            return false;
+        }
+        io.forceDirectory(dir);
+        return true;
+    }
+
     /** Removes a leftover temp file (crash window: a checkpoint was being written). */
     public static void removeTemp(Path dir) throws IOException {
         Files.deleteIfExists(dir.resolve(FILE_NAME + ".tmp"));

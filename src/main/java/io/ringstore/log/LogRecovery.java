@@ -47,7 +47,8 @@ final class LogRecovery {
                 return new MainLog.Opened(log, new RecoveryReport(SegmentHeader.LENGTH, false, 1, 0, 0,
                         SegmentHeader.LENGTH, null, -1, 0, setAside, removedEmpty, millisSince(started)));
             }
-            for (Path file : files) {
+            for (int f = 0; f < files.size(); f++) {
+                Path file = files.get(f);
                 long size = Files.size(file);
                 Segment seg = Segment.open(io, file, size);
                 segments.put(seg.base(), seg);
@@ -62,16 +63,25 @@ final class LogRecovery {
                     if (!repair) {
                         throw new CorruptLogException(file, 0, problem);
                     }
+                    if (f == 0) {
+                        // Checked before anything is renamed: setting the first segment aside
+                        // would leave no log, and the next start would begin a new, empty one.
+                        throw new CorruptLogException(file, 0, problem
+                                + " (the first segment: repair would leave no log; the log was not changed)");
+                    }
                     Logger.error("repair: segment header damaged, setting it and later segments aside file={} problem={}",
                             file, problem);
                     segments.remove(seg.base());
                     seg.close();
-                    setAsideFrom(dir, segments, seg.base(), file, setAside);
+                    // It and every later file go aside, though those are not opened yet: left in
+                    // place, a later file would come back at the next start as a gap, or as proof
+                    // that the repaired tail had been forced.
+                    for (Path later : files.subList(f, files.size())) {
+                        setAside(later, setAside);
+                    }
+                    io.forceDirectory(dir);
                     break;
                 }
-            }
-            if (segments.isEmpty()) {
-                throw new CorruptLogException(files.getFirst(), 0, "no usable segment left after repair");
             }
             Segment previous = null;
             for (Segment s : segments.values()) {
@@ -203,16 +213,6 @@ final class LogRecovery {
             }
         }
         return -1;
-    }
-
-    private static void setAsideFrom(Path dir, ConcurrentSkipListMap<Long, Segment> segments, long fromBase,
-                                     Path first, List<Path> setAside) throws IOException {
-        setAside(first, setAside);
-        for (var later : new ArrayList<>(segments.tailMap(fromBase, false).values())) {
-            segments.remove(later.base());
-            later.close();
-            setAside(later.file(), setAside);
-        }
     }
 
     private static void setAside(Path file, List<Path> setAside) throws IOException {

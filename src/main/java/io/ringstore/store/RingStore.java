@@ -97,6 +97,16 @@ public final class RingStore implements AutoCloseable {
         DataDirLock lock = DataDirLock.acquire(config.dataDir());
         try {
             StreamTableCheckpoint.removeTemp(config.checkpointDir());
+            if (config.repair() && StreamTableCheckpoint.remove(config.io(), config.checkpointDir())) {
+                // Repair scans the whole log: damage below the checkpoint position is otherwise
+                // never seen by recovery (readers would keep refusing it), and a cut would leave
+                // the checkpoint describing records that no longer exist.
+                // Crash window: the checkpoint is gone (folder forced) before recovery cuts
+                // anything, so a crash during or after the repair leaves a folder that the next
+                // start scans from the log start.
+                Logger.warn("repair: removed the stream-table checkpoint, scanning the whole log dir={}",
+                        config.checkpointDir());
+            }
             StreamTableCheckpoint.Loaded checkpoint = null;
             try {
                 checkpoint = StreamTableCheckpoint.read(config.checkpointDir());
