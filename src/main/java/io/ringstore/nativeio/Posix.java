@@ -51,6 +51,55 @@ public final class Posix {
     private static final MethodHandle SYNCFS = downcall("syncfs",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final int O_RDONLY = 0;
+    private static final int AF_UNIX = 1;
+    private static final int SOCK_DGRAM = 2;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int SUN_PATH_LENGTH = 108;
+    private static final MethodHandle SOCKET = downcall("socket",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle SENDTO = downcall("sendto",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+
+    /**
+     * Sends one datagram to a Unix socket path (Java has no Unix datagram channel). A path
+     * starting with '@' is in the abstract namespace, as systemd's NOTIFY_SOCKET may be.
+     */
+    public static void sendDatagram(String socketPath, byte[] message) throws IOException {
+        byte[] path = socketPath.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        boolean abstractName = path.length > 0 && path[0] == '@';
+        if (path.length >= SUN_PATH_LENGTH) {
+            throw new IOException("socket path too long: " + socketPath);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            // struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; }
+            MemorySegment addr = arena.allocate(2 + SUN_PATH_LENGTH);
+            addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+            MemorySegment.copy(path, 0, addr, ValueLayout.JAVA_BYTE, 2, path.length);
+            if (abstractName) {
+                addr.set(ValueLayout.JAVA_BYTE, 2, (byte) 0);
+            }
+            int addrLength = 2 + path.length + (abstractName ? 0 : 1);
+            MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, message);
+            int fd = (int) SOCKET.invokeExact(state, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new IOException("socket failed: errno=" + errno(state));
+            }
+            try {
+                long sent = (long) SENDTO.invokeExact(state, fd, buf, (long) message.length, 0, addr, addrLength);
+                if (sent < 0) {
+                    throw new IOException("sendto failed: path=" + socketPath + " errno=" + errno(state));
+                }
+            } finally {
+                int ignored = (int) CLOSE.invokeExact(state, fd);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed", t);
+        }
+    }
 
     private Posix() {}
 

@@ -52,6 +52,7 @@ public final class Splitter implements Runnable {
     private volatile long windows;
     private volatile long eventsSplit;
     private volatile double lastLagSeconds;
+    private volatile long heartbeatNanos = System.nanoTime();
     private boolean pressureHigh;
     private int calmReadings;
     private long lastErrorLogMillis;
@@ -81,6 +82,11 @@ public final class Splitter implements Runnable {
         long committed = log.committedPosition();
         return new SplitterStatus(state, position, tail.events(), Math.max(0, committed - Math.max(position,
                 log.oldestPosition())), lastLagSeconds, windows, eventsSplit, files.openFiles());
+    }
+
+    /** When the loop last came round (a hung sync stops it). */
+    public long heartbeatNanos() {
+        return heartbeatNanos;
     }
 
     public long position() {
@@ -118,6 +124,7 @@ public final class Splitter implements Runnable {
     public void run() {
         try {
             while (!stopping) {
+                heartbeatNanos = System.nanoTime();
                 serveRebuilds();
                 PressureReading reading = gauge.read();
                 updatePressure(reading);

@@ -65,6 +65,11 @@ public record SplitterOptions(boolean enabled, long windowBytes, long windowMill
                 n, rememberedFiles, retainMillis, retainBytes, pressure);
     }
 
+    public SplitterOptions withOverLimitDuty(double duty) {
+        return new SplitterOptions(enabled, windowBytes, windowMillis, maxLagBytes, maxLagSeconds, duty,
+                maxOpenFiles, rememberedFiles, retainMillis, retainBytes, pressure);
+    }
+
     public SplitterOptions withPressure(PressurePolicy p) {
         return new SplitterOptions(enabled, windowBytes, windowMillis, maxLagBytes, maxLagSeconds, overLimitDuty,
                 maxOpenFiles, rememberedFiles, retainMillis, retainBytes, p);

@@ -69,6 +69,22 @@ public final class StreamFileReader implements AutoCloseable {
 
     private boolean anyNextVersion;
 
+    /** The stream a file's header names, or null when the header is damaged. */
+    public static String streamOf(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer head = ByteBuffer.allocate(StreamFileFormat.NAME_OFFSET + 4096).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(head, 0);
+            if (head.position() < StreamFileFormat.NAME_OFFSET || head.getInt(StreamFileFormat.MAGIC_OFFSET) != StreamFileFormat.MAGIC) {
+                return null;
+            }
+            int length = head.getInt(StreamFileFormat.NAME_LENGTH_OFFSET);
+            if (length < 0 || StreamFileFormat.NAME_OFFSET + length > head.position()) {
+                return null;
+            }
+            return new String(head.array(), StreamFileFormat.NAME_OFFSET, length, StandardCharsets.UTF_8);
+        }
+    }
+
     private void readHeader() throws IOException {
         if (!ensure(StreamFileFormat.NAME_OFFSET)) {
             throw new StreamFileException(file, 0, "file shorter than its header");

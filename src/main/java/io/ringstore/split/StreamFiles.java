@@ -281,6 +281,60 @@ public final class StreamFiles {
         lastVersions.put(stream, bodies.isEmpty() ? firstVersion - 1 : lastVersion);
     }
 
+    /**
+     * After a repair cut the main log: stream files are derived data and may hold versions the
+     * cut removed. Every file whose last version is past the repaired table's is cut back to it
+     * (a later append would otherwise be taken for a version the file already holds). Walks
+     * every file: a repair is a rare, manual operation.
+     */
+    public static void cutToTable(Path dir, java.util.function.ToLongFunction<String> tableVersion) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        List<Path> all;
+        try (var walk = Files.walk(dir, 2)) {
+            all = walk.filter(p -> p.getFileName().toString().endsWith(".stream")).toList();
+        }
+        for (Path file : all) {
+            String stream = StreamFileReader.streamOf(file);
+            if (stream == null) {
+                continue;
+            }
+            long keepThrough = tableVersion.applyAsLong(stream);
+            long cutAt = -1;
+            long groupStart = -1;
+            try (StreamFileReader r = StreamFileReader.open(file, stream)) {
+                long frameStart = r.offset();
+                io.ringstore.log.proto.LogRecord rec;
+                while ((rec = r.next()) != null) {
+                    if (rec.getVersion() > keepThrough) {
+                        cutAt = frameStart;
+                        break;
+                    }
+                    groupStart = frameStart;
+                    frameStart = r.offset();
+                }
+                if (cutAt < 0) {
+                    continue;
+                }
+            }
+            ByteBuffer footer = ByteBuffer.allocate(StreamFileFormat.FOOTER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.truncate(cutAt);
+                if (groupStart >= 0) {
+                    StreamFileFormat.putFooter(footer, keepThrough, groupStart);
+                    footer.flip();
+                    while (footer.hasRemaining()) {
+                        ch.write(footer, ch.size());
+                    }
+                }
+                ch.force(true);
+            }
+            Logger.warn("repair: cut stream file back to the repaired log: stream={} lastVersion={} file={}",
+                    stream, keepThrough, file);
+        }
+    }
+
     /** Forgets what is known of {@code stream}'s file (after damage was found). */
     public void forget(String stream) {
         closeQuietly(open.remove(stream));

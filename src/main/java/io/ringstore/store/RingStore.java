@@ -160,6 +160,14 @@ public final class RingStore implements AutoCloseable {
                 Logger.warn("recovery saw {} records whose version did not follow the stream table", anomalies[0]);
             }
             Logger.info(opened.report().summary() + " streams=" + table.size() + " unsplitEvents=" + tail.events());
+            long end = opened.log().writePosition();
+            if (splitPosition > end) {
+                // Only after a repair cut the log below what the splitter had reached.
+                splitPosition = end;
+            }
+            if (config.repair()) {
+                StreamFiles.cutToTable(config.streamsDir(), table::version);
+            }
             return new RingStore(config, lock, opened.log(), table, tail, opened.report(), List.copyOf(ids),
                     tablePosition, splitPosition);
         } catch (IOException | RuntimeException e) {

@@ -56,7 +56,9 @@ public final class Writer implements Runnable {
     private final long[] forceMicros = new long[FORCE_SAMPLES];
     private volatile int forceSampleCount;
     private volatile boolean storageFull;
+    private volatile long heartbeatNanos = System.nanoTime();
     private volatile String lastError;
+    private volatile long lastErrorNanos;
 
     public Writer(MainLog log, StreamTable table, TailIndex tailIndex, WriterOptions options, RollListener rollListener) {
         this.log = log;
@@ -118,6 +120,11 @@ public final class Writer implements Runnable {
         }
     }
 
+    /** When the loop last came round: a force that hangs stops this, and with it the watchdog. */
+    public long heartbeatNanos() {
+        return heartbeatNanos;
+    }
+
     public boolean isStopped() {
         return stopped;
     }
@@ -126,6 +133,7 @@ public final class Writer implements Runnable {
     public void run() {
         try {
             while (true) {
+                heartbeatNanos = System.nanoTime();
                 AppendRequest first = queue.poll(pollMillis(), TimeUnit.MILLISECONDS);
                 if (first == null) {
                     if (stopping) {
@@ -146,6 +154,7 @@ public final class Writer implements Runnable {
         } catch (RuntimeException | Error e) {
             Logger.error(e, "writer stopped by an unexpected failure; appends are refused until restart");
             lastError = String.valueOf(e);
+            lastErrorNanos = System.nanoTime();
             failAll(batch, new RingStoreException(ErrorCode.STORAGE_ERROR, "writer failed: " + e));
             stopping = true;
         } finally {
@@ -257,6 +266,7 @@ public final class Writer implements Runnable {
                 log.discardFrom(start);
             }
             lastError = e.toString();
+            lastErrorNanos = System.nanoTime();
             Logger.error("append failed: stream={} error={}", r.stream, e.toString());
             return Outcome.failed(r, new RingStoreException(ErrorCode.STORAGE_ERROR, "storage error: " + e.getMessage(), e));
         }
@@ -353,6 +363,7 @@ public final class Writer implements Runnable {
      */
     private void forceFailed(IOException e) {
         lastError = e.toString();
+        lastErrorNanos = System.nanoTime();
         Logger.error("force failed, failing the batch: error={}", e.toString());
         long durable = log.durablePosition();
         for (int i = outcomes.size() - 1; i >= 0; i--) {
@@ -403,6 +414,7 @@ public final class Writer implements Runnable {
         } catch (IOException e) {
             // Acknowledged already (that is the mode's contract); keep the bytes and retry next time.
             lastError = e.toString();
+            lastErrorNanos = System.nanoTime();
             lastForceNanos = System.nanoTime();
             Logger.error("periodic force failed, will retry: error={}", e.toString());
         }
@@ -416,6 +428,7 @@ public final class Writer implements Runnable {
             timedForce();
         } catch (IOException e) {
             lastError = e.toString();
+            lastErrorNanos = System.nanoTime();
             Logger.error("final force at stop failed: error={}", e.toString());
         }
     }
@@ -440,7 +453,8 @@ public final class Writer implements Runnable {
         Arrays.sort(samples);
         long p50 = n == 0 ? 0 : samples[(int) Math.min(n - 1, Math.floor(n * 0.50))];
         long p99 = n == 0 ? 0 : samples[(int) Math.min(n - 1, Math.floor(n * 0.99))];
-        return new WriterStats(batches, events, payloadBytes, forces, p50, p99, queue.size(), storageFull, lastError);
+        return new WriterStats(batches, events, payloadBytes, forces, p50, p99, queue.size(), options.queueCapacity(),
+                storageFull, lastError, lastErrorNanos);
     }
 
     /** One append's fate within a batch. */

@@ -1,0 +1,39 @@
+package io.ringstore.status;
+
+import io.ringstore.split.SplitterStatus;
+import io.ringstore.store.StoreStatus;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The one-line summary for the journal and systemd's STATUS=: rates since the previous line,
+ * splitter state and lag, force p99, disk free, streams, and what the LEDs show.
+ */
+public final class StatusLine {
+    private long lastEvents = -1;
+    private long lastBytes;
+    private long lastNanos;
+
+    /** Formats a line; rates are per second since the previous call. */
+    public String format(StoreStatus s, long diskFreeBytes, Map<Led, LedPattern> leds, long nowNanos) {
+        double seconds = lastEvents < 0 ? 0 : (nowNanos - lastNanos) / 1e9;
+        double eventsPerSecond = seconds > 0 ? (s.writer().events() - lastEvents) / seconds : 0;
+        double bytesPerSecond = seconds > 0 ? (s.writer().payloadBytes() - lastBytes) / seconds : 0;
+        lastEvents = s.writer().events();
+        lastBytes = s.writer().payloadBytes();
+        lastNanos = nowNanos;
+        SplitterStatus sp = s.splitter();
+        return String.format(Locale.ROOT,
+                "status events/s=%.0f bytes/s=%.0f splitter=%s lag=%d events/%d bytes/%.1fs force_p99_ms=%.1f "
+                        + "disk_free_mb=%d streams=%d open_files=%d queue=%d%s leds=write:%s,lag:%s,fault:%s",
+                eventsPerSecond, bytesPerSecond, sp.state().name().toLowerCase(Locale.ROOT), sp.lagEvents(),
+                sp.lagBytes(), sp.lagSeconds(), s.writer().forceP99Micros() / 1000.0, diskFreeBytes >> 20,
+                s.streams(), sp.openFiles(), s.writer().queueDepth(),
+                s.writer().storageFull() ? " STORAGE_FULL" : "",
+                name(leds.get(Led.WRITE)), name(leds.get(Led.LAG)), name(leds.get(Led.FAULT)));
+    }
+
+    private static String name(LedPattern p) {
+        return p == null ? "off" : p.name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,25 @@
+package io.ringstore.status;
+
+import io.ringstore.store.StoreStatus;
+import java.util.concurrent.TimeUnit;
+
+/** Turns the store's status into what the LEDs show. */
+public final class StoreSignals {
+    /** A storage error keeps the fault light on this long after it happened. */
+    static final long ERROR_HOLD_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private StoreSignals() {}
+
+    public static LedSignals from(StoreStatus s, boolean corruptionFound, long nowNanos) {
+        var w = s.writer();
+        boolean held = w.queueCapacity() > 0 && w.queueDepth() >= w.queueCapacity() * 9 / 10;
+        boolean fault = w.storageFull() || w.recentError(nowNanos, ERROR_HOLD_NANOS);
+        return new LedSignals(w.batches(), s.splitter().state(), s.splitter().lagEvents(), held, fault,
+                corruptionFound, false);
+    }
+
+    /** While the store is being opened: recovery running. */
+    public static LedSignals recovering() {
+        return new LedSignals(0, io.ringstore.split.SplitterState.STOPPED, 0, false, false, false, true);
+    }
+}
