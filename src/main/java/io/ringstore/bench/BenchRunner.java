@@ -95,12 +95,15 @@ final class BenchRunner {
         LoadDriver.Result result;
         long liveHeap;
         long peakRss;
+        CpuUsage.Sample cpu;
         try {
             LoadDriver driver = new LoadDriver(target, workload, options.producers(), depth);
+            CpuUsage cpuWindow = CpuUsage.start();
             try (ProgressReporter progress = ProgressReporter.start(log, label + " in-flight " + depth,
                     workload.events(), driver::completed, options.progressMillis())) {
                 result = driver.run();
             }
+            cpu = cpuWindow.stop();
             liveHeap = ProcessMemory.liveHeapBytes();
             peakRss = ProcessMemory.peakRssBytes();
         } finally {
@@ -116,10 +119,10 @@ final class BenchRunner {
         deleteTree(dir);
 
         ConfigResult row = new ConfigResult(label, depth, workload.payloadBytes(), result, batching, writes,
-                new ProcessMemory.Sample(liveHeap, peakRss, rssPerRun));
-        log.printf(Locale.ROOT, "  done: %,.0f ev/s, p50 %d us, p99 %d us, %.1f ev/force, device %.2f B/B%s%n",
+                new ProcessMemory.Sample(liveHeap, peakRss, rssPerRun), cpu);
+        log.printf(Locale.ROOT, "  done: %,.0f ev/s, p50 %d us, p99 %d us, %.1f ev/force, device %.2f B/B, %.1f cpu us/ev, others %.0f%% cpu%s%n",
                 row.eventsPerSecond(), result.latencyP50Nanos() / 1000, result.latencyP99Nanos() / 1000,
-                batching.eventsPerForce(), writes.bytesPerPayloadByte(),
+                batching.eventsPerForce(), writes.bytesPerPayloadByte(), row.cpuMicrosPerEvent(), 100 * cpu.otherShare(),
                 result.failed() > 0 ? ", " + result.failed() + " FAILED (first: " + result.firstError() + ")" : "");
         return row;
     }

@@ -47,6 +47,8 @@ final class JsonReport {
                     .field("deviceWindowSeconds", r.device().seconds())
                     .field("deviceBytesPerPayloadByte", r.device().bytesPerPayloadByte())
                     .field("backgroundBytesPerPayloadByte", r.device().backgroundPerPayloadByte())
+                    .field("cpuMicrosPerEvent", r.cpuMicrosPerEvent())
+                    .field("otherProcessesCpuShare", r.cpu().otherShare())
                     .field("liveHeapBytes", r.memory().liveHeapBytes())
                     .last("peakRssBytes", r.memory().peakRssBytes());
         }

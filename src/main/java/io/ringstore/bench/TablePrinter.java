@@ -5,7 +5,7 @@ import java.util.Locale;
 
 /** The human-readable report: one row per configuration, then store/baseline ratios and notes. */
 final class TablePrinter {
-    private static final String ROW = "%-8s %9s %9s %10s %7s %8s %8s %8s %7s %7s %9s %9s %7s %7s %6s %7s%n";
+    private static final String ROW = "%-8s %9s %9s %9s %7s %8s %8s %8s %7s %7s %9s %9s %7s %7s %6s %6s %6s %6s%n";
 
     private TablePrinter() {}
 
@@ -22,9 +22,9 @@ final class TablePrinter {
         }
         out.println();
         out.printf(Locale.ROOT, ROW, "target", "in-flight", "events", "ev/s", "MB/s", "lat p50", "lat p99",
-                "ev/force", "frame B", "force", "force p50", "force p99", "dev B", "bg B", "heap", "RSS");
+                "ev/force", "frame B", "force", "force p50", "force p99", "dev B", "bg B", "cpu", "others", "heap", "RSS");
         out.printf(Locale.ROOT, ROW, "", "", "acked", "", "payload", "us", "us", "", "/event", "count", "us", "us",
-                "/pay B", "/pay B", "MiB", "MiB");
+                "/pay B", "/pay B", "us/ev", "cpu %", "MiB", "MiB");
         for (ConfigResult r : report.rows()) {
             BatchStats b = r.batching();
             out.printf(Locale.ROOT, ROW, r.target(), r.inFlight(), String.format(Locale.ROOT, "%,d", r.run().acked()),
@@ -35,7 +35,7 @@ final class TablePrinter {
                     String.format(Locale.ROOT, "%,d", b.forceP50Micros()),
                     String.format(Locale.ROOT, "%,d", b.forceP99Micros()),
                     fixed(r.device().bytesPerPayloadByte(), 2), fixed(r.device().backgroundPerPayloadByte(), 2),
-                    mib(r.memory().liveHeapBytes()), mib(r.memory().peakRssBytes()));
+                    fixed(r.cpuMicrosPerEvent(), 1), fixed(100 * r.cpu().otherShare(), 0), mib(r.memory().liveHeapBytes()), mib(r.memory().peakRssBytes()));
             if (r.run().failed() > 0) {
                 out.printf(Locale.ROOT, "  ^ %,d appends FAILED; first: %s%n", r.run().failed(), r.run().firstError());
             }
@@ -56,6 +56,8 @@ final class TablePrinter {
                 env.baselineBodyBytes());
         out.println("    one FileChannel write + fdatasync per drained batch, then acks; same queue/batch limits.");
         out.println("  force p50/p99: store from writerStats (last 1024 forces), baseline over all its forces.");
+        out.println("  cpu us/ev: this JVM's CPU time (all threads) per event during the load; others cpu %: share of");
+        out.println("    all CPUs used by other processes meanwhile (from /proc/stat) - competition on a shared machine.");
         out.println("  heap: live after a full GC at the end of the run; RSS: VmHWM reset before each configuration");
         out.println("    (touched pages of the store's mapped segments count in it, the baseline's page cache does not).");
         out.printf(Locale.ROOT, "memory at end: heap used %s MiB of max %s MiB; peak RSS (VmHWM) %s MiB%n",
