@@ -13,20 +13,22 @@ import java.util.Set;
  * @param streams        streams the events are spread over (uniformly, seeded)
  * @param payloadBytes   payload bytes per event
  * @param producers      producer threads
- * @param inFlight       the in-flight depths to run, each for the baseline and the store
+ * @param inFlight       the in-flight depths to run, each for every target
+ * @param targets        what to run at each depth, in order: "baseline", "store" or both (ratios need both)
  * @param dir            folder to work in, or null for a fresh temp folder under /var/tmp
  * @param json           print JSON instead of the table
  * @param seed           seed for stream choice and payload bytes
  * @param idleMillis     idle sample of the device's background writes before each configuration (0: none)
  * @param progressMillis interval of progress lines on stderr
  */
-record BenchOptions(int events, int streams, int payloadBytes, int producers, List<Integer> inFlight, Path dir,
+record BenchOptions(int events, int streams, int payloadBytes, int producers, List<Integer> inFlight,
+                    List<String> targets, Path dir,
                     boolean json, long seed, long idleMillis, long progressMillis) {
 
     static final String USAGE = """
             usage: ringstore bench [--events N] [--streams N] [--payload BYTES] [--producers N]
                                    [--in-flight N[,N...]] [--dir DIR] [--seed N] [--idle-ms N]
-                                   [--quick] [--json]
+                                   [--targets baseline,store] [--quick] [--json]
               Appends N events of BYTES payload over N streams (chosen at random, fixed seed) from
               N producer threads, each keeping the given number of appends in flight, first to a
               plain-file baseline (framing + one fdatasync per drained batch) and then to the store
@@ -37,6 +39,7 @@ record BenchOptions(int events, int streams, int payloadBytes, int producers, Li
                         --in-flight 1,32 --dir (new temp folder under /var/tmp, removed after)
                         --seed 42 --idle-ms 2000
               --quick   100000 events (unless --events is given), 1 s idle samples
+              --targets run only some targets (e.g. "store" under a profiler); ratios need both
               --json    machine-readable report on stdout (progress stays on stderr)
             """;
 
@@ -51,12 +54,16 @@ record BenchOptions(int events, int streams, int payloadBytes, int producers, Li
             throw new IllegalArgumentException("--idle-ms must be >= 0");
         }
         inFlight = List.copyOf(inFlight);
+        if (targets == null || targets.isEmpty() || !List.of("baseline", "store").containsAll(targets)) {
+            throw new IllegalArgumentException("--targets takes baseline, store or both: " + targets);
+        }
+        targets = List.copyOf(targets);
     }
 
     static BenchOptions parse(String[] args) throws Args.UsageException {
         Args a = Args.parse(args,
                 Set.of("--events", "--streams", "--payload", "--producers", "--in-flight", "--dir", "--seed",
-                        "--idle-ms"),
+                        "--idle-ms", "--targets"),
                 Set.of("--quick", "--json"));
         boolean quick = a.has("--quick");
         try {
@@ -66,6 +73,7 @@ record BenchOptions(int events, int streams, int payloadBytes, int producers, Li
                     intValue(a, "--payload", 256),
                     intValue(a, "--producers", 8),
                     depths(a.get("--in-flight", "1,32")),
+                    List.of(a.get("--targets", "baseline,store").split(",")),
                     a.has("--dir") ? Path.of(a.get("--dir", null)) : null,
                     a.has("--json"),
                     a.getLong("--seed", 42),

@@ -45,9 +45,9 @@ final class BenchRunner {
                     options.events(), options.payloadBytes(), options.streams(), workload.streamsUsed(),
                     options.seed(), options.producers(), options.inFlight(), durability);
             List<ConfigResult> rows = new ArrayList<>();
-            int total = options.inFlight().size() * 2;
+            int total = options.inFlight().size() * options.targets().size();
             for (int depth : options.inFlight()) {
-                for (String target : List.of("baseline", "store")) {
+                for (String target : options.targets()) {
                     log.printf(Locale.ROOT, "[%d/%d] %s, in-flight %d%n", rows.size() + 1, total, target, depth);
                     rows.add(measure(target, depth, root, device, workload, bodyBytes));
                 }

@@ -47,6 +47,7 @@ final class TablePrinter {
             out.printf(Locale.ROOT, "%-22s %8s %8s %8s %9s %9s%n", "in-flight " + q.inFlight(), ratio(q.eventsPerSecond()),
                     ratio(q.latencyP50()), ratio(q.latencyP99()), ratio(q.devicePerPayload()), ratio(q.eventsPerForce()));
         }
+        interferenceWarning(report, out);
         out.println();
         out.println("notes:");
         out.println("  dev B/pay B: device sectors written x 512 / (events x payload), over open + run + close + sync;");
@@ -62,6 +63,31 @@ final class TablePrinter {
         out.println("    (touched pages of the store's mapped segments count in it, the baseline's page cache does not).");
         out.printf(Locale.ROOT, "memory at end: heap used %s MiB of max %s MiB; peak RSS (VmHWM) %s MiB%n",
                 mib(report.heapUsedBytes()), mib(report.heapMaxBytes()), mib(report.peakRssBytes()));
+    }
+
+    /** Says so when other processes visibly competed, since every number here is then partly theirs. */
+    private static void interferenceWarning(BenchReport report, PrintStream out) {
+        double cpu = 0;
+        double device = 0;
+        for (ConfigResult r : report.rows()) {
+            cpu = Math.max(cpu, nanToZero(r.cpu().otherShare()));
+            device = Math.max(device, nanToZero(r.device().backgroundPerPayloadByte() / r.device().bytesPerPayloadByte()));
+        }
+        if (cpu >= SHARED_CPU || device >= SHARED_DEVICE) {
+            out.println();
+            out.printf(Locale.ROOT, "WARNING: the machine was shared: other processes used up to %.0f%% of the CPUs, and the%n", 100 * cpu);
+            out.printf(Locale.ROOT, "  device's idle write rate came to up to %.0f%% of a window's writes. Throughput and dev B/pay B%n",
+                    100 * device);
+            out.println("  include their interference; the counter is device-wide (attribute writes per process, e.g.");
+            out.println("  with the block:block_bio_queue tracepoint, when it matters).");
+        }
+    }
+
+    private static final double SHARED_CPU = 0.25;
+    private static final double SHARED_DEVICE = 0.10;
+
+    private static double nanToZero(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? 0 : v;
     }
 
     private static String fixed(double v, int decimals) {
