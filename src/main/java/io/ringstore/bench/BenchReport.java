@@ -32,7 +32,7 @@ record BenchReport(BenchOptions options, Environment environment, List<ConfigRes
 
     /** Store divided by baseline at one in-flight depth. */
     record Ratio(int inFlight, double eventsPerSecond, double latencyP50, double latencyP99,
-                 double devicePerPayload, double eventsPerForce) {}
+                 double devicePerPayload, double eventsPerForce, double cpuPerEvent) {}
 
     ConfigResult find(String target, int inFlight) {
         for (ConfigResult r : rows) {
@@ -56,7 +56,8 @@ record BenchReport(BenchOptions options, Environment environment, List<ConfigRes
                     (double) s.run().latencyP50Nanos() / b.run().latencyP50Nanos(),
                     (double) s.run().latencyP99Nanos() / b.run().latencyP99Nanos(),
                     s.device().bytesPerPayloadByte() / b.device().bytesPerPayloadByte(),
-                    s.batching().eventsPerForce() / b.batching().eventsPerForce()));
+                    s.batching().eventsPerForce() / b.batching().eventsPerForce(),
+                    s.cpuMicrosPerEvent() / b.cpuMicrosPerEvent()));
         }
         return out;
     }

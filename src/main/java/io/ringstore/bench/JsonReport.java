@@ -60,12 +60,12 @@ final class JsonReport {
             field("inFlight", q.inFlight()).field("eventsPerSecond", q.eventsPerSecond())
                     .field("latencyP50", q.latencyP50()).field("latencyP99", q.latencyP99())
                     .field("deviceBytesPerPayloadByte", q.devicePerPayload())
-                    .last("eventsPerForce", q.eventsPerForce());
+                    .field("eventsPerForce", q.eventsPerForce())
+                    .last("cpuMicrosPerEvent", q.cpuPerEvent());
         }
         sb.append("],");
         field("heapUsedBytes", report.heapUsedBytes()).field("heapMaxBytes", report.heapMaxBytes())
                 .last("peakRssBytes", report.peakRssBytes());
-        sb.append('}');
     }
 
     private JsonReport field(String name, Object value) {

@@ -41,11 +41,12 @@ final class TablePrinter {
             }
         }
         out.println();
-        out.printf(Locale.ROOT, "%-22s %8s %8s %8s %9s %9s%n", "store / baseline", "ev/s", "lat p50", "lat p99",
-                "dev B/B", "ev/force");
+        out.printf(Locale.ROOT, "%-22s %8s %8s %8s %9s %9s %10s%n", "store / baseline", "ev/s", "lat p50", "lat p99",
+                "dev B/B", "ev/force", "cpu us/ev");
         for (BenchReport.Ratio q : report.ratios()) {
-            out.printf(Locale.ROOT, "%-22s %8s %8s %8s %9s %9s%n", "in-flight " + q.inFlight(), ratio(q.eventsPerSecond()),
-                    ratio(q.latencyP50()), ratio(q.latencyP99()), ratio(q.devicePerPayload()), ratio(q.eventsPerForce()));
+            out.printf(Locale.ROOT, "%-22s %8s %8s %8s %9s %9s %10s%n", "in-flight " + q.inFlight(), ratio(q.eventsPerSecond()),
+                    ratio(q.latencyP50()), ratio(q.latencyP99()), ratio(q.devicePerPayload()), ratio(q.eventsPerForce()),
+                    ratio(q.cpuPerEvent()));
         }
         interferenceWarning(report, out);
         out.println();
@@ -59,6 +60,7 @@ final class TablePrinter {
         out.println("  force p50/p99: store from writerStats (last 1024 forces), baseline over all its forces.");
         out.println("  cpu us/ev: this JVM's CPU time (all threads) per event during the load; others cpu %: share of");
         out.println("    all CPUs used by other processes meanwhile (from /proc/stat) - competition on a shared machine.");
+        out.println("    On a shared machine the cpu us/ev ratio is the steadiest store/baseline comparison.");
         out.println("  heap: live after a full GC at the end of the run; RSS: VmHWM reset before each configuration");
         out.println("    (touched pages of the store's mapped segments count in it, the baseline's page cache does not).");
         out.printf(Locale.ROOT, "memory at end: heap used %s MiB of max %s MiB; peak RSS (VmHWM) %s MiB%n",

@@ -55,9 +55,39 @@ class BenchSmokeTest {
         assertTrue(table.toString(StandardCharsets.UTF_8).contains("store / baseline"));
         ByteArrayOutputStream json = new ByteArrayOutputStream();
         JsonReport.print(report, new PrintStream(json, true, StandardCharsets.UTF_8));
-        assertTrue(json.toString(StandardCharsets.UTF_8).contains("\"eventsAcked\":2000"));
+        String text = json.toString(StandardCharsets.UTF_8).trim();
+        assertTrue(text.contains("\"eventsAcked\":2000"), text);
+        assertOneJsonObject(text);
         try (var left = Files.list(dir)) {
             assertEquals(0, left.count(), "each configuration's folder is removed");
         }
+    }
+
+    /** Brackets balance outside strings and the one top-level object ends at the last character. */
+    private static void assertOneJsonObject(String text) {
+        assertTrue(text.startsWith("{"), text);
+        int depth = 0;
+        boolean inString = false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (inString) {
+                if (c == '\\') {
+                    i++;
+                } else if (c == '"') {
+                    inString = false;
+                }
+                continue;
+            }
+            switch (c) {
+                case '"' -> inString = true;
+                case '{', '[' -> depth++;
+                case '}', ']' -> depth--;
+                default -> { }
+            }
+            assertTrue(depth >= 0, "unbalanced at " + i + ": " + text);
+            assertTrue(depth > 0 || i == text.length() - 1, "top-level object ends early at " + i + ": " + text);
+        }
+        assertEquals(0, depth, text);
+        assertTrue(!text.contains("NaN") && !text.contains("Infinity"), text);
     }
 }
