@@ -1,0 +1,121 @@
+package io.ringstore.bench;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+
+/** The report as one JSON object (hand-written: flat numbers and strings, no library needed). */
+final class JsonReport {
+    private final StringBuilder sb = new StringBuilder(4096);
+
+    private JsonReport() {}
+
+    static void print(BenchReport report, PrintStream out) {
+        JsonReport j = new JsonReport();
+        j.write(report);
+        out.println(j.sb);
+    }
+
+    private void write(BenchReport report) {
+        BenchOptions o = report.options();
+        BenchReport.Environment env = report.environment();
+        sb.append('{');
+        field("events", o.events()).field("streams", o.streams()).field("streamsUsed", env.streamsUsed())
+                .field("payloadBytes", o.payloadBytes()).field("producers", o.producers()).field("seed", o.seed())
+                .field("durability", env.durability()).field("folder", env.folder()).field("device", env.device())
+                .field("deviceNote", env.deviceNote()).field("baselineBodyBytes", env.baselineBodyBytes())
+                .field("platform", env.platform());
+        sb.append("\"results\":[");
+        List<ConfigResult> rows = report.rows();
+        for (int i = 0; i < rows.size(); i++) {
+            ConfigResult r = rows.get(i);
+            BatchStats b = r.batching();
+            sb.append(i == 0 ? "{" : ",{");
+            field("target", r.target()).field("inFlight", r.inFlight()).field("eventsAcked", r.run().acked())
+                    .field("eventsFailed", r.run().failed()).field("firstError", r.run().firstError())
+                    .field("seconds", r.run().seconds()).field("eventsPerSecond", r.eventsPerSecond())
+                    .field("payloadMBps", r.payloadMBps())
+                    .field("latencyP50Micros", r.run().latencyP50Nanos() / 1000.0)
+                    .field("latencyP99Micros", r.run().latencyP99Nanos() / 1000.0)
+                    .field("latencyMaxMicros", r.run().latencyMaxNanos() / 1000.0)
+                    .field("batches", b.batches()).field("forces", b.forces())
+                    .field("eventsPerForce", b.eventsPerForce()).field("eventsPerBatch", b.eventsPerBatch())
+                    .field("frameBytesPerEvent", b.frameBytesPerEvent())
+                    .field("forceP50Micros", b.forceP50Micros()).field("forceP99Micros", b.forceP99Micros())
+                    .field("forceSampleScope", b.forceSampleScope())
+                    .field("deviceSectorsWritten", r.device().sectors())
+                    .field("deviceWindowSeconds", r.device().seconds())
+                    .field("deviceBytesPerPayloadByte", r.device().bytesPerPayloadByte())
+                    .field("backgroundBytesPerPayloadByte", r.device().backgroundPerPayloadByte())
+                    .field("cpuMicrosPerEvent", r.cpuMicrosPerEvent())
+                    .field("otherProcessesCpuShare", r.cpu().otherShare())
+                    .field("liveHeapBytes", r.memory().liveHeapBytes())
+                    .last("peakRssBytes", r.memory().peakRssBytes());
+        }
+        sb.append("],\"storeOverBaseline\":[");
+        List<BenchReport.Ratio> ratios = report.ratios();
+        for (int i = 0; i < ratios.size(); i++) {
+            BenchReport.Ratio q = ratios.get(i);
+            sb.append(i == 0 ? "{" : ",{");
+            field("inFlight", q.inFlight()).field("eventsPerSecond", q.eventsPerSecond())
+                    .field("latencyP50", q.latencyP50()).field("latencyP99", q.latencyP99())
+                    .field("deviceBytesPerPayloadByte", q.devicePerPayload())
+                    .field("eventsPerForce", q.eventsPerForce())
+                    .last("cpuMicrosPerEvent", q.cpuPerEvent());
+        }
+        sb.append("],");
+        field("heapUsedBytes", report.heapUsedBytes()).field("heapMaxBytes", report.heapMaxBytes())
+                .last("peakRssBytes", report.peakRssBytes());
+    }
+
+    private JsonReport field(String name, Object value) {
+        key(name);
+        value(value);
+        sb.append(',');
+        return this;
+    }
+
+    private void last(String name, Object value) {
+        key(name);
+        value(value);
+        sb.append('}');
+    }
+
+    private void key(String name) {
+        sb.append('"').append(name).append("\":");
+    }
+
+    private void value(Object v) {
+        if (v == null) {
+            sb.append("null");
+        } else if (v instanceof Double d) {
+            sb.append(d.isNaN() || d.isInfinite() ? "null" : String.format(Locale.ROOT, "%.4f", d));
+        } else if (v instanceof Number n) {
+            sb.append(n);
+        } else {
+            string(v.toString());
+        }
+    }
+
+    private void string(String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        sb.append('"');
+    }
+}

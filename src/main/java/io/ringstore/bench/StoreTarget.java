@@ -1,0 +1,46 @@
+package io.ringstore.bench;
+
+import io.ringstore.store.RingStore;
+import io.ringstore.store.StoreConfig;
+import io.ringstore.writer.EventData;
+import io.ringstore.writer.ExpectedVersion;
+import io.ringstore.writer.WriterStats;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** The store under test, opened with its default configuration (durability sync) in a fresh folder. */
+final class StoreTarget implements AppendTarget {
+    private final RingStore store;
+
+    private StoreTarget(RingStore store) {
+        this.store = store;
+    }
+
+    static StoreTarget open(Path dataDir) throws IOException {
+        return new StoreTarget(RingStore.open(StoreConfig.defaults(dataDir)));
+    }
+
+    @Override
+    public String label() {
+        return "store";
+    }
+
+    @Override
+    public CompletableFuture<?> append(String stream, byte[] payload) {
+        return store.append(stream, ExpectedVersion.ANY, List.of(EventData.of(Workload.EVENT_TYPE, payload)));
+    }
+
+    @Override
+    public BatchStats stats() {
+        WriterStats s = store.writerStats();
+        return new BatchStats(s.batches(), s.events(), s.forces(), s.payloadBytes(), s.forceP50Micros(),
+                s.forceP99Micros(), "writerStats: last 1024 forces");
+    }
+
+    @Override
+    public void close() throws IOException {
+        store.close();
+    }
+}
