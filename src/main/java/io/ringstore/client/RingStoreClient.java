@@ -64,6 +64,8 @@ public final class RingStoreClient implements AutoCloseable {
     private final Framing.Writer frames = new Framing.Writer(4096);
     private final Thread reader;
     private volatile ConnectionLostException lost;
+    /** Why the daemon said it closes the connection (an error with id 0), if it said so. */
+    private volatile RuntimeException refusal;
 
     private record Pending(CompletableFuture<Object> future, Function<Response, Object> onResponse) {}
 
@@ -234,6 +236,8 @@ public final class RingStoreClient implements AutoCloseable {
                 }
                 Response r = Response.parseFrom(in.readBody(length));
                 if (r.getId() == 0 && r.getResultCase() == Response.ResultCase.ERROR) {
+                    // The daemon refused the connection or a frame and is closing it.
+                    refusal = exception(r.getError());
                     why = "the daemon closed the connection: " + r.getError().getCode() + " " + r.getError().getMessage();
                     continue;
                 }
@@ -272,10 +276,12 @@ public final class RingStoreClient implements AutoCloseable {
             }
             e = lost;
         }
+        // What was in flight when the daemon refused (e.g. FRAME_TOO_LARGE) fails with that typed error.
+        RuntimeException failure = refusal != null ? refusal : e;
         for (Long id : new ArrayList<>(pending.keySet())) {
             Pending p = pending.remove(id);
             if (p != null) {
-                p.future().completeExceptionally(e);
+                p.future().completeExceptionally(failure);
             }
         }
         for (Long id : new ArrayList<>(subscriptions.keySet())) {

@@ -225,7 +225,9 @@ final class Connection implements Runnable {
         if (subscriptions.size() >= server.config().maxSubscriptions()) {
             return false;
         }
-        return subscriptions.putIfAbsent(s.id(), s) == null;
+        boolean added = subscriptions.putIfAbsent(s.id(), s) == null;
+        server.changed();
+        return added;
     }
 
     Subscription subscription(long id) {
@@ -234,6 +236,7 @@ final class Connection implements Runnable {
 
     void subscriptionEnded(Subscription s) {
         subscriptions.remove(s.id(), s);
+        server.changed();
     }
 
     int subscriptionCount() {

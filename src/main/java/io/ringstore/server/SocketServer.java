@@ -79,6 +79,7 @@ public final class SocketServer implements AutoCloseable {
             }
             Connection c = new Connection(this, channel, connectionNumbers.incrementAndGet());
             connections.add(c);
+            changed();
             if (closed) {
                 connections.remove(c);
                 c.close();
@@ -131,6 +132,36 @@ public final class SocketServer implements AutoCloseable {
 
     void ended(Connection c) {
         connections.remove(c);
+        changed();
+    }
+
+    private final Object changes = new Object();
+
+    /** Wakes those waiting in {@link #awaitState}: a connection or subscription came or went. */
+    void changed() {
+        synchronized (changes) {
+            changes.notifyAll();
+        }
+    }
+
+    /**
+     * Waits until {@code condition} holds for (connections, subscriptions), or the timeout ends.
+     *
+     * @return whether it holds
+     */
+    public boolean awaitState(java.util.function.BiPredicate<Integer, Integer> condition, long timeoutMillis)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        synchronized (changes) {
+            while (!condition.test(connectionCount(), subscriptionCount())) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    return false;
+                }
+                changes.wait(Math.min(left, 100));
+            }
+            return true;
+        }
     }
 
     void countDenied() {
