@@ -66,6 +66,12 @@ final class Subscription implements Runnable {
     private final CountDownLatch ended = new CountDownLatch(1);
     private volatile StopReason stopReason;
 
+    /**
+     * Test seam: runs between taking the committed position and reading a stream page, the
+     * window in which an append lands in both the page and the {@code $all} tail after it.
+     */
+    static volatile Runnable betweenSnapshotAndStreamRead;
+
     private long lastDelivered = -1;
     private long nextVersion;
 
@@ -191,6 +197,10 @@ final class Subscription implements Runnable {
         while (true) {
             checkStopped();
             long committedBefore = store.committedPosition();
+            Runnable seam = betweenSnapshotAndStreamRead;
+            if (seam != null) {
+                seam.run();
+            }
             StreamSlice slice;
             try {
                 slice = store.readStream(stream, nextVersion, STREAM_PAGE, Direction.FORWARD);
