@@ -24,7 +24,7 @@ public final class Main {
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         return switch (args[0]) {
-            case "serve", "run" -> ServeCommand.run(rest);
+            case "serve", "run" -> ServeCommand.run(rest, console);
             case "append" -> AppendCommand.run(rest, console);
             case "read" -> ReadCommand.read(rest, console);
             case "read-all" -> ReadCommand.readAll(rest, console);

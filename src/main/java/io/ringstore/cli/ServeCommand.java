@@ -99,9 +99,10 @@ final class ServeCommand {
         }
     }
 
-    static int run(String[] args) {
+    static int run(String[] args, Console console) {
         if (Args.wantsHelp(args)) {
-            System.out.print(HELP);
+            console.out().print(HELP);
+            console.out().flush();
             return ExitCodes.OK;
         }
         Config config;
