@@ -26,8 +26,9 @@ import org.tinylog.Logger;
  * whatever order they complete.
  *
  * <p>Bounds: a request is read only when one of {@code maxInFlight} permits is free (a permit
- * comes back when the answer has been written), and its bytes count against the server-wide
- * request budget from before they are allocated until then. A connection whose client does not
+ * comes back when the answer has been written), and its bytes count against this connection's
+ * share (two frames) and the server-wide request budget from before they are allocated until
+ * then. A connection whose client does not
  * read its answers therefore stops being read, and holds a bounded amount of memory.
  *
  * <p>End: at end of stream, or after a frame that cannot be a request (answered with an error
@@ -44,6 +45,9 @@ final class Connection implements Runnable {
     private final Outbound outbound;
     private final Semaphore inFlight;
     private final int maxInFlight;
+    /** This connection's share of request bytes, so that one client cannot hold the whole server budget. */
+    private final Semaphore ownBytes;
+    private final int ownBytesLimit;
     private final Map<Long, Subscription> subscriptions = new ConcurrentHashMap<>();
     private final Map<Request.OpCase, Long> denied = new EnumMap<>(Request.OpCase.class);
     private volatile Peer peer;
@@ -60,6 +64,9 @@ final class Connection implements Runnable {
         this.outbound = new Outbound(channel, name);
         this.maxInFlight = server.config().maxInFlight();
         this.inFlight = new Semaphore(maxInFlight);
+        ServerConfig c = server.config();
+        this.ownBytesLimit = (int) Math.min(c.requestBytesBudget(), 2L * c.maxFrameBytes());
+        this.ownBytes = new Semaphore(ownBytesLimit);
     }
 
     @Override
@@ -98,12 +105,16 @@ final class Connection implements Runnable {
             if (length < 0) {
                 return;
             }
+            // Bytes are counted before they are allocated: first against this connection's share
+            // (only this connection waits), then against the server's budget.
             Semaphore budget = server.requestBytes();
+            acquire(ownBytes, length);
             acquire(budget, length);
             AtomicBoolean released = new AtomicBoolean();
             Runnable releaseBytes = () -> {
                 if (released.compareAndSet(false, true)) {
                     budget.release(length);
+                    ownBytes.release(length);
                 }
             };
             Request request;

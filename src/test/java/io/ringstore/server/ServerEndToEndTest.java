@@ -182,8 +182,36 @@ class ServerEndToEndTest {
             for (var r : reads) {
                 assertEquals("0", new String(r.join().events().getFirst().data(), StandardCharsets.UTF_8));
             }
-            assertTrue(t.server.awaitState((conns, subs) -> true, 0));
+            // Bytes are given back after each answer is written; once the connection is gone, all of them.
+            c.close();
+            assertTrue(t.server.awaitState((conns, subs) -> conns == 0, 10_000));
             assertEquals(0, t.server.requestBytesInUse(), "every request's bytes were given back");
+        }
+    }
+
+    @Test
+    void aFullWriterQueueStopsReadingFromThatProducerOnly() throws Exception {
+        try (TestServer t = TestServer.start(dir, c -> c, s -> s.withWriter(s.writer().withQueueCapacity(2)))) {
+            RingStoreClient producer = t.client();
+            RingStoreClient other = t.client();
+            var atGate = t.io.hold();
+            List<CompletableFuture<AppendResult>> fs = new ArrayList<>();
+            fs.add(producer.append("p", ExpectedVersion.ANY, List.of(event("t", "0"))));
+            assertTrue(atGate.await(10, TimeUnit.SECONDS), "the writer holds one batch at the force");
+            for (int i = 1; i < 10; i++) {
+                fs.add(producer.append("p", ExpectedVersion.ANY, List.of(event("t", Integer.toString(i)))));
+            }
+            // The producer's connection is blocked on the full queue: its ping waits behind it...
+            CompletableFuture<Void> blockedPing = producer.ping();
+            // ...while other connections are still served.
+            other.status().get(10, TimeUnit.SECONDS);
+            assertFalse(blockedPing.isDone(), "the server stopped reading the producer");
+            assertEquals(2, t.store.status().writer().queueDepth(), "the queue is full, not growing");
+            t.io.open();
+            for (int i = 0; i < fs.size(); i++) {
+                assertEquals(i, fs.get(i).get(10, TimeUnit.SECONDS).firstVersion());
+            }
+            blockedPing.get(10, TimeUnit.SECONDS);
         }
     }
 

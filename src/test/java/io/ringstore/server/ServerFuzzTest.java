@@ -87,6 +87,8 @@ class ServerFuzzTest {
             // Everything a bad connection held was given back.
             assertTrue(t.server.awaitState((conns, subs) -> conns == 1 && subs == 0, 10_000),
                     "only the good connection is left: " + t.server.connectionCount());
+            good.close();
+            assertTrue(t.server.awaitState((conns, subs) -> conns == 0, 10_000));
             assertEquals(0, t.server.requestBytesInUse());
             // Each kind was exercised, and the oversized ones were answered before the close.
             for (Kind k : Kind.values()) {

@@ -263,26 +263,28 @@ class SubscriptionTest {
         int bufferBytes = 4096;
         try (TestServer t = TestServer.start(dir, c -> c.withSubscriberBuffer(bufferBytes, 300))) {
             RingStoreClient writer = t.client();
-            byte[] payload = new byte[400];
-            List<CompletableFuture<AppendResult>> fs = new ArrayList<>();
-            int total = 3000; // ~1.3 MB: more than the socket buffers and the subscriber buffer hold
-            for (int i = 0; i < total; i++) {
-                payload[0] = (byte) i;
-                fs.add(writer.append("s" + (i % 3), ExpectedVersion.ANY, List.of(EventData.of("t", payload.clone()))));
-            }
             Set<Long> positions = new TreeSet<>();
-            for (var f : fs) {
-                positions.add(f.get(WAIT_SECONDS, TimeUnit.SECONDS).firstPosition());
-            }
-
             List<Long> received = new ArrayList<>();
             Response end;
             try (RawConnection raw = new RawConnection(t.socket)) {
                 raw.send(Request.newBuilder().setId(5).setSubscribe(SubscribeRequest.newBuilder().setStream("$all")
                         .setFromStart(true)).build());
-                // Not reading: the server's buffer for this subscriber fills and stays full.
                 assertTrue(t.server.awaitState((conns, subs) -> subs == 1, WAIT_SECONDS * 1000));
-                assertTrue(t.server.awaitState((conns, subs) -> subs == 0, WAIT_SECONDS * 1000), "dropped");
+                // Not reading: append until the socket buffers and the subscriber's buffer are full
+                // and stay full long enough (however large this kernel's socket buffers are).
+                byte[] payload = new byte[400];
+                int appended = 0;
+                do {
+                    List<CompletableFuture<AppendResult>> fs = new ArrayList<>();
+                    for (int i = 0; i < 1000; i++, appended++) {
+                        payload[0] = (byte) i;
+                        fs.add(writer.append("s" + (i % 3), ExpectedVersion.ANY, List.of(EventData.of("t", payload.clone()))));
+                    }
+                    for (var f : fs) {
+                        positions.add(f.get(WAIT_SECONDS, TimeUnit.SECONDS).firstPosition());
+                    }
+                    assertTrue(appended < 200_000, "never dropped");
+                } while (!t.server.awaitState((conns, subs) -> subs == 0, 1_000));
                 while (true) {
                     Response r = raw.next();
                     assertNotNull(r, "the connection stays open after the drop");
@@ -298,6 +300,7 @@ class SubscriptionTest {
                 raw.send(Request.newBuilder().setId(6).setPing(io.ringstore.protocol.v1.PingRequest.getDefaultInstance()).build());
                 assertEquals(6, raw.next().getId());
             }
+            int total = positions.size();
             assertEquals(io.ringstore.protocol.v1.ErrorCode.SUBSCRIBER_TOO_SLOW, end.getError().getCode());
             assertTrue(received.size() < total, "dropped before the end: got " + received.size());
             assertTrue(end.getError().hasResumeAfterPosition());

@@ -68,8 +68,18 @@ public final class TestServer implements AutoCloseable {
     }
 
     public static TestServer start(Path dir, UnaryOperator<ServerConfig> configure) throws IOException {
+        return start(dir, configure, c -> c);
+    }
+
+    public static TestServer start(Path dir, UnaryOperator<ServerConfig> configure, UnaryOperator<StoreConfig> store)
+            throws IOException {
         GatedIo io = new GatedIo();
-        RingStore store = RingStore.open(StoreConfig.defaults(dir.resolve("data")).withSegmentSize(1 << 20).withIo(io));
+        return start(dir, configure, store.apply(StoreConfig.defaults(dir.resolve("data")).withSegmentSize(1 << 20).withIo(io)), io);
+    }
+
+    private static TestServer start(Path dir, UnaryOperator<ServerConfig> configure, StoreConfig config, GatedIo io)
+            throws IOException {
+        RingStore store = RingStore.open(config);
         try {
             SocketServer server = SocketServer.start(store, configure.apply(ServerConfig.defaults(dir.resolve("rs.sock"))));
             return new TestServer(store, server, io);
