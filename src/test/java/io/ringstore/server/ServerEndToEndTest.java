@@ -203,10 +203,14 @@ class ServerEndToEndTest {
             }
             // The producer's connection is blocked on the full queue: its ping waits behind it...
             CompletableFuture<Void> blockedPing = producer.ping();
-            // ...while other connections are still served.
-            other.status().get(10, TimeUnit.SECONDS);
+            // ...while other connections are still served (and see the queue full, not growing).
+            int depth = 0;
+            for (int i = 0; i < 10_000 && depth < 2; i++) {
+                depth = other.status().get(10, TimeUnit.SECONDS).getQueueDepth();
+            }
+            assertEquals(2, depth, "the writer queue filled up to its capacity");
+            assertEquals(2, other.status().get(10, TimeUnit.SECONDS).getQueueDepth(), "and stays there");
             assertFalse(blockedPing.isDone(), "the server stopped reading the producer");
-            assertEquals(2, t.store.status().writer().queueDepth(), "the queue is full, not growing");
             t.io.open();
             for (int i = 0; i < fs.size(); i++) {
                 assertEquals(i, fs.get(i).get(10, TimeUnit.SECONDS).firstVersion());
