@@ -113,12 +113,13 @@ public final class SocketFile implements AutoCloseable {
         if ((mode & S_IFMT) != S_IFSOCK) {
             throw new InUseException("socket path exists and is not a socket, not touching it: path=" + socket);
         }
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            throw new InUseException("another process is listening on the socket: socket=" + socket
-                    + " (stop it, or give this daemon another --socket)");
+        try {
+            SocketChannel.open(UnixDomainSocketAddress.of(socket)).close();
         } catch (ConnectException e) {
             return true; // ECONNREFUSED: nobody listens; a crashed run left it.
         }
+        throw new InUseException("another process is listening on the socket: socket=" + socket
+                + " (stop it, or give this daemon another --socket)");
     }
 
     public Path path() {
