@@ -1,12 +1,15 @@
 package io.ringstore.cli;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /** Minimal {@code --key value} / {@code --flag} parsing with clear errors. */
 public final class Args {
     private final Map<String, String> values = new HashMap<>();
+    private final List<String> positional = new ArrayList<>();
 
     /** Thrown for a bad command line; the message says what is wrong. */
     public static final class UsageException extends Exception {
@@ -18,10 +21,27 @@ public final class Args {
     private Args() {}
 
     public static Args parse(String[] args, Set<String> withValue, Set<String> flags) throws UsageException {
+        return parse(args, withValue, flags, 0);
+    }
+
+    /**
+     * Parses options and up to {@code maxPositional} arguments that do not start with
+     * {@code --} (kept in order; {@code --} ends the options).
+     */
+    public static Args parse(String[] args, Set<String> withValue, Set<String> flags, int maxPositional)
+            throws UsageException {
         Args a = new Args();
+        boolean optionsEnded = false;
         for (int i = 0; i < args.length; i++) {
             String k = args[i];
-            if (withValue.contains(k)) {
+            if (optionsEnded || (!k.startsWith("--") && maxPositional > 0)) {
+                if (a.positional.size() >= maxPositional) {
+                    throw new UsageException("unexpected argument: " + k);
+                }
+                a.positional.add(k);
+            } else if (k.equals("--") && maxPositional > 0) {
+                optionsEnded = true;
+            } else if (withValue.contains(k)) {
                 if (i + 1 >= args.length) {
                     throw new UsageException("missing value for " + k);
                 }
@@ -33,6 +53,20 @@ public final class Args {
             }
         }
         return a;
+    }
+
+    /** Whether the arguments ask for help ({@code --help} or {@code -h} anywhere). */
+    public static boolean wantsHelp(String[] args) {
+        for (String a : args) {
+            if (a.equals("--help") || a.equals("-h")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public List<String> positional() {
+        return positional;
     }
 
     public String get(String key, String fallback) {
@@ -53,6 +87,14 @@ public final class Args {
         } catch (NumberFormatException e) {
             throw new UsageException("not a number for " + key + ": " + v);
         }
+    }
+
+    public int getInt(String key, int fallback) throws UsageException {
+        long v = getLong(key, fallback);
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new UsageException("number out of range for " + key + ": " + v);
+        }
+        return (int) v;
     }
 
     /** Parses a number with an optional k/m/g suffix (powers of 1024). */

@@ -3,40 +3,62 @@ package io.ringstore.cli;
 import java.util.Arrays;
 
 /**
- * The one jar's entry point: {@code run} (the daemon), {@code verify} and {@code dump} (offline
- * tools for a stopped data folder) and {@code bench}.
+ * The one jar's entry point: {@code serve} (the daemon; {@code run} is an alias), the client
+ * commands that talk to it over its socket ({@code append}, {@code read}, {@code read-all},
+ * {@code subscribe}, {@code status}), {@code verify} and {@code dump} (offline tools for a stopped
+ * data folder) and {@code bench}.
  */
 public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        System.exit(run(args, Console.system()));
+    }
+
+    /** Runs a command; returns its exit code (tests call this with captured streams). */
+    static int run(String[] args, Console console) {
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help") || args[0].equals("help")) {
-            System.out.println(USAGE);
-            System.exit(args.length == 0 ? ExitCodes.USAGE : ExitCodes.OK);
+            (args.length == 0 ? console.err() : console.out()).print(USAGE);
+            console.out().flush();
+            return args.length == 0 ? ExitCodes.USAGE : ExitCodes.OK;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        int code = switch (args[0]) {
-            case "run" -> RunCommand.run(rest);
+        return switch (args[0]) {
+            case "serve", "run" -> ServeCommand.run(rest, console);
+            case "append" -> AppendCommand.run(rest, console);
+            case "read" -> ReadCommand.read(rest, console);
+            case "read-all" -> ReadCommand.readAll(rest, console);
+            case "subscribe" -> SubscribeCommand.run(rest, console);
+            case "status" -> StatusCommand.run(rest, console);
             case "verify" -> io.ringstore.tools.VerifyCommand.run(rest);
             case "dump" -> io.ringstore.tools.DumpCommand.run(rest);
             case "bench" -> io.ringstore.bench.BenchCommand.run(rest);
             default -> {
-                System.err.println("unknown command: " + args[0]);
-                System.err.println(USAGE);
+                console.err().println("unknown command: " + args[0]);
+                console.err().print(USAGE);
                 yield ExitCodes.USAGE;
             }
         };
-        System.exit(code);
     }
 
     static final String USAGE = """
-            usage: ringstore <command> [options]
-              run     [--data DIR] [--segment-size BYTES] [--durability sync|periodic|none]
-                      [--force-interval-ms N] [--repair]
-                      run the store (default data folder /var/lib/ringstore)
-              verify  --data DIR       check every frame of a stopped data folder; exit 1 on corruption
-              dump    --data DIR [--from POSITION] [--count N]
-                                       print records as JSON lines
-              bench   [--help]         measure the store against the storage itself
+            usage: ringstore <command> [options]      (every command takes --help)
+              serve     [--data DIR] [--socket PATH] [access, limits, store options]
+                        run the store and serve it on a Unix socket (alias: run)
+                        (default data /var/lib/ringstore, socket /run/ringstore/ringstore.sock)
+              append    [--socket PATH] STREAM TYPE [DATA]   or JSON lines on stdin
+                        append events; one acknowledgement line per event
+              read      [--socket PATH] [--from V] [--count N] [--backward] STREAM
+                        print a stream's events as JSON lines
+              read-all  [--socket PATH] [--from POSITION] [--count N]
+                        print every stream's events in log order
+              subscribe [--socket PATH] [--from-start|--from-end|--after-position P] [STREAM]
+                        print events as they come, after catching up
+              status    [--socket PATH]   the daemon's state as JSON
+              verify    --data DIR       check every frame of a stopped data folder; exit 1 on corruption
+              dump      --data DIR [--from POSITION] [--count N]
+                                         print records as JSON lines
+              bench     [--help]         measure the store against the storage itself
+            Client commands find the socket in --socket, else $RINGSTORE_SOCKET, else the default.
             """;
 }

@@ -13,5 +13,7 @@ public enum ErrorCode {
     STORAGE_ERROR,
     OVERLOADED,
     SHUTTING_DOWN,
-    ACCESS_DENIED
+    ACCESS_DENIED,
+    /** A subscriber stopped reading for too long and was dropped (it can resume from its last position). */
+    SUBSCRIBER_TOO_SLOW
 }

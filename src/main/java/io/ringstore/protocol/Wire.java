@@ -1,0 +1,123 @@
+package io.ringstore.protocol;
+
+import io.ringstore.error.ErrorCode;
+import io.ringstore.error.RingStoreException;
+import io.ringstore.error.WrongExpectedVersionException;
+import io.ringstore.log.proto.LogRecord;
+import io.ringstore.protocol.v1.Event;
+import io.ringstore.protocol.v1.ExpectedState;
+import io.ringstore.writer.Durability;
+import io.ringstore.writer.ExpectedVersion;
+
+/** Conversions between the store's Java types and the messages of {@code ringstore.proto}. */
+public final class Wire {
+    private Wire() {}
+
+    public static Event event(LogRecord r) {
+        return Event.newBuilder()
+                .setStream(r.getStream())
+                .setVersion(r.getVersion())
+                .setPosition(r.getPosition())
+                .setEventId(r.getEventId())
+                .setType(r.getType())
+                .setData(r.getData())
+                .setMetadata(r.getMetadata())
+                .setTimestampMicros(r.getTimestampMicros())
+                .build();
+    }
+
+    public static io.ringstore.protocol.v1.ErrorCode code(ErrorCode code) {
+        return switch (code) {
+            case WRONG_EXPECTED_VERSION -> io.ringstore.protocol.v1.ErrorCode.WRONG_EXPECTED_VERSION;
+            case STREAM_NOT_FOUND -> io.ringstore.protocol.v1.ErrorCode.STREAM_NOT_FOUND;
+            case STREAM_DELETED -> io.ringstore.protocol.v1.ErrorCode.STREAM_DELETED;
+            case INVALID_REQUEST -> io.ringstore.protocol.v1.ErrorCode.INVALID_REQUEST;
+            case FRAME_TOO_LARGE -> io.ringstore.protocol.v1.ErrorCode.FRAME_TOO_LARGE;
+            case STORAGE_FULL -> io.ringstore.protocol.v1.ErrorCode.STORAGE_FULL;
+            case STORAGE_ERROR -> io.ringstore.protocol.v1.ErrorCode.STORAGE_ERROR;
+            case OVERLOADED -> io.ringstore.protocol.v1.ErrorCode.OVERLOADED;
+            case SHUTTING_DOWN -> io.ringstore.protocol.v1.ErrorCode.SHUTTING_DOWN;
+            case ACCESS_DENIED -> io.ringstore.protocol.v1.ErrorCode.ACCESS_DENIED;
+            case SUBSCRIBER_TOO_SLOW -> io.ringstore.protocol.v1.ErrorCode.SUBSCRIBER_TOO_SLOW;
+        };
+    }
+
+    /** The Java code for a wire code; an unknown (newer) code becomes STORAGE_ERROR. */
+    public static ErrorCode code(io.ringstore.protocol.v1.ErrorCode code) {
+        return switch (code) {
+            case WRONG_EXPECTED_VERSION -> ErrorCode.WRONG_EXPECTED_VERSION;
+            case STREAM_NOT_FOUND -> ErrorCode.STREAM_NOT_FOUND;
+            case STREAM_DELETED -> ErrorCode.STREAM_DELETED;
+            case INVALID_REQUEST -> ErrorCode.INVALID_REQUEST;
+            case FRAME_TOO_LARGE -> ErrorCode.FRAME_TOO_LARGE;
+            case STORAGE_FULL -> ErrorCode.STORAGE_FULL;
+            case OVERLOADED -> ErrorCode.OVERLOADED;
+            case SHUTTING_DOWN -> ErrorCode.SHUTTING_DOWN;
+            case ACCESS_DENIED -> ErrorCode.ACCESS_DENIED;
+            case SUBSCRIBER_TOO_SLOW -> ErrorCode.SUBSCRIBER_TOO_SLOW;
+            case STORAGE_ERROR, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> ErrorCode.STORAGE_ERROR;
+        };
+    }
+
+    public static io.ringstore.protocol.v1.Error error(ErrorCode code, String message) {
+        return io.ringstore.protocol.v1.Error.newBuilder().setCode(code(code)).setMessage(message).build();
+    }
+
+    public static io.ringstore.protocol.v1.Error error(RingStoreException e) {
+        io.ringstore.protocol.v1.Error.Builder b = io.ringstore.protocol.v1.Error.newBuilder()
+                .setCode(code(e.code()))
+                .setMessage(String.valueOf(e.getMessage()));
+        if (e instanceof WrongExpectedVersionException w) {
+            b.setCurrentVersion(w.currentVersion());
+        }
+        return b.build();
+    }
+
+    public static io.ringstore.protocol.v1.Durability durability(Durability d) {
+        return switch (d) {
+            case SYNC -> io.ringstore.protocol.v1.Durability.DURABILITY_SYNC;
+            case PERIODIC -> io.ringstore.protocol.v1.Durability.DURABILITY_PERIODIC;
+            case NONE -> io.ringstore.protocol.v1.Durability.DURABILITY_NONE;
+        };
+    }
+
+    public static Durability durability(io.ringstore.protocol.v1.Durability d) {
+        return switch (d) {
+            case DURABILITY_PERIODIC -> Durability.PERIODIC;
+            case DURABILITY_NONE -> Durability.NONE;
+            default -> Durability.SYNC;
+        };
+    }
+
+    /** Reads the expected version of a wire append. */
+    public static ExpectedVersion expected(io.ringstore.protocol.v1.AppendRequest a) {
+        return switch (a.getExpectedCase()) {
+            case EXPECTED_VERSION -> {
+                if (a.getExpectedVersion() > Long.MAX_VALUE / 2) {
+                    throw RingStoreException.invalid("expected_version out of range: " + Long.toUnsignedString(a.getExpectedVersion()));
+                }
+                yield ExpectedVersion.exactly(a.getExpectedVersion());
+            }
+            case EXPECTED_STATE -> switch (a.getExpectedState()) {
+                case EXPECT_ANY -> ExpectedVersion.ANY;
+                case EXPECT_NO_STREAM -> ExpectedVersion.NO_STREAM;
+                case EXPECT_STREAM_EXISTS -> ExpectedVersion.STREAM_EXISTS;
+                case UNRECOGNIZED -> throw RingStoreException.invalid("unknown expected_state: " + a.getExpectedStateValue());
+            };
+            case EXPECTED_NOT_SET -> ExpectedVersion.ANY;
+        };
+    }
+
+    /** Sets the expected version of a wire append. */
+    public static void expected(io.ringstore.protocol.v1.AppendRequest.Builder b, ExpectedVersion e) {
+        if (e.equals(ExpectedVersion.ANY)) {
+            b.setExpectedState(ExpectedState.EXPECT_ANY);
+        } else if (e.equals(ExpectedVersion.NO_STREAM)) {
+            b.setExpectedState(ExpectedState.EXPECT_NO_STREAM);
+        } else if (e.equals(ExpectedVersion.STREAM_EXISTS)) {
+            b.setExpectedState(ExpectedState.EXPECT_STREAM_EXISTS);
+        } else {
+            b.setExpectedVersion(e.value());
+        }
+    }
+}

@@ -1,0 +1,255 @@
+package io.ringstore.server;
+
+import io.ringstore.error.ErrorCode;
+import io.ringstore.error.RingStoreException;
+import io.ringstore.log.MainLog;
+import io.ringstore.log.proto.LogRecord;
+import io.ringstore.protocol.Wire;
+import io.ringstore.protocol.v1.AppendResponse;
+import io.ringstore.protocol.v1.Event;
+import io.ringstore.protocol.v1.NewEvent;
+import io.ringstore.protocol.v1.PingResponse;
+import io.ringstore.protocol.v1.ReadAllRequest;
+import io.ringstore.protocol.v1.ReadAllResponse;
+import io.ringstore.protocol.v1.ReadStreamRequest;
+import io.ringstore.protocol.v1.ReadStreamResponse;
+import io.ringstore.protocol.v1.Request;
+import io.ringstore.protocol.v1.Response;
+import io.ringstore.protocol.v1.StatusResponse;
+import io.ringstore.protocol.v1.UnsubscribeResponse;
+import io.ringstore.read.Direction;
+import io.ringstore.read.StreamSlice;
+import io.ringstore.store.RingStore;
+import io.ringstore.store.StoreStatus;
+import io.ringstore.writer.AppendResult;
+import io.ringstore.writer.EventData;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import org.tinylog.Logger;
+
+/**
+ * Turns requests of one connection into store calls and their results into responses. Appends
+ * are queued to the writer on the reading thread (so a full writer queue stops the reading:
+ * backpressure, and appends of one connection keep their order) and answered when the writer
+ * acknowledges them; reads run on their own virtual threads, so a long read never holds up the
+ * appends pipelined behind it. Every path ends by sending exactly one response with the
+ * request's release, except subscribe, whose subscription sends its confirmation with it.
+ */
+final class Requests {
+    static final int DEFAULT_READ_COUNT = 1000;
+    static final int MAX_READ_COUNT = 4096;
+
+    private final Connection connection;
+    private final RingStore store;
+
+    Requests(Connection connection, RingStore store) {
+        this.connection = connection;
+        this.store = store;
+    }
+
+    void handle(Request request, Runnable release) {
+        long id = request.getId();
+        Request.OpCase op = request.getOpCase();
+        if (op == Request.OpCase.OP_NOT_SET) {
+            fail(id, release, ErrorCode.INVALID_REQUEST, "request has no operation (empty, or one this server does not know)");
+            return;
+        }
+        if (op != Request.OpCase.PING && connection.shuttingDown()) {
+            fail(id, release, ErrorCode.SHUTTING_DOWN, "the daemon is stopping");
+            return;
+        }
+        Access access = connection.access();
+        boolean allowed = switch (op) {
+            case PING -> true;
+            case APPEND -> access.canWrite();
+            default -> access.canRead();
+        };
+        if (!allowed) {
+            connection.denied(op);
+            Peer p = connection.peer();
+            fail(id, release, ErrorCode.ACCESS_DENIED, "access denied: op=" + op.name().toLowerCase(java.util.Locale.ROOT)
+                    + " uid=" + p.uid() + " gid=" + p.gid() + " access=" + access.name().toLowerCase(java.util.Locale.ROOT));
+            return;
+        }
+        try {
+            switch (op) {
+                case PING -> reply(release, Response.newBuilder().setId(id)
+                        .setPing(PingResponse.newBuilder().setPayload(request.getPing().getPayload())).build());
+                case APPEND -> append(id, request.getAppend(), release);
+                case READ_STREAM -> Thread.ofVirtual().name("ringstore-read-" + connection.number())
+                        .start(() -> readStream(id, request.getReadStream(), release));
+                case READ_ALL -> Thread.ofVirtual().name("ringstore-read-" + connection.number())
+                        .start(() -> readAll(id, request.getReadAll(), release));
+                case STATUS -> reply(release, Response.newBuilder().setId(id).setStatus(status()).build());
+                case SUBSCRIBE -> Subscription.start(connection, store, id, request.getSubscribe(), release);
+                case UNSUBSCRIBE -> unsubscribe(id, request.getUnsubscribe().getSubscriptionId(), release);
+                case OP_NOT_SET -> throw new IllegalStateException("handled above");
+            }
+        } catch (RuntimeException e) {
+            fail(id, release, e);
+        }
+    }
+
+    private void append(long id, io.ringstore.protocol.v1.AppendRequest a, Runnable release) {
+        List<EventData> events = new ArrayList<>(a.getEventsCount());
+        for (NewEvent e : a.getEventsList()) {
+            byte[] eventId = e.getEventId().isEmpty() ? null : e.getEventId().toByteArray();
+            events.add(new EventData(eventId, e.getType(), e.getData().toByteArray(), e.getMetadata().toByteArray()));
+        }
+        store.append(a.getStream(), Wire.expected(a), events).whenComplete((result, error) -> {
+            if (error != null) {
+                fail(id, release, error);
+            } else {
+                reply(release, Response.newBuilder().setId(id).setAppend(appendResponse(result)).build());
+            }
+        });
+    }
+
+    private static AppendResponse appendResponse(AppendResult r) {
+        return AppendResponse.newBuilder()
+                .setStream(r.stream())
+                .setFirstVersion(r.firstVersion())
+                .setLastVersion(r.lastVersion())
+                .setFirstPosition(r.firstPosition())
+                .setLastPosition(r.lastPosition())
+                .setDurability(Wire.durability(r.durability()))
+                .setReplayed(r.replayed())
+                .build();
+    }
+
+    private static int count(int asked) {
+        return asked <= 0 ? DEFAULT_READ_COUNT : Math.min(asked, MAX_READ_COUNT);
+    }
+
+    private void readStream(long id, ReadStreamRequest r, Runnable release) {
+        try {
+            Direction direction = switch (r.getDirection()) {
+                case FORWARD -> Direction.FORWARD;
+                case BACKWARD -> Direction.BACKWARD;
+                case UNRECOGNIZED -> throw RingStoreException.invalid("unknown direction: " + r.getDirectionValue());
+            };
+            long from = r.getFromVersion();
+            if (from < (direction == Direction.FORWARD ? 0 : -1)) {
+                throw RingStoreException.invalid("from_version out of range: " + from + " direction=" + direction);
+            }
+            if (r.getStream().isEmpty()) {
+                throw RingStoreException.invalid("stream must not be empty");
+            }
+            StreamSlice slice = store.readStream(r.getStream(), from, count(r.getMaxCount()), direction);
+            ReadStreamResponse.Builder b = ReadStreamResponse.newBuilder().setLastVersion(slice.lastVersion());
+            int limit = connection.server().config().readPageBytes();
+            long bytes = 0;
+            LogRecord lastAdded = null;
+            for (LogRecord record : slice.events()) {
+                Event e = Wire.event(record);
+                bytes += e.getSerializedSize();
+                if (lastAdded != null && bytes > limit) {
+                    break;
+                }
+                b.addEvents(e);
+                lastAdded = record;
+            }
+            if (b.getEventsCount() < slice.events().size()) {
+                long next = direction == Direction.FORWARD ? lastAdded.getVersion() + 1 : lastAdded.getVersion() - 1;
+                b.setNextVersion(next).setEndOfStream(false);
+            } else {
+                b.setNextVersion(slice.nextVersion()).setEndOfStream(slice.endOfStream());
+            }
+            reply(release, Response.newBuilder().setId(id).setReadStream(b).build());
+        } catch (RuntimeException e) {
+            fail(id, release, e);
+        }
+    }
+
+    private void readAll(long id, ReadAllRequest r, Runnable release) {
+        try {
+            if (r.getFromPosition() < 0) {
+                throw RingStoreException.invalid("from_position out of range: " + Long.toUnsignedString(r.getFromPosition()));
+            }
+            int max = count(r.getMaxCount());
+            MainLog.ReadBatch batch = store.readAll(r.getFromPosition(), max);
+            ReadAllResponse.Builder b = ReadAllResponse.newBuilder();
+            int limit = connection.server().config().readPageBytes();
+            long bytes = 0;
+            long next = batch.next();
+            for (LogRecord record : batch.records()) {
+                Event e = Wire.event(record);
+                bytes += e.getSerializedSize();
+                if (b.getEventsCount() > 0 && bytes > limit) {
+                    next = record.getPosition();
+                    break;
+                }
+                b.addEvents(e);
+            }
+            boolean truncated = b.getEventsCount() < batch.records().size();
+            b.setNextPosition(next).setEnd(!truncated && batch.records().size() < max);
+            reply(release, Response.newBuilder().setId(id).setReadAll(b).build());
+        } catch (RuntimeException e) {
+            fail(id, release, e);
+        }
+    }
+
+    private StatusResponse status() {
+        StoreStatus s = store.status();
+        var w = s.writer();
+        return StatusResponse.newBuilder()
+                .setCommittedPosition(s.committedPosition())
+                .setOldestPosition(s.oldestPosition())
+                .setSegments(s.segments())
+                .setStreams(s.streams())
+                .setEventsAppended(w.events())
+                .setBatches(w.batches())
+                .setForces(w.forces())
+                .setForceP50Micros(w.forceP50Micros())
+                .setForceP99Micros(w.forceP99Micros())
+                .setQueueDepth(w.queueDepth())
+                .setStorageFull(w.storageFull())
+                .setLastError(w.lastError() == null ? "" : w.lastError())
+                .setConnections(connection.server().connectionCount())
+                .setSubscriptions(connection.server().subscriptionCount())
+                .setAccess(switch (connection.access()) {
+                    case NONE -> io.ringstore.protocol.v1.Access.ACCESS_NONE;
+                    case READ_ONLY -> io.ringstore.protocol.v1.Access.ACCESS_READ_ONLY;
+                    case READ_WRITE -> io.ringstore.protocol.v1.Access.ACCESS_READ_WRITE;
+                })
+                .setDurability(Wire.durability(store.config().writer().durability()))
+                .build();
+    }
+
+    private void unsubscribe(long id, long subscriptionId, Runnable release) {
+        Subscription s = connection.subscription(subscriptionId);
+        if (s == null) {
+            fail(id, release, ErrorCode.INVALID_REQUEST, "no such subscription on this connection: subscription_id=" + subscriptionId);
+            return;
+        }
+        // Answer after the subscription's last event has been queued, on another thread: the
+        // reader must not wait for a subscription that may be waiting for the client.
+        Thread.ofVirtual().name("ringstore-unsubscribe-" + connection.number()).start(() -> {
+            s.stop(Subscription.StopReason.UNSUBSCRIBED);
+            s.awaitEnd();
+            reply(release, Response.newBuilder().setId(id).setUnsubscribe(UnsubscribeResponse.getDefaultInstance()).build());
+        });
+    }
+
+    private void reply(Runnable release, Response response) {
+        connection.outbound().send(response, release);
+    }
+
+    private void fail(long id, Runnable release, ErrorCode code, String message) {
+        reply(release, Response.newBuilder().setId(id).setError(Wire.error(code, message)).build());
+    }
+
+    /** Answers a failure: typed errors as they are, anything else as STORAGE_ERROR (and logged). */
+    void fail(long id, Runnable release, Throwable error) {
+        Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (e instanceof RingStoreException r) {
+            reply(release, Response.newBuilder().setId(id).setError(Wire.error(r)).build());
+        } else if (e instanceof IllegalArgumentException) {
+            fail(id, release, ErrorCode.INVALID_REQUEST, e.getMessage());
+        } else {
+            Logger.error(e, "{} request failed unexpectedly: id={}", connection.name(), id);
+            fail(id, release, ErrorCode.STORAGE_ERROR, "request failed: " + e);
+        }
+    }
+}

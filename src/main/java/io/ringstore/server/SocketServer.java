@@ -1,0 +1,223 @@
+package io.ringstore.server;
+
+import io.ringstore.error.ErrorCode;
+import io.ringstore.protocol.Framing;
+import io.ringstore.protocol.Wire;
+import io.ringstore.protocol.v1.Response;
+import io.ringstore.store.RingStore;
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import org.tinylog.Logger;
+
+/**
+ * The daemon's Unix socket: accepts connections on its own platform thread and serves each on a
+ * virtual thread ({@link Connection}). Start with {@link #start}; {@link #close} stops accepting,
+ * ends subscriptions, answers what is in flight (the store must still be open), closes the
+ * connections and removes the socket file.
+ */
+public final class SocketServer implements AutoCloseable {
+    private static final int BACKLOG = 128;
+    private static final long CLOSE_DRAIN_MILLIS = 10_000;
+
+    private final RingStore store;
+    private final ServerConfig config;
+    private final SocketFile socket;
+    private final Semaphore requestBytes;
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final AtomicLong connectionNumbers = new AtomicLong();
+    private final AtomicLong deniedCount = new AtomicLong();
+    private final Thread acceptThread;
+    private volatile boolean shuttingDown;
+    private volatile boolean closed;
+
+    private SocketServer(RingStore store, ServerConfig config, SocketFile socket) {
+        this.store = store;
+        this.config = config;
+        this.socket = socket;
+        this.requestBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, config.requestBytesBudget()));
+        this.acceptThread = Thread.ofPlatform().name("ringstore-accept").daemon().unstarted(this::acceptLoop);
+    }
+
+    /**
+     * Binds the socket (see {@link SocketFile}) and starts accepting.
+     *
+     * @throws SocketFile.InUseException when the socket is served by another process
+     */
+    public static SocketServer start(RingStore store, ServerConfig config) throws IOException {
+        SocketFile socket = SocketFile.bind(config.socket(), config.socketGroup(), BACKLOG);
+        SocketServer server = new SocketServer(store, config, socket);
+        server.acceptThread.start();
+        Logger.info("listening: socket={} mode=0660 access={}", socket.path(), config.access());
+        return server;
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            SocketChannel channel;
+            try {
+                channel = socket.channel().accept();
+            } catch (ClosedChannelException e) {
+                break;
+            } catch (IOException e) {
+                if (closed) {
+                    break;
+                }
+                // EMFILE and the like: wait a little instead of spinning.
+                Logger.error("accept failed: {}", e.toString());
+                pause();
+                continue;
+            }
+            if (connections.size() >= config.maxConnections()) {
+                refuse(channel);
+                continue;
+            }
+            Connection c = new Connection(this, channel, connectionNumbers.incrementAndGet());
+            connections.add(c);
+            changed();
+            if (closed) {
+                connections.remove(c);
+                c.close();
+                break;
+            }
+            Thread.ofVirtual().name("ringstore-conn-" + c.number()).start(c);
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Over the connection limit: one OVERLOADED error (fits the empty socket buffer), then close. */
+    private void refuse(SocketChannel channel) {
+        Logger.warn("connection refused: connections={} max={}", connections.size(), config.maxConnections());
+        try (channel) {
+            Framing.Writer w = new Framing.Writer(256);
+            w.add(Response.newBuilder().setId(0).setError(Wire.error(ErrorCode.OVERLOADED,
+                    "too many connections: max=" + config.maxConnections())).build());
+            channel.write(w.buffer());
+        } catch (IOException e) {
+            Logger.debug("refusing a connection failed: {}", e.toString());
+        }
+    }
+
+    RingStore store() {
+        return store;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public Path socketPath() {
+        return socket.path();
+    }
+
+    Semaphore requestBytes() {
+        return requestBytes;
+    }
+
+    boolean shuttingDown() {
+        return shuttingDown;
+    }
+
+    void ended(Connection c) {
+        connections.remove(c);
+        changed();
+    }
+
+    private final Object changes = new Object();
+
+    /** Wakes those waiting in {@link #awaitState}: a connection or subscription came or went. */
+    void changed() {
+        synchronized (changes) {
+            changes.notifyAll();
+        }
+    }
+
+    /**
+     * Waits until {@code condition} holds for (connections, subscriptions), or the timeout ends.
+     *
+     * @return whether it holds
+     */
+    public boolean awaitState(java.util.function.BiPredicate<Integer, Integer> condition, long timeoutMillis)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        synchronized (changes) {
+            while (!condition.test(connectionCount(), subscriptionCount())) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    return false;
+                }
+                changes.wait(Math.min(left, 100));
+            }
+            return true;
+        }
+    }
+
+    void countDenied() {
+        deniedCount.incrementAndGet();
+    }
+
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    public int subscriptionCount() {
+        return connections.stream().mapToInt(Connection::subscriptionCount).sum();
+    }
+
+    /** Requests refused with ACCESS_DENIED since start. */
+    public long deniedCount() {
+        return deniedCount.get();
+    }
+
+    /** Request bytes currently held across connections (for tests: returns to 0 when idle). */
+    public long requestBytesInUse() {
+        return config.requestBytesBudget() - requestBytes.availablePermits();
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        shuttingDown = true;
+        try {
+            socket.close();
+        } finally {
+            // Each connection stops reading (its reader sees end of stream), ends its
+            // subscriptions with SHUTTING_DOWN, answers what is in flight, then closes.
+            connections.forEach(Connection::shutdown);
+            long deadline = System.nanoTime() + CLOSE_DRAIN_MILLIS * 1_000_000L;
+            for (Connection c : connections) {
+                try {
+                    long left = Math.max(0, (deadline - System.nanoTime()) / 1_000_000L);
+                    if (!c.awaitEnd(left)) {
+                        Logger.warn("{} did not finish in time at stop, closing it", c);
+                        c.close();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            try {
+                acceptThread.join(1_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Logger.info("socket closed: socket={}", socket.path());
+        }
+    }
+}
