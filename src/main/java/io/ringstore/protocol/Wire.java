@@ -39,6 +39,7 @@ public final class Wire {
             case SHUTTING_DOWN -> io.ringstore.protocol.v1.ErrorCode.SHUTTING_DOWN;
             case ACCESS_DENIED -> io.ringstore.protocol.v1.ErrorCode.ACCESS_DENIED;
             case SUBSCRIBER_TOO_SLOW -> io.ringstore.protocol.v1.ErrorCode.SUBSCRIBER_TOO_SLOW;
+            case POSITION_RECLAIMED -> io.ringstore.protocol.v1.ErrorCode.POSITION_RECLAIMED;
         };
     }
 
@@ -55,6 +56,7 @@ public final class Wire {
             case SHUTTING_DOWN -> ErrorCode.SHUTTING_DOWN;
             case ACCESS_DENIED -> ErrorCode.ACCESS_DENIED;
             case SUBSCRIBER_TOO_SLOW -> ErrorCode.SUBSCRIBER_TOO_SLOW;
+            case POSITION_RECLAIMED -> ErrorCode.POSITION_RECLAIMED;
             case STORAGE_ERROR, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> ErrorCode.STORAGE_ERROR;
         };
     }
