@@ -1,20 +1,10 @@
 package io.ringstore.cli;
 
-import io.ringstore.log.CorruptLogException;
-import io.ringstore.server.AccessPolicy;
-import io.ringstore.server.ServerConfig;
-import io.ringstore.server.SocketFile;
-import io.ringstore.server.SocketServer;
-import io.ringstore.store.DataDirLock;
-import io.ringstore.store.RingStore;
-import io.ringstore.store.StoreConfig;
-import io.ringstore.writer.Durability;
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Locale;
-import java.util.Set;
-import java.util.concurrent.CountDownLatch;
+import io.ringstore.config.Settings;
+import io.ringstore.daemon.Daemon;
+import io.ringstore.daemon.DaemonSettings;
 import org.tinylog.Logger;
+
 
 /**
  * {@code ringstore serve} (alias {@code run}): opens the store, serves it on the Unix socket and
@@ -47,57 +37,17 @@ final class ServeCommand {
               --durability sync|periodic|none   when appends are acknowledged (default sync)
               --force-interval-ms N      periodic mode: force interval (default 100)
               --repair                   cut the log at damage instead of refusing to start
+              --config FILE              settings file (default /etc/ringstore/ringstore.conf when it
+                                         exists); every setting there has a flag of the same name:
+                                         --splitter on|off, --splitter-window-bytes, --splitter-window-ms,
+                                         --splitter-max-lag-bytes, --splitter-max-lag-seconds,
+                                         --retain-log-minutes, --retain-log-bytes, --queue-capacity,
+                                         --leds on|off, --led-write/--led-lag/--led-fault N[:low]|off,
+                                         --status-interval-seconds N
 
             exit codes: 0 clean stop, 2 bad configuration, 3 data folder or socket in use by
             another process, 4 log damaged (needs --repair), 5 I/O error at start-up
             """;
-
-    record Config(StoreConfig store, ServerConfig server) {}
-
-    static StoreConfig parseStore(Args a) throws Args.UsageException {
-        try {
-            StoreConfig c = StoreConfig.defaults(Path.of(a.get("--data", "/var/lib/ringstore")))
-                    .withSegmentSize(a.getLong("--segment-size", StoreConfig.DEFAULT_SEGMENT_SIZE))
-                    .withRepair(a.has("--repair"));
-            String d = a.get("--durability", "sync").toUpperCase(Locale.ROOT);
-            Durability durability;
-            try {
-                durability = Durability.valueOf(d);
-            } catch (IllegalArgumentException e) {
-                throw new Args.UsageException("--durability must be sync, periodic or none: " + d.toLowerCase(Locale.ROOT));
-            }
-            c = c.withDurability(durability);
-            if (a.has("--force-interval-ms")) {
-                c = c.withWriter(c.writer().withForceIntervalMillis(a.getLong("--force-interval-ms", 100)));
-            }
-            return c;
-        } catch (IllegalArgumentException e) {
-            throw new Args.UsageException(e.getMessage());
-        }
-    }
-
-    static Config parse(String[] args) throws Args.UsageException {
-        Args a = Args.parse(args, Set.of("--data", "--segment-size", "--durability", "--force-interval-ms", "--socket",
-                        "--socket-group", "--read-write-users", "--read-write-groups", "--read-only-users",
-                        "--read-only-groups", "--max-connections", "--max-in-flight", "--max-frame-bytes",
-                        "--subscriber-buffer-bytes", "--slow-subscriber-ms"),
-                Set.of("--repair"));
-        StoreConfig store = parseStore(a);
-        try {
-            ServerConfig s = ServerConfig.defaults(Path.of(a.get("--socket", ServerConfig.DEFAULT_SOCKET.toString())));
-            s = s.withSocketGroup(a.get("--socket-group", null))
-                    .withAccess(AccessPolicy.of(a.get("--read-write-users", null), a.get("--read-write-groups", null),
-                            a.get("--read-only-users", null), a.get("--read-only-groups", null)))
-                    .withMaxConnections(a.getInt("--max-connections", s.maxConnections()))
-                    .withMaxInFlight(a.getInt("--max-in-flight", s.maxInFlight()))
-                    .withMaxFrameBytes(a.getInt("--max-frame-bytes", s.maxFrameBytes()))
-                    .withSubscriberBuffer(a.getInt("--subscriber-buffer-bytes", s.subscriberBufferBytes()),
-                            a.getLong("--slow-subscriber-ms", s.slowSubscriberMillis()));
-            return new Config(store, s);
-        } catch (IllegalArgumentException e) {
-            throw new Args.UsageException(e.getMessage());
-        }
-    }
 
     static int run(String[] args, Console console) {
         if (Args.wantsHelp(args)) {
@@ -105,70 +55,13 @@ final class ServeCommand {
             console.out().flush();
             return ExitCodes.OK;
         }
-        Config config;
+        DaemonSettings settings;
         try {
-            config = parse(args);
-        } catch (Args.UsageException e) {
+            settings = DaemonSettings.parse(args);
+        } catch (Settings.BadSetting e) {
             Logger.error("bad configuration: {}", e.getMessage());
             return ExitCodes.USAGE;
         }
-        StoreConfig sc = config.store();
-        RingStore store;
-        try {
-            Logger.info("starting: data={} socket={} segmentSize={} durability={}", sc.dataDir(), config.server().socket(),
-                    sc.segmentSize(), sc.writer().durability().name().toLowerCase(Locale.ROOT));
-            store = RingStore.open(sc);
-        } catch (DataDirLock.LockedException e) {
-            Logger.error(e.getMessage());
-            return ExitCodes.LOCKED;
-        } catch (CorruptLogException e) {
-            Logger.error("{}", e.getMessage());
-            return ExitCodes.CORRUPT_LOG;
-        } catch (IOException e) {
-            Logger.error("cannot open the store: {}", e.toString());
-            return ExitCodes.IO_ERROR;
-        }
-        SocketServer server;
-        try {
-            server = SocketServer.start(store, config.server());
-        } catch (SocketFile.InUseException e) {
-            Logger.error("{}", e.getMessage());
-            closeQuietly(store);
-            return ExitCodes.LOCKED;
-        } catch (IOException | RuntimeException e) {
-            Logger.error("cannot serve the socket: socket={} error={}", config.server().socket(), e.toString());
-            closeQuietly(store);
-            return ExitCodes.IO_ERROR;
-        }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                server.close();
-            } catch (IOException e) {
-                Logger.error("closing the socket failed: {}", e.toString());
-            }
-            try {
-                store.close();
-            } catch (IOException e) {
-                Logger.error("clean stop failed: {}", e.toString());
-            } finally {
-                stopped.countDown();
-            }
-        }, "ringstore-shutdown"));
-        Logger.info("ready: position={} socket={}", store.committedPosition(), server.socketPath());
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return ExitCodes.OK;
-    }
-
-    private static void closeQuietly(RingStore store) {
-        try {
-            store.close();
-        } catch (IOException e) {
-            Logger.error("closing the store failed: {}", e.toString());
-        }
+        return new Daemon(settings).run();
     }
 }

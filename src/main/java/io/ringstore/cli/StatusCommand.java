@@ -14,8 +14,8 @@ final class StatusCommand {
     static final String HELP = """
             usage: ringstore status [--socket PATH]
               Prints the daemon's state as one JSON object: committed_position, streams,
-              events_appended, force latencies, queue_depth, storage_full, connections, subscriptions,
-              and what this user may do (access).
+              events_appended, force latencies, queue_depth, storage_full, the splitter's state and lag,
+              what the status LEDs show, connections, subscriptions, and what this user may do (access).
 
               --socket PATH    daemon socket (default $RINGSTORE_SOCKET, else /run/ringstore/ringstore.sock)
 
@@ -55,6 +55,16 @@ final class StatusCommand {
             m.put("storage_full", s.getStorageFull());
             m.put("last_error", s.getLastError().isEmpty() ? null : s.getLastError());
             m.put("durability", s.getDurability().name().replace("DURABILITY_", "").toLowerCase(Locale.ROOT));
+            m.put("splitter", s.getSplitterState());
+            m.put("splitter_lag_events", s.getSplitterLagEvents());
+            m.put("splitter_lag_bytes", s.getSplitterLagBytes());
+            m.put("splitter_lag_seconds", Math.round(s.getSplitterLagSeconds() * 10) / 10.0);
+            Map<String, Object> leds = new LinkedHashMap<>();
+            leds.put("enabled", s.getLedsEnabled());
+            leds.put("write", s.getLedWrite().isEmpty() ? null : s.getLedWrite());
+            leds.put("lag", s.getLedLag().isEmpty() ? null : s.getLedLag());
+            leds.put("fault", s.getLedFault().isEmpty() ? null : s.getLedFault());
+            m.put("leds", leds);
             m.put("connections", s.getConnections());
             m.put("subscriptions", s.getSubscriptions());
             m.put("access", s.getAccess().name().replace("ACCESS_", "").toLowerCase(Locale.ROOT).replace('_', '-'));

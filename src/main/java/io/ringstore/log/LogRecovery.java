@@ -26,7 +26,7 @@ import org.tinylog.Logger;
 final class LogRecovery {
     private LogRecovery() {}
 
-    static MainLog.Opened recover(Path dir, StorageIo io, long segmentSize, boolean repair, long scanFrom,
+    static MainLog.Opened recover(Path dir, StorageIo io, long segmentSize, boolean repair, long scanFrom, long knownForced,
                                   Consumer<LogRecord> onRecord) throws IOException {
         long started = System.nanoTime();
         Files.createDirectories(dir);
@@ -150,6 +150,11 @@ final class LogRecovery {
             }
 
             long evidence = findDurableEvidence(segments, seg, offset, end);
+            if (evidence < 0 && end < knownForced) {
+                // A checkpoint was written at knownForced only after everything before it had
+                // been forced: a second proof that these bytes were acknowledged history.
+                evidence = knownForced;
+            }
             if (evidence >= 0) {
                 String problem = (stop.kind() == FrameReader.Kind.EMPTY ? "zeroed frame" : stop.problem())
                         + "; a later record at position " + evidence + " proves these bytes had been forced";

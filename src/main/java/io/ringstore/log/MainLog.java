@@ -59,11 +59,12 @@ public final class MainLog implements AutoCloseable {
 
     /**
      * Opens (or creates) the log in {@code dir}, scanning from {@code scanFrom} and handing every
-     * record found to {@code onRecord}.
+     * record found to {@code onRecord}. {@code knownForced} is a position below which a checkpoint
+     * proves everything had been forced (damage there is corruption, never a torn tail); 0 if none.
      */
-    public static Opened open(Path dir, StorageIo io, long segmentSize, boolean repair, long scanFrom,
+    public static Opened open(Path dir, StorageIo io, long segmentSize, boolean repair, long scanFrom, long knownForced,
                               java.util.function.Consumer<LogRecord> onRecord) throws IOException {
-        return LogRecovery.recover(dir, io, segmentSize, repair, scanFrom, onRecord);
+        return LogRecovery.recover(dir, io, segmentSize, repair, scanFrom, knownForced, onRecord);
     }
 
     /** An opened log and what recovery did. */

@@ -193,7 +193,14 @@ final class Requests {
     private StatusResponse status() {
         StoreStatus s = store.status();
         var w = s.writer();
-        return StatusResponse.newBuilder()
+        var sp = s.splitter();
+        StatusResponse.Builder b = StatusResponse.newBuilder()
+                .setSplitterState(sp.state().name().toLowerCase(java.util.Locale.ROOT))
+                .setSplitterLagEvents(sp.lagEvents())
+                .setSplitterLagBytes(sp.lagBytes())
+                .setSplitterLagSeconds(sp.lagSeconds());
+        connection.server().addStatusExtras(b);
+        return b
                 .setCommittedPosition(s.committedPosition())
                 .setOldestPosition(s.oldestPosition())
                 .setSegments(s.segments())

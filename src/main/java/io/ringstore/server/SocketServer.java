@@ -168,6 +168,17 @@ public final class SocketServer implements AutoCloseable {
         deniedCount.incrementAndGet();
     }
 
+    private volatile java.util.function.Consumer<io.ringstore.protocol.v1.StatusResponse.Builder> statusExtras = b -> { };
+
+    /** Adds the daemon's own state (LEDs) to every status response. */
+    public void statusExtras(java.util.function.Consumer<io.ringstore.protocol.v1.StatusResponse.Builder> extras) {
+        this.statusExtras = extras;
+    }
+
+    void addStatusExtras(io.ringstore.protocol.v1.StatusResponse.Builder b) {
+        statusExtras.accept(b);
+    }
+
     public int connectionCount() {
         return connections.size();
     }

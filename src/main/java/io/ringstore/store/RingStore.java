@@ -135,7 +135,7 @@ public final class RingStore implements AutoCloseable {
             long[] one = new long[1];
             long splitFrom = splitPosition;
             MainLog.Opened opened = MainLog.open(config.logDir(), config.io(), config.segmentSize(), config.repair(),
-                    scanFrom, record -> {
+                    scanFrom, Math.max(tablePosition, splitPosition), record -> {
                         String stream = record.getStream();
                         if (record.getPosition() >= splitFrom) {
                             one[0] = record.getPosition();
@@ -221,6 +221,11 @@ public final class RingStore implements AutoCloseable {
         SplitterStatus s = splitter.status();
         return splitterThread == null ? new SplitterStatus(SplitterState.STOPPED, s.position(), s.lagEvents(),
                 s.lagBytes(), s.lagSeconds(), s.windows(), s.eventsSplit(), 0) : s;
+    }
+
+    /** When the writer's loop last came round (for the watchdog). */
+    public long writerHeartbeatNanos() {
+        return writer.heartbeatNanos();
     }
 
     /** The splitter, for status listeners (LEDs) and tests. */

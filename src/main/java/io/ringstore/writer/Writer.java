@@ -186,17 +186,22 @@ public final class Writer implements Runnable {
             }
         }
         log.commit(log.writePosition());
+        // Counters first: whoever sees an ack also sees the commit counted (status, LEDs).
         long n = 0;
         for (Outcome o : outcomes) {
-            if (o.error != null) {
-                o.request.result.completeExceptionally(o.error);
-            } else {
-                n += o.wrote ? o.request.events.size() : 0;
-                o.request.result.complete(o.result);
+            if (o.error == null && o.wrote) {
+                n += o.request.events.size();
             }
         }
         events += n;
         batches++;
+        for (Outcome o : outcomes) {
+            if (o.error != null) {
+                o.request.result.completeExceptionally(o.error);
+            } else {
+                o.request.result.complete(o.result);
+            }
+        }
     }
 
     /** Checks, encodes and writes one append; the result is only released after the force. */

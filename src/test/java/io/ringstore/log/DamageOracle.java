@@ -35,8 +35,9 @@ import java.util.stream.IntStream;
  * has {@code durable_before > X}, the bytes at X had been forced and acknowledged: refuse with
  * CorruptLogException naming the file and offset of X (with repair: cut there and set later
  * segments aside). Otherwise X is a torn tail: open with exactly the records before X. A
- * stream-table checkpoint at position P is a second proof: the scan starts at P, so damage before
- * P is not seen at open but the first read across it refuses. A damaged segment header (the
+ * stream-table checkpoint at position P is a second proof that X was forced. The golden folders
+ * carry no splitter checkpoint, so nothing counts as split and opening scans the whole log (to
+ * index the unsplit tail): damage anywhere is found at open. A damaged segment header (the
  * fields and their CRC, bytes 0..35) refuses at open; with repair it sets that segment and all
  * later ones aside. Bytes no reader interprets (frame padding, the reserved header bytes, the
  * second half of the seal word, the free space after a seal) change nothing.
@@ -135,7 +136,7 @@ final class DamageOracle {
                 + (x < checkpointed ? ", below the checkpoint at " + checkpointed : "");
         if (!repair) {
             if (x < checkpointed) {
-                return new Expected(new Refuses(stopSegment, stopOffset, false), verifyExit, why);
+                return new Expected(new Refuses(stopSegment, stopOffset, true), verifyExit, why);
             }
             if (proof >= 0) {
                 return new Expected(new Refuses(stopSegment, stopOffset, true), verifyExit, why);

@@ -129,9 +129,13 @@ class AccessControlTest {
     private static String readableClasspath(Path base) throws IOException {
         Path lib = Files.createDirectories(base.resolve("lib"));
         List<String> entries = new ArrayList<>();
-        for (Class<?> c : List.of(io.ringstore.cli.Main.class, com.google.protobuf.Message.class, org.tinylog.Logger.class,
-                org.tinylog.core.TinylogLoggingProvider.class)) {
-            Path p = Path.of(c.getProtectionDomain().getCodeSource().getLocation().getPath());
+        // Everything the daemon runs with (Pi4J, SLF4J and their natives included), so the
+        // child classpath can never fall behind the pom.
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(entry);
+            if (entry.isEmpty() || !Files.exists(p) || p.toString().contains("junit") || p.toString().contains("jqwik")) {
+                continue;
+            }
             if (Files.isDirectory(p)) {
                 entries.add(p.toString()); // target/classes: world-readable in the checkout
             } else {

@@ -1,0 +1,204 @@
+package io.ringstore.daemon;
+
+import com.pi4j.plugin.gpiod.provider.gpio.digital.GpioDDigitalOutputProvider;
+import io.ringstore.cli.ExitCodes;
+import io.ringstore.log.CorruptLogException;
+import io.ringstore.server.SocketFile;
+import io.ringstore.server.SocketServer;
+import io.ringstore.status.Led;
+import io.ringstore.status.LedDriver;
+import io.ringstore.status.LedOutput;
+import io.ringstore.status.LedPattern;
+import io.ringstore.status.LedSignals;
+import io.ringstore.status.Pi4jLeds;
+import io.ringstore.status.StatusReporter;
+import io.ringstore.status.StoreSignals;
+import io.ringstore.status.SystemdNotify;
+import io.ringstore.store.DataDirLock;
+import io.ringstore.store.RingStore;
+import io.ringstore.store.StoreConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.tinylog.Logger;
+import sun.misc.Signal;
+
+/**
+ * The daemon's life: LEDs first (the fault light blinks while recovery runs), then the store,
+ * then the socket; READY=1 to systemd once clients can be served; on SIGTERM or SIGINT: stop
+ * accepting, answer what is in flight, force, checkpoint, LEDs off, exit 0.
+ *
+ * <p>Exit codes say what failed so that systemd can stop restarting on what a restart cannot
+ * fix ({@link ExitCodes}).
+ */
+public final class Daemon {
+    private final DaemonSettings settings;
+    private final SystemdNotify notify = SystemdNotify.fromEnvironment();
+    private final AtomicReference<RingStore> storeRef = new AtomicReference<>();
+    private final AtomicBoolean corruptionFound = new AtomicBoolean();
+    private final CountDownLatch stopRequested = new CountDownLatch(1);
+    private Pi4jLeds leds;
+    private LedDriver ledDriver;
+
+    public Daemon(DaemonSettings settings) {
+        this.settings = settings;
+    }
+
+    /** Runs until SIGTERM/SIGINT; returns the process exit code. */
+    public int run() {
+        StoreConfig sc = settings.store();
+        Logger.info("starting: config={} data={} socket={} segmentSize={} durability={} splitter={}",
+                settings.configFile() == null ? "none" : settings.configFile(), sc.dataDir(), settings.server().socket(),
+                sc.segmentSize(), sc.writer().durability().name().toLowerCase(Locale.ROOT),
+                sc.splitter().enabled() ? "on" : "off");
+        startLeds();
+        RingStore store;
+        try {
+            store = RingStore.open(sc);
+        } catch (DataDirLock.LockedException e) {
+            Logger.error(e.getMessage());
+            return stopLeds(ExitCodes.LOCKED);
+        } catch (CorruptLogException e) {
+            Logger.error("{}", e.getMessage());
+            corruptionFound.set(true);
+            holdFaultLight();
+            return ExitCodes.CORRUPT_LOG;
+        } catch (IOException | RuntimeException e) {
+            Logger.error("cannot open the store: {}", e.toString());
+            return stopLeds(ExitCodes.IO_ERROR);
+        }
+        if (sc.repair() && (store.recovery().cutFile() != null || !store.recovery().setAside().isEmpty())) {
+            corruptionFound.set(true); // the fault light stays on: a person should look
+        }
+        storeRef.set(store);
+        SocketServer server;
+        try {
+            server = SocketServer.start(store, settings.server());
+        } catch (SocketFile.InUseException e) {
+            Logger.error("{}", e.getMessage());
+            closeQuietly(store);
+            return stopLeds(ExitCodes.LOCKED);
+        } catch (IOException | RuntimeException e) {
+            Logger.error("cannot serve the socket: socket={} error={}", settings.server().socket(), e.toString());
+            closeQuietly(store);
+            return stopLeds(ExitCodes.IO_ERROR);
+        }
+        server.statusExtras(b -> {
+            Map<Led, LedPattern> p = ledPatterns();
+            b.setLedsEnabled(leds != null && !leds.outputs().isEmpty())
+                    .setLedWrite(name(p.get(Led.WRITE))).setLedLag(name(p.get(Led.LAG))).setLedFault(name(p.get(Led.FAULT)));
+        });
+        StatusReporter reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
+        Thread reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
+
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), signal -> stopRequested.countDown());
+        }
+        String line = reporter.currentLine();
+        notify.ready(line);
+        Logger.info("ready: position={} socket={}", store.committedPosition(), server.socketPath());
+        Logger.info(line);
+        try {
+            stopRequested.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+
+        Logger.info("stopping");
+        notify.stopping();
+        reporter.stop();
+        reporterThread.interrupt();
+        try {
+            server.close();
+        } catch (IOException e) {
+            Logger.error("closing the socket failed: {}", e.toString());
+        }
+        int code = ExitCodes.OK;
+        try {
+            store.close();
+        } catch (IOException e) {
+            Logger.error("clean stop failed: {}", e.toString());
+            code = ExitCodes.IO_ERROR;
+        }
+        return stopLeds(code);
+    }
+
+    private Map<Led, LedPattern> ledPatterns() {
+        return ledDriver != null ? ledDriver.patterns() : Map.of();
+    }
+
+    private LedSignals signals() {
+        RingStore store = storeRef.get();
+        if (store == null) {
+            return corruptionFound.get()
+                    ? new LedSignals(0, io.ringstore.split.SplitterState.STOPPED, 0, false, false, true, false)
+                    : StoreSignals.recovering();
+        }
+        return StoreSignals.from(store.status(), corruptionFound.get(), System.nanoTime());
+    }
+
+    private void startLeds() {
+        Map<Led, LedOutput> outputs = Map.of();
+        if (!settings.ledsEnabled()) {
+            Logger.info("status LEDs off by configuration");
+        } else {
+            String reason = Pi4jLeds.unavailableReason(Path.of("/dev"));
+            if (reason != null) {
+                Logger.info("status LEDs disabled: {}", reason);
+            } else {
+                try {
+                    leds = Pi4jLeds.create(GpioDDigitalOutputProvider.newInstance(), settings.leds());
+                    outputs = leds.outputs();
+                    Logger.info("status LEDs: write={} lag={} fault={}", settings.leds().get(Led.WRITE),
+                            settings.leds().get(Led.LAG), settings.leds().get(Led.FAULT));
+                } catch (RuntimeException | LinkageError e) {
+                    Logger.info("status LEDs disabled: GPIO could not be opened ({})", e.toString());
+                    leds = null;
+                }
+            }
+        }
+        // The logic runs even without pins: `status` reports what the lights would show.
+        ledDriver = new LedDriver(outputs, this::signals, System::nanoTime);
+        Thread.ofPlatform().name("ringstore-leds").daemon().start(ledDriver);
+    }
+
+    /** Leaves the fault light on as the process exits (the kernel keeps the line's last value). */
+    private void holdFaultLight() {
+        if (ledDriver != null) {
+            ledDriver.stop();
+        }
+        if (leds != null && leds.outputs().get(Led.FAULT) != null) {
+            leds.outputs().get(Led.FAULT).set(true);
+        }
+    }
+
+    private int stopLeds(int code) {
+        if (ledDriver != null) {
+            ledDriver.stop();
+        }
+        if (leds != null) {
+            try {
+                leds.close();
+            } catch (RuntimeException e) {
+                Logger.warn("turning LEDs off failed: {}", e.toString());
+            }
+        }
+        return code;
+    }
+
+    private static String name(LedPattern p) {
+        return p == null ? "off" : p.name().toLowerCase(Locale.ROOT);
+    }
+
+    private static void closeQuietly(RingStore store) {
+        try {
+            store.close();
+        } catch (IOException e) {
+            Logger.error("closing the store failed: {}", e.toString());
+        }
+    }
+}
