@@ -135,7 +135,7 @@ public final class Daemon {
         RingStore store = storeRef.get();
         if (store == null) {
             return corruptionFound.get()
-                    ? new LedSignals(0, io.ringstore.split.SplitterState.STOPPED, 0, false, false, true, false)
+                    ? new LedSignals(0, io.ringstore.split.SplitterState.STOPPED, false, false, false, true, false)
                     : StoreSignals.recovering();
         }
         return StoreSignals.from(store.status(), corruptionFound.get(), System.nanoTime());

@@ -80,8 +80,11 @@ public final class Splitter implements Runnable {
 
     public SplitterStatus status() {
         long committed = log.committedPosition();
-        return new SplitterStatus(state, position, tail.events(), Math.max(0, committed - Math.max(position,
-                log.oldestPosition())), lastLagSeconds, windows, eventsSplit, files.openFiles());
+        long lagBytes = Math.max(0, committed - Math.max(position, log.oldestPosition()));
+        double lagSeconds = lagBytes == 0 ? 0 : lastLagSeconds;
+        boolean lagging = lagBytes > options.windowBytes() || lagSeconds * 1000 > 2.0 * options.windowMillis();
+        return new SplitterStatus(state, position, tail.events(), lagBytes, lagSeconds, windows, eventsSplit,
+                files.openFiles(), lagging);
     }
 
     /** When the loop last came round (a hung sync stops it). */

@@ -11,6 +11,8 @@ package io.ringstore.split;
  * @param windows       windows split since start
  * @param eventsSplit   events split since start
  * @param openFiles     stream files held open now
+ * @param lagging       behind by more than a window's worth (bytes, or twice its time): the
+ *                      lag that a working splitter always has does not count
  */
 public record SplitterStatus(SplitterState state, long position, long lagEvents, long lagBytes, double lagSeconds,
-                             long windows, long eventsSplit, int openFiles) {}
+                             long windows, long eventsSplit, int openFiles, boolean lagging) {}

@@ -20,6 +20,7 @@ public final class LedDriver implements Runnable {
     private final LedLogic logic = new LedLogic();
     private final Map<Led, Boolean> lit = new EnumMap<>(Led.class);
     private volatile Map<Led, LedPattern> patterns = LedLogic.patterns(LedSignals.IDLE);
+    private long lastWriteLitNanos = Long.MIN_VALUE / 2;
     private volatile boolean stopping;
 
     public LedDriver(Map<Led, LedOutput> outputs, Supplier<LedSignals> signals, LongSupplier clock) {
@@ -38,8 +39,15 @@ public final class LedDriver implements Runnable {
     /** One step at {@code nowNanos}. */
     public synchronized void tick(long nowNanos) {
         LedSignals s = signals.get();
-        patterns = LedLogic.patterns(s);
-        for (Map.Entry<Led, Boolean> e : logic.lights(s, nowNanos).entrySet()) {
+        Map<Led, Boolean> lights = logic.lights(s, nowNanos);
+        if (lights.get(Led.WRITE)) {
+            lastWriteLitNanos = nowNanos;
+        }
+        Map<Led, LedPattern> p = new EnumMap<>(LedLogic.patterns(s));
+        // For people reading `status`: the write light is "flash" while writes come, else "off".
+        p.put(Led.WRITE, nowNanos - lastWriteLitNanos < 1_000_000_000L ? LedPattern.FLASH : LedPattern.OFF);
+        patterns = p;
+        for (Map.Entry<Led, Boolean> e : lights.entrySet()) {
             if (!e.getValue().equals(lit.get(e.getKey()))) {
                 lit.put(e.getKey(), e.getValue());
                 LedOutput out = outputs.get(e.getKey());

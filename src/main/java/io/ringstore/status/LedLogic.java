@@ -35,7 +35,7 @@ public final class LedLogic {
             lag = LedPattern.ON;
         } else if (s.splitter() == SplitterState.PAUSED_FOR_PRESSURE) {
             lag = LedPattern.FAST_BLINK;
-        } else if (s.lagEvents() > 0 && s.splitter() != SplitterState.STOPPED) {
+        } else if (s.lagging() && s.splitter() != SplitterState.STOPPED) {
             lag = LedPattern.SLOW_BLINK;
         } else {
             lag = LedPattern.OFF;

@@ -61,6 +61,10 @@ public final class StatusReporter implements Runnable {
     @Override
     public void run() {
         lastLineNanos = System.nanoTime();
+        // The daemon logs a line when it is ready: start from that state, not from nothing.
+        StoreStatus first = store.status();
+        lastState = first.splitter().state();
+        lastFault = first.writer().storageFull();
         while (!stopping) {
             try {
                 Thread.sleep(TICK_MILLIS);

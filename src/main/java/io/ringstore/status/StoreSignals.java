@@ -14,12 +14,12 @@ public final class StoreSignals {
         var w = s.writer();
         boolean held = w.queueCapacity() > 0 && w.queueDepth() >= w.queueCapacity() * 9 / 10;
         boolean fault = w.storageFull() || w.recentError(nowNanos, ERROR_HOLD_NANOS);
-        return new LedSignals(w.batches(), s.splitter().state(), s.splitter().lagEvents(), held, fault,
+        return new LedSignals(w.batches(), s.splitter().state(), s.splitter().lagging(), held, fault,
                 corruptionFound, false);
     }
 
     /** While the store is being opened: recovery running. */
     public static LedSignals recovering() {
-        return new LedSignals(0, io.ringstore.split.SplitterState.STOPPED, 0, false, false, false, true);
+        return new LedSignals(0, io.ringstore.split.SplitterState.STOPPED, false, false, false, false, true);
     }
 }

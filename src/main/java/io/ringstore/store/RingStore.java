@@ -220,7 +220,7 @@ public final class RingStore implements AutoCloseable {
     public SplitterStatus splitterStatus() {
         SplitterStatus s = splitter.status();
         return splitterThread == null ? new SplitterStatus(SplitterState.STOPPED, s.position(), s.lagEvents(),
-                s.lagBytes(), s.lagSeconds(), s.windows(), s.eventsSplit(), 0) : s;
+                s.lagBytes(), s.lagSeconds(), s.windows(), s.eventsSplit(), 0, false) : s;
     }
 
     /** When the writer's loop last came round (for the watchdog). */
