@@ -29,6 +29,7 @@ public final class Posix {
     public static final int EDQUOT = 122;
     public static final int EOPNOTSUPP = 95;
     private static final int MADV_RANDOM = 1;
+    private static final int MADV_DONTNEED = 4;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -192,6 +193,26 @@ public final class Posix {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             int rc = (int) MADVISE.invokeExact(state, mapping, mapping.byteSize(), MADV_RANDOM);
+            return rc == 0;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed", t);
+        }
+    }
+
+    /**
+     * Drops a range of a shared file mapping from this process's page tables. The data stays in
+     * the file and the page cache (dirty pages stay dirty); it only stops counting as this
+     * process's resident memory until touched again. Best effort.
+     */
+    public static boolean adviseDontNeed(MemorySegment mapping) {
+        if (mapping.byteSize() == 0) {
+            return true;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int rc = (int) MADVISE.invokeExact(state, mapping, mapping.byteSize(), MADV_DONTNEED);
             return rc == 0;
         } catch (RuntimeException | Error e) {
             throw e;
