@@ -83,13 +83,14 @@ record SplitterBenchOptions(Load load, OnOff onOff, CatchUp catchUp, Sweep sweep
               rehydrate  p50/p99 of reading a whole 100-event stream while other streams take
                          --ingest-rate appends: split streams (in stream files) and unsplit ones
                          (kept in the log tail by holding the splitter paused)
-              defaults: --events 1000000 --events-in-flight-1 200000 --in-flight 32,1 --streams 10000
-                        --payload 256 --producers 8 --paused-events 150000 --ingest-rate 5000
-                        --catch-up-timeout 180 --sweep-streams 1,100,10000,100000
-                        --sweep-events 300000 --naive-events 30000 --rehydrate-streams 200
+              defaults: --events 1000000 --events-in-flight-1 100000 --in-flight 32,1 --streams 10000
+                        --onoff-targets off,on,real --payload 256 --producers 8 --paused-events 100000
+                        --ingest-rate 5000 --catch-up-timeout 180 --sweep-streams 1,100,10000,100000
+                        --sweep-events 200000 --naive-events 30000 --rehydrate-streams 200
                         --rehydrate-reads 2000 --window-ms (store default) --seed 42 --idle-ms 2000
-              --quick   about a minute: 100000/20000 events, 20000 paused, 30000 per sweep point,
-                        3000 naive, 50 streams x 300 reads, 1 s idle samples
+                        (about 10 minutes on a shared 2-core machine)
+              --quick   about a minute: 50000/10000 events, 10000 paused, 20000 per sweep point,
+                        2000 naive, 50 streams x 300 reads, 0.5 s idle samples
             """;
 
     SplitterBenchOptions {
@@ -137,21 +138,21 @@ record SplitterBenchOptions(Load load, OnOff onOff, CatchUp catchUp, Sweep sweep
             return new SplitterBenchOptions(
                     new Load(intValue(a, "--streams", 10_000), intValue(a, "--payload", 256), producers,
                             a.getLong("--seed", 42)),
-                    new OnOff(intValue(a, "--events", quick ? 100_000 : 1_000_000),
-                            intValue(a, "--events-in-flight-1", quick ? 20_000 : 200_000), depths,
+                    new OnOff(intValue(a, "--events", quick ? 50_000 : 1_000_000),
+                            intValue(a, "--events-in-flight-1", quick ? 10_000 : 100_000), depths,
                             List.of(a.get("--onoff-targets", "off,on,real").split(","))),
-                    new CatchUp(intValue(a, "--paused-events", quick ? 20_000 : 150_000), rate,
+                    new CatchUp(intValue(a, "--paused-events", quick ? 10_000 : 100_000), rate,
                             a.getLong("--catch-up-timeout", 180)),
                     new Sweep(numbers(a, "--sweep-streams", "1,100,10000,100000"),
-                            intValue(a, "--sweep-events", quick ? 30_000 : 300_000),
-                            intValue(a, "--naive-events", quick ? 3_000 : 30_000),
+                            intValue(a, "--sweep-events", quick ? 20_000 : 200_000),
+                            intValue(a, "--naive-events", quick ? 2_000 : 30_000),
                             depths.stream().mapToInt(Integer::intValue).max().orElse(32)),
                     new Rehydrate(intValue(a, "--rehydrate-streams", quick ? 50 : 200), 100,
                             intValue(a, "--rehydrate-reads", quick ? 300 : 2_000), rate),
                     new LinkedHashSet<>(List.of(a.get("--parts", String.join(",", PARTS)).split(","))),
                     a.getLong("--window-ms", 0),
                     a.has("--dir") ? Path.of(a.get("--dir", null)) : null,
-                    a.getLong("--idle-ms", quick ? 1_000 : 2_000),
+                    a.getLong("--idle-ms", quick ? 500 : 2_000),
                     quick ? 2_000 : 5_000);
         } catch (IllegalArgumentException e) {
             throw new Args.UsageException(e.getMessage());
