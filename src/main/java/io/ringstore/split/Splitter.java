@@ -267,8 +267,19 @@ public final class Splitter implements Runnable {
                 if (window.isEmpty()) {
                     firstSeenNanos = System.nanoTime();
                 }
-                window.addAll(b.records());
-                next = b.next();
+                List<LogRecord> records = b.records();
+                // The window ends at the record that fills it, not at the end of a read batch:
+                // 1024 small records can be many windows' worth, and over the lag limit the
+                // window is what bounds each burst of work.
+                int take = records.size();
+                for (int i = 1; i < records.size(); i++) {
+                    if (records.get(i).getPosition() - start >= options.windowBytes()) {
+                        take = i;
+                        break;
+                    }
+                }
+                window.addAll(take == records.size() ? records : records.subList(0, take));
+                next = take == records.size() ? b.next() : records.get(take).getPosition();
                 if (next - start >= options.windowBytes()) {
                     break;
                 }
