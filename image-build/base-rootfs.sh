@@ -12,15 +12,18 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 # The recipe. Anything changed here changes the cache key.
-PACKAGES="systemd-sysv udev dbus kmod procps iproute2 systemd-timesyncd fake-hwclock
-    initramfs-tools linux-image-arm64 raspi-firmware
+# A board has no real-time clock: timesyncd sets the clock from the network (events carry
+# their time) and fake-hwclock keeps it across reboots until then. zstd compresses the initrd.
+PACKAGES="systemd-sysv udev dbus kmod procps iproute2 systemd-resolved systemd-timesyncd fake-hwclock
+    initramfs-tools zstd linux-image-arm64 raspi-firmware
     cloud-guest-utils fdisk e2fsprogs dosfstools
-    openssh-server ca-certificates
+    openssh-server ca-certificates nano
     adduser openjdk-25-jre-headless"
+SUITE=trixie
 COMPONENTS="main non-free-firmware"
 
 need_root
-KEY=$(hash_files "$0" "$IMAGE_BUILD/lib.sh")
+KEY=$(hash_files "$0")
 TAR="$CACHE/base-$SUITE-arm64-$KEY.tar"
 if [ -s "$TAR" ] && [ "${1:-}" != "--rebuild" ]; then
     say "cached: $TAR"

@@ -6,7 +6,6 @@ IMAGE_BUILD=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$IMAGE_BUILD/.." && pwd)
 CACHE=${RINGSTORE_CACHE:-/var/tmp/ringstore-image}
 OUT=${RINGSTORE_OUT:-$REPO/target/image-build}
-SUITE=trixie
 MIRROR=${RINGSTORE_MIRROR:-http://deb.debian.org/debian}
 
 say() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "$(basename "$0" .sh)" "$*" >&2; }
