@@ -8,6 +8,8 @@
 #   sh image-build/base-rootfs.sh [--rebuild]
 #
 # Needs root, mmdebstrap, qemu-user-static and binfmt-support, and Debian's archive.
+# Manual pages are left out (dpkg path-exclude), but their folders must exist: update-alternatives
+# (openjdk's java.1.gz) fails on a missing one.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -39,6 +41,7 @@ mmdebstrap --arch=arm64 --variant=minbase --mode=root --format=tar \
     --components="$(echo $COMPONENTS | tr ' ' ',')" \
     --include="$(echo $PACKAGES | tr ' ' ',')" \
     --aptopt='APT::Install-Recommends "false"' \
+    --setup-hook='mkdir -p "$1"/usr/share/man/man1 "$1"/usr/share/man/man5 "$1"/usr/share/man/man8' \
     --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-include=/usr/share/locale/locale.alias' \
