@@ -1,0 +1,82 @@
+#!/bin/sh
+# Boots the image under qemu-system-aarch64 (-M virt, 2 cores, 512 MiB like the smallest boards,
+# direct kernel boot of the image's own kernel, initrd and cmdline.txt from its boot partition,
+# no network) and checks, inside: ringstore.service active and ready (Type=notify), an event
+# round-trips through the socket with the CLI, and survives `systemctl restart ringstore`. The
+# image itself is not changed: the guest writes to a qcow2 overlay (4 GiB, so the first-boot
+# growpart has room to grow).
+#
+#   sh image-build/boot-test.sh [--image PATH]
+#
+# Builds the image first (build-image.sh) when none is given. Prints QEMU start -> READY, the
+# daemon's RSS, and the in-guest measurements. One command; needs root for the image build.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+IMG=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --image) IMG=$2; shift 2 ;;
+        *) die "unknown argument: $1" ;;
+    esac
+done
+need_tools qemu-system-aarch64:qemu-system-arm qemu-img:qemu-utils mcopy:mtools mkfs.vfat:dosfstools partx:util-linux
+[ -n "$IMG" ] || IMG=$(sh "$IMAGE_BUILD/build-image.sh" | tail -n 1)
+WORK="$OUT/boot-test"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+
+# The boot partition's files, read with mtools at the partition's byte offset.
+START=$(partx --show --bytes --noheadings -o START --nr 1 "$IMG" | tr -d ' ')
+FAT="$IMG@@$((START * 512))"
+KERNEL=$(mdir -b -i "$FAT" ::/ | sed -n 's|^::/\(vmlinuz-.*\)|\1|p' | head -n 1)
+INITRD=$(mdir -b -i "$FAT" ::/ | sed -n 's|^::/\(initrd.img-.*\)|\1|p' | head -n 1)
+[ -n "$KERNEL" ] && [ -n "$INITRD" ] || die "no vmlinuz-*/initrd.img-* on the image's boot partition"
+mcopy -n -i "$FAT" "::/$KERNEL" "$WORK/vmlinuz"
+mcopy -n -i "$FAT" "::/$INITRD" "$WORK/initrd.img"
+mcopy -n -i "$FAT" ::/cmdline.txt "$WORK/cmdline.txt"
+# The Pi's consoles (tty0, ttyS1) become the virt board's serial port; the rest is the image's.
+CMDLINE="$(sed -e 's/console=[^ ]*//g' "$WORK/cmdline.txt" | tr -s ' ') console=ttyAMA0"
+
+# The test: a small FAT disk (label RSTEST) with guest-test.sh, and a one-off unit passed as a
+# system credential on the kernel command line (systemd.extra-unit.*, systemd 256+), pulled in
+# by systemd.wants=. Nothing of the test is written into the image.
+mkfs.vfat -C -n RSTEST "$WORK/kit.img" 4096 >/dev/null
+mcopy -i "$WORK/kit.img" "$IMAGE_BUILD/boot-test/guest-test.sh" ::/guest-test.sh
+UNIT=$(printf '%s\n' '[Unit]' 'Description=ringstore boot test (from boot-test.sh, not in the image)' \
+    'After=multi-user.target' '[Service]' 'Type=oneshot' 'StandardOutput=journal+console' \
+    'ExecStart=/bin/sh -c "mkdir -p /run/rstest && mount -o ro LABEL=RSTEST /run/rstest && exec sh /run/rstest/guest-test.sh"' \
+    'ExecStopPost=/usr/bin/systemctl --no-block poweroff' | base64 -w0)
+CMDLINE="$CMDLINE systemd.set_credential_binary=systemd.extra-unit.ringstore-boottest.service:$UNIT systemd.wants=ringstore-boottest.service"
+
+qemu-img create -q -f qcow2 -F raw -b "$(readlink -f "$IMG")" "$WORK/disk.qcow2" 4G
+LOG="$WORK/console.log"
+say "booting $(basename "$IMG") (kernel $KERNEL)"
+T0=$(date +%s%3N)
+{
+    timeout 900 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 512 \
+        -nographic -no-reboot -nic none \
+        -kernel "$WORK/vmlinuz" -initrd "$WORK/initrd.img" -append "$CMDLINE" \
+        -drive if=none,id=disk,file="$WORK/disk.qcow2",format=qcow2 -device virtio-blk-pci,drive=disk \
+        -drive if=none,id=kit,file="$WORK/kit.img",format=raw,readonly=on -device virtio-blk-pci,drive=kit \
+        </dev/null 2>&1
+    echo "QEMU-EXIT $?"
+} | while IFS= read -r line; do
+    printf '%7d %s\n' "$(( $(date +%s%3N) - T0 ))" "$line"
+done | tr -d '\r' > "$LOG"
+TOTAL_MS=$(( $(date +%s%3N) - T0 ))
+
+grep 'RSTEST' "$LOG" | cut -c9- >&2 || true
+READY_LINE=$(grep -m1 -E 'Started ringstore\.service|Started ringstore event store' "$LOG" || true)
+if ! grep -q 'RSTEST: PASS' "$LOG"; then
+    tail -n 60 "$LOG" >&2
+    die "boot test failed (full console log: $LOG)"
+fi
+READY_MS=$(echo "$READY_LINE" | awk '{print $1}')
+cat <<REPORT
+boot-test: ok
+QEMU start -> ringstore.service READY (host clock, console line "Started ringstore..."): ${READY_MS:-unknown} ms
+QEMU start -> power-off: $TOTAL_MS ms
+$(grep 'RSTEST: ' "$LOG" | cut -c9- | grep -E 'ready_monotonic_us|rss_kb|boot:|security:|root_fs|restart to ready')
+console log: $LOG
+REPORT

@@ -1,0 +1,67 @@
+#!/bin/sh
+# Runs inside the booted image (QEMU), started by boot-test.sh's one-off unit once
+# multi-user.target is reached. Every line starting "RSTEST:" goes to the serial console, where
+# the host reads it. Ends with "RSTEST: PASS" or "RSTEST: FAIL ...".
+set -u
+say() { echo "RSTEST: $*"; }
+fail() {
+    say "FAIL $*"
+    systemctl status ringstore --no-pager 2>&1 | sed 's/^/RSTEST-LOG: /'
+    journalctl -b -u ringstore -u ringstore-firstboot --no-pager 2>&1 | tail -n 60 | sed 's/^/RSTEST-LOG: /'
+    exit 1
+}
+show() { systemctl show -p "$1" --value ringstore; }
+wait_active() { # wait_active SECONDS
+    i=0
+    while [ "$i" -lt "$1" ]; do
+        case "$(show ActiveState)" in
+            active) return 0 ;;
+            failed) fail "ringstore.service failed" ;;
+        esac
+        sleep 1; i=$((i + 1))
+    done
+    fail "ringstore.service not active after $1 s (state $(show ActiveState)/$(show SubState))"
+}
+
+wait_active 300
+# Type=notify: "active" is reached only on READY=1.
+say "ringstore.service $(show ActiveState)/$(show SubState) type=$(show Type) enabled=$(systemctl is-enabled ringstore)"
+say "status_text=$(show StatusText)"
+say "ready_monotonic_us=$(show ActiveEnterTimestampMonotonic)"
+say "boot: $(systemd-analyze time 2>/dev/null | head -n 1)"
+PID=$(show MainPID)
+say "rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status") main_pid=$PID user=$(ps -o user= -p "$PID")"
+say "mem_total_kb=$(awk '/^MemTotal/ {print $2}' /proc/meminfo) cgroup_memory_current=$(show MemoryCurrent)"
+say "cmdline: $(cat /proc/cmdline)"
+[ -r /proc/pressure/io ] || fail "no /proc/pressure/io: psi=1 missing"
+say "psi_io: $(head -n 1 /proc/pressure/io)"
+say "root_fs: $(df -h --output=size,used,avail / | tail -n 1) on $(findmnt -n -o SOURCE /)"
+systemctl is-active ringstore-firstboot >/dev/null || fail "ringstore-firstboot did not run"
+say "firstboot: $(journalctl -b -u ringstore-firstboot -o cat --no-pager | grep 'root file system')"
+say "ringstore groups: $(id -nG ringstore)"
+say "journal: $(journalctl -b -u ringstore -o cat --no-pager | grep -m1 'status LEDs')"
+say "journal: $(journalctl -b -u ringstore -o cat --no-pager | grep -m1 'ready: ')"
+
+i=0
+until [ "$(show WatchdogTimestampMonotonic)" != 0 ]; do
+    i=$((i + 1)); [ "$i" -le 60 ] || fail "no WATCHDOG=1 ping in 60 s"; sleep 1
+done
+say "watchdog ping received (WatchdogTimestampMonotonic=$(show WatchdogTimestampMonotonic))"
+
+ringstore append sensor-1 reading '{"celsius":21.5}' || fail "append exit $?"
+OUT=$(ringstore read sensor-1) || fail "read exit $?"
+say "read: $OUT"
+echo "$OUT" | grep -q '"data":{"celsius":21.5}' || fail "the event did not round-trip"
+say "status: $(ringstore status)"
+
+t=$(date +%s%3N)
+systemctl restart ringstore || fail "restart failed"
+say "restart to ready: $(( $(date +%s%3N) - t )) ms"
+wait_active 120
+OUT=$(ringstore read sensor-1) || fail "read after restart exit $?"
+say "read after restart: $OUT"
+echo "$OUT" | grep -q '"data":{"celsius":21.5}' || fail "the event did not survive the restart"
+say "journal after restart: $(journalctl -b -u ringstore -o cat --no-pager | grep -c 'ready: ') ready lines, exit status of the first run: $(journalctl -b -u ringstore -o cat --no-pager | grep -c 'Deactivated successfully') clean stops"
+
+say "security: $(systemd-analyze security ringstore.service --no-pager 2>/dev/null | tail -n 1)"
+say "PASS"

@@ -1,0 +1,80 @@
+#!/bin/sh
+# Builds ringstore_<version>_all.deb from target/ringstore.jar with dpkg-deb, offline.
+#
+#   sh image-build/build-deb.sh [--jar PATH] [--lintian]
+#
+# Output: target/image-build/ringstore_<version>_all.deb (path printed on stdout). Builds the
+# jar first when target/ringstore.jar is missing. --lintian runs lintian on the result and
+# fails on any tag not justified in image-build/deb/lintian-overrides.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+JAR="$REPO/target/ringstore.jar"
+LINTIAN=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --jar) JAR=$2; shift 2 ;;
+        --lintian) LINTIAN=1; shift ;;
+        *) die "unknown argument: $1" ;;
+    esac
+done
+need_tools dpkg-deb:dpkg gzip:gzip
+if [ ! -s "$JAR" ]; then
+    say "no $JAR: building it"
+    (cd "$REPO" && . src/dev/env.sh && mvn -q -B package -DskipTests) >&2
+fi
+
+VERSION=$(project_version)
+DEB="$OUT/ringstore_${VERSION}_all.deb"
+D="$IMAGE_BUILD/deb"
+STAGE="$OUT/deb-root"
+rm -rf "$STAGE"
+mkdir -p "$OUT"
+
+# install FILE MODE DEST
+put() { install -D -m "$2" "$1" "$STAGE$3"; }
+put "$JAR" 0644 /usr/share/ringstore/ringstore.jar
+put "$D/ringstore" 0755 /usr/bin/ringstore
+put "$REPO/systemd/ringstore.service" 0644 /usr/lib/systemd/system/ringstore.service
+put "$REPO/src/main/resources/ringstore.conf" 0644 /etc/ringstore/ringstore.conf
+put "$D/copyright" 0644 /usr/share/doc/ringstore/copyright
+put "$REPO/README.md" 0644 /usr/share/doc/ringstore/README.md
+put "$D/lintian-overrides" 0644 /usr/share/lintian/overrides/ringstore
+mkdir -p "$STAGE/usr/share/man/man1"
+gzip -9n < "$D/ringstore.1" > "$STAGE/usr/share/man/man1/ringstore.1.gz"
+# A native package's changelog, one entry for this version. Its date is the last commit's, so
+# the same commit gives the same .deb (SOURCE_DATE_EPOCH below too).
+EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH=$EPOCH
+{
+    echo "ringstore ($VERSION) unstable; urgency=medium"
+    echo
+    echo "  * Built from commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)."
+    echo
+    echo " -- ringstore developers <ringstore@ringstore.dev>  $(LC_ALL=C date -u -R -d "@$EPOCH")"
+} | gzip -9n > "$STAGE/usr/share/doc/ringstore/changelog.gz"
+chmod 0644 "$STAGE/usr/share/doc/ringstore/changelog.gz"
+
+mkdir -p "$STAGE/DEBIAN"
+SIZE=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
+sed -e "s/@VERSION@/$VERSION/" -e "s/@SIZE@/$SIZE/" "$D/control.in" > "$STAGE/DEBIAN/control"
+install -m 0644 "$D/conffiles" "$STAGE/DEBIAN/conffiles"
+for script in postinst prerm postrm; do
+    install -m 0755 "$D/$script" "$STAGE/DEBIAN/$script"
+done
+(cd "$STAGE" && find . -path ./DEBIAN -prune -o -type f ! -path './etc/*' -printf '%P\0' \
+    | sort -z | xargs -0 md5sum > DEBIAN/md5sums)
+chmod 0644 "$STAGE/DEBIAN/md5sums"
+find "$STAGE" -exec touch -h -d "@$EPOCH" {} +
+
+dpkg-deb --root-owner-group -Zxz --build "$STAGE" "$DEB" >&2
+say "built $DEB ($(du -h "$DEB" | cut -f1))"
+
+if [ "$LINTIAN" = 1 ]; then
+    need_tools lintian:lintian
+    # Errors and warnings fail the build; info and pedantic tags are printed.
+    lintian --info --display-info --pedantic --fail-on error,warning "$DEB" >&2 \
+        || die "lintian found tags (see above); fix them or justify them in image-build/deb/lintian-overrides"
+    say "lintian: clean (overrides justified in image-build/deb/lintian-overrides)"
+fi
+echo "$DEB"

@@ -1,0 +1,67 @@
+# Sourced by the image-build scripts: paths, the cache, binfmt for arm64, chroot helpers.
+# Everything slow is cached under $RINGSTORE_CACHE (default /var/tmp/ringstore-image), keyed on
+# a hash of the recipe that made it, so a changed recipe builds anew and an unchanged one is reused.
+
+IMAGE_BUILD=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$IMAGE_BUILD/.." && pwd)
+CACHE=${RINGSTORE_CACHE:-/var/tmp/ringstore-image}
+OUT=${RINGSTORE_OUT:-$REPO/target/image-build}
+MIRROR=${RINGSTORE_MIRROR:-http://deb.debian.org/debian}
+
+say() { printf '%s [%s] %s\n' "$(date +%H:%M:%S)" "$(basename "$0" .sh)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+need_root() {
+    [ "$(id -u)" = 0 ] || die "run as root (chroots, loop-free image assembly, device nodes)"
+}
+
+# The commands a script needs, and the Debian packages that bring them.
+need_tools() { # need_tools cmd:package ...
+    missing=""
+    for pair in "$@"; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+    done
+    [ -z "$missing" ] && return 0
+    if [ "${RINGSTORE_APT_INSTALL:-0}" = 1 ]; then
+        say "installing:$missing"
+        apt-get install -y -q --no-install-recommends $missing >&2 || die "apt-get install$missing failed"
+    else
+        die "missing tools; install them with: apt-get install$missing (or set RINGSTORE_APT_INSTALL=1)"
+    fi
+}
+
+# arm64 binaries in a chroot run through qemu-user-static, registered with binfmt_misc. A VM whose
+# PID 1 is not systemd has binfmt_misc unmounted; mount it and (re)enable the interpreter.
+ensure_binfmt() {
+    need_tools qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support
+    if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
+        mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || die "cannot mount binfmt_misc"
+    fi
+    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 >&2 \
+        || die "cannot register qemu-aarch64 with binfmt_misc"
+}
+
+hash_files() { cat "$@" | sha256sum | cut -c1-16; }
+
+# mount_chroot ROOT / umount_chroot ROOT: the pseudo file systems a package script or the JVM needs.
+mount_chroot() {
+    for d in proc sys dev dev/pts run tmp; do mkdir -p "$1/$d"; done
+    mount -t proc proc "$1/proc"
+    mount -t sysfs sysfs "$1/sys"
+    mount --bind /dev "$1/dev"
+    mount -t devpts -o newinstance,ptmxmode=0666 devpts "$1/dev/pts"
+    mount -t tmpfs -o mode=0755 tmpfs "$1/run"
+    mount -t tmpfs -o mode=1777 tmpfs "$1/tmp"
+}
+umount_chroot() {
+    for d in tmp run dev/pts dev sys proc; do
+        mountpoint -q "$1/$d" && umount -l "$1/$d"
+    done
+    return 0
+}
+
+# The version of the jar in target/, in Debian's spelling (0.1.0-SNAPSHOT -> 0.1.0~snapshot).
+project_version() {
+    v=$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' "$REPO/pom.xml")
+    printf '%s\n' "$v" | sed 's/-SNAPSHOT$/~snapshot/'
+}
