@@ -89,7 +89,7 @@ echo "$OUTPUT" >&2
 echo "$OUTPUT" | grep -q '"data":{"celsius":21.5}' || die "the first event's data did not round-trip"
 in_root ringstore status --socket "$SOCK" >&2
 ROUND_MS=$(( $(ms) - t ))
-say "two appends, a read and a status through the socket: $ROUND_MS ms (three client JVM starts)"
+say "two appends, a read and a status through the socket: $ROUND_MS ms (four client JVM starts)"
 
 t=$(ms)
 kill -TERM "$DAEMON"
