@@ -40,6 +40,12 @@ systemctl is-active ringstore-firstboot >/dev/null || fail "ringstore-firstboot 
 say "firstboot: $(journalctl -b -u ringstore-firstboot -o cat --no-pager | grep '^ringstore-firstboot: root file system')"
 say "ringstore groups: $(id -nG ringstore)"
 say "journal: $(journalctl -b -u ringstore -o cat --no-pager | grep -m1 'status LEDs')"
+if grep -q 'Raspberry Pi' /proc/device-tree/model 2>/dev/null; then
+    # On a Pi (or its QEMU model) the LEDs must be driven, from inside the sandbox.
+    journalctl -b -u ringstore -o cat --no-pager | grep -q 'status LEDs: write=' \
+        || fail "on $(tr -d '\0' < /proc/device-tree/model) the LEDs were not driven"
+    say "LEDs driven on $(tr -d '\0' < /proc/device-tree/model): $(ringstore status | grep -o '"leds":{[^}]*}')"
+fi
 say "java.io.tmpdir (/var/cache/ringstore): $(ls -A /var/cache/ringstore | tr '\n' ' ')"
 say "journal: $(journalctl -b -u ringstore -o cat --no-pager | grep -m1 'ready: ')"
 
