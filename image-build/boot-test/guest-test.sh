@@ -27,8 +27,8 @@ wait_active 300
 # Type=notify: "active" is reached only on READY=1.
 say "ringstore.service $(show ActiveState)/$(show SubState) type=$(show Type) enabled=$(systemctl is-enabled ringstore)"
 say "status_text=$(show StatusText)"
-say "ready_monotonic_us=$(show ActiveEnterTimestampMonotonic)"
-say "boot: $(systemd-analyze time 2>/dev/null | head -n 1)"
+say "ready_monotonic_us=$(show ActiveEnterTimestampMonotonic) started_monotonic_us=$(show ExecMainStartTimestampMonotonic)"
+say "userspace_monotonic_us=$(systemctl show -p UserspaceTimestampMonotonic --value)"
 PID=$(show MainPID)
 say "rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status") main_pid=$PID user=$(ps -o user= -p "$PID")"
 say "mem_total_kb=$(awk '/^MemTotal/ {print $2}' /proc/meminfo) cgroup_memory_current=$(show MemoryCurrent)"
@@ -37,9 +37,16 @@ say "cmdline: $(cat /proc/cmdline)"
 say "psi_io: $(head -n 1 /proc/pressure/io)"
 say "root_fs: $(df -h --output=size,used,avail / | tail -n 1) on $(findmnt -n -o SOURCE /)"
 systemctl is-active ringstore-firstboot >/dev/null || fail "ringstore-firstboot did not run"
-say "firstboot: $(journalctl -b -u ringstore-firstboot -o cat --no-pager | grep 'root file system')"
+say "firstboot: $(journalctl -b -u ringstore-firstboot -o cat --no-pager | grep '^ringstore-firstboot: root file system')"
 say "ringstore groups: $(id -nG ringstore)"
 say "journal: $(journalctl -b -u ringstore -o cat --no-pager | grep -m1 'status LEDs')"
+if grep -q 'Raspberry Pi' /proc/device-tree/model 2>/dev/null; then
+    # On a Pi (or its QEMU model) the LEDs must be driven, from inside the sandbox.
+    journalctl -b -u ringstore -o cat --no-pager | grep -q 'status LEDs: write=' \
+        || fail "on $(tr -d '\0' < /proc/device-tree/model) the LEDs were not driven"
+    say "LEDs driven on $(tr -d '\0' < /proc/device-tree/model): $(ringstore status | grep -o '"leds":{[^}]*}')"
+fi
+say "java.io.tmpdir (/var/cache/ringstore): $(ls -A /var/cache/ringstore | tr '\n' ' ')"
 say "journal: $(journalctl -b -u ringstore -o cat --no-pager | grep -m1 'ready: ')"
 
 i=0
@@ -53,6 +60,12 @@ OUT=$(ringstore read sensor-1) || fail "read exit $?"
 say "read: $OUT"
 echo "$OUT" | grep -q '"data":{"celsius":21.5}' || fail "the event did not round-trip"
 say "status: $(ringstore status)"
+# The socket is 0660, group ringstore: a member may use it, another user may not (exit 6).
+useradd --create-home --groups ringstore rs-member && useradd --create-home rs-other || fail "useradd"
+runuser -u rs-member -- ringstore read sensor-1 | grep -q celsius || fail "a member of group ringstore cannot read"
+runuser -u rs-other -- ringstore status >/dev/null 2>&1; code=$?
+[ "$code" = 6 ] || fail "a user outside group ringstore got exit $code, not 6 (cannot connect)"
+say "socket access: group ringstore member reads; other user refused (exit 6)"
 
 t=$(date +%s%3N)
 systemctl restart ringstore || fail "restart failed"
@@ -61,7 +74,9 @@ wait_active 120
 OUT=$(ringstore read sensor-1) || fail "read after restart exit $?"
 say "read after restart: $OUT"
 echo "$OUT" | grep -q '"data":{"celsius":21.5}' || fail "the event did not survive the restart"
-say "journal after restart: $(journalctl -b -u ringstore -o cat --no-pager | grep -c 'ready: ') ready lines, exit status of the first run: $(journalctl -b -u ringstore -o cat --no-pager | grep -c 'Deactivated successfully') clean stops"
+# "Deactivated successfully": the first run exited 0 on SIGTERM.
+journalctl -b -u ringstore -o cat --no-pager | grep -q 'Deactivated successfully' || fail "the stop before the restart was not clean (exit 0)"
+say "restart: first run stopped with exit 0; $(journalctl -b -u ringstore -o cat --no-pager | grep -c 'ready: ') ready lines; NRestarts=$(show NRestarts)"
 
 say "security: $(systemd-analyze security ringstore.service --no-pager 2>/dev/null | tail -n 1)"
 say "PASS"
