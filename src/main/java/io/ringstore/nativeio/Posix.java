@@ -187,18 +187,7 @@ public final class Posix {
      * @return true when the advice was taken
      */
     public static boolean adviseRandom(MemorySegment mapping) {
-        if (mapping.byteSize() == 0) {
-            return true;
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) MADVISE.invokeExact(state, mapping, mapping.byteSize(), MADV_RANDOM);
-            return rc == 0;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("native call failed", t);
-        }
+        return madvise(mapping, MADV_RANDOM);
     }
 
     /**
@@ -207,12 +196,16 @@ public final class Posix {
      * process's resident memory until touched again. Best effort.
      */
     public static boolean adviseDontNeed(MemorySegment mapping) {
+        return madvise(mapping, MADV_DONTNEED);
+    }
+
+    private static boolean madvise(MemorySegment mapping, int advice) {
         if (mapping.byteSize() == 0) {
             return true;
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) MADVISE.invokeExact(state, mapping, mapping.byteSize(), MADV_DONTNEED);
+            int rc = (int) MADVISE.invokeExact(state, mapping, mapping.byteSize(), advice);
             return rc == 0;
         } catch (RuntimeException | Error e) {
             throw e;
