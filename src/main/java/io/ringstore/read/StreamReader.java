@@ -35,12 +35,23 @@ public final class StreamReader {
     private final TailIndex tail;
     private final StreamFiles files;
     private final Function<String, CompletableFuture<Void>> rebuild;
+    private final StreamVisibility visibility;
 
     /**
      * @param rebuild asks the splitter to rebuild a damaged stream file from the log
      */
     public StreamReader(MainLog log, StreamTable table, TailIndex tail, StreamFiles files,
                         Function<String, CompletableFuture<Void>> rebuild) {
+        this(log, table, tail, files, rebuild, StreamVisibility.ALL);
+    }
+
+    /**
+     * @param rebuild    asks the splitter to rebuild a damaged stream file from the log
+     * @param visibility retention limits: no read returns an event past them
+     */
+    public StreamReader(MainLog log, StreamTable table, TailIndex tail, StreamFiles files,
+                        Function<String, CompletableFuture<Void>> rebuild, StreamVisibility visibility) {
+        this.visibility = visibility;
         this.log = log;
         this.table = table;
         this.tail = tail;
@@ -94,6 +105,9 @@ public final class StreamReader {
         // Order matters. The table's version first: if the tail then has nothing unsplit for the
         // stream, that version is in the file. Then the tail snapshot: every version below its
         // base is durable in the file, whatever the splitter does while we read.
+        if (visibility.deleted(stream)) {
+            throw new RingStoreException(ErrorCode.STREAM_DELETED, "stream deleted: stream=" + stream);
+        }
         long written = table.versionFromAnyThread(stream);
         TailIndex.Snapshot snap = tail.snapshot(stream, log.committedPosition());
         if (snap == null && written < 0) {
@@ -104,14 +118,20 @@ public final class StreamReader {
         if (lastVersion < 0) {
             throw new RingStoreException(ErrorCode.STREAM_NOT_FOUND, "stream not found: stream=" + stream);
         }
+        // Retention: versions below firstVisible are never returned, whether the compactor has
+        // removed them from the file yet or not.
+        long firstVisible = visibility.firstVisible(stream, lastVersion);
         long lo;
         long hi;
         if (direction == Direction.FORWARD) {
-            lo = fromVersion;
-            hi = Math.min(lastVersion, fromVersion + maxCount - 1);
+            lo = Math.max(fromVersion, firstVisible);
+            hi = Math.min(lastVersion, lo + maxCount - 1);
         } else {
             hi = fromVersion < 0 || fromVersion > lastVersion ? lastVersion : fromVersion;
-            lo = Math.max(0, hi - maxCount + 1);
+            lo = Math.max(firstVisible, hi - maxCount + 1);
+        }
+        if (lo > hi) {
+            return new StreamSlice(stream, List.of(), lastVersion, -1);
         }
         List<LogRecord> out = new ArrayList<>((int) Math.max(0, Math.min(hi - lo + 1, 1024)));
         long fileHi = snap != null ? Math.min(hi, snap.base() - 1) : hi; // what must come from the file
@@ -129,8 +149,20 @@ public final class StreamReader {
             long after = out.isEmpty() ? lo : out.getLast().getVersion() + 1;
             nextVersion = after <= lastVersion ? after : -1;
         } else {
+            nextVersion = lo > firstVisible ? lo - 1 : -1;
+        }
+        // Retention: the age limit, event by event (timestamps rise with versions, so this cuts
+        // a prefix; a backward read that lost any has reached the visible start).
+        long minMicros = visibility.minTimestampMicros(stream, System.currentTimeMillis() * 1_000);
+        if (minMicros != Long.MIN_VALUE && !out.isEmpty() && out.getFirst().getTimestampMicros() < minMicros) {
+            int before = out.size();
+            out.removeIf(r -> r.getTimestampMicros() < minMicros);
+            if (direction == Direction.BACKWARD && out.size() < before) {
+                nextVersion = -1;
+            }
+        }
+        if (direction == Direction.BACKWARD) {
             Collections.reverse(out);
-            nextVersion = lo > 0 ? lo - 1 : -1;
         }
         return new StreamSlice(stream, out, lastVersion, nextVersion);
     }
@@ -142,6 +174,10 @@ public final class StreamReader {
     private long readFromFile(String stream, Path file, long lo, long hi, List<LogRecord> out) {
         try (StreamFileReader r = StreamFileReader.open(file, stream)) {
             long from = Math.max(lo, r.firstVersion()); // earlier ones were lost (reported at rebuild)
+            if (from > hi) {
+                // Retention rewrote the file past what this read wanted (its limits moved on since).
+                return hi + 1;
+            }
             LogRecord rec;
             while ((rec = r.next()) != null) {
                 long v = rec.getVersion();

@@ -59,6 +59,21 @@ public final class Splitter implements Runnable {
 
     private record Rebuild(String stream, CompletableFuture<Void> done) {}
 
+    // --- retention hook (issue 8) ------------------------------------------------------------
+    /** Work that must not race this thread's stream-file appends (retention's compactor). */
+    public interface BetweenWindows {
+        /** A bounded slice of work; {@code pressureHigh}: the storage is busy. */
+        void run(boolean pressureHigh);
+    }
+
+    private volatile BetweenWindows betweenWindows;
+
+    /** Runs {@code hook} on this thread between windows (set before the thread starts). */
+    public void setBetweenWindows(BetweenWindows hook) {
+        this.betweenWindows = hook;
+    }
+    // --- end retention hook ------------------------------------------------------------------
+
     public Splitter(MainLog log, StreamFiles files, TailIndex tail, StorageIo io, Path checkpointDir,
                     SplitterOptions options, PressureGauge gauge, LongSupplier tableCheckpointPosition,
                     long startPosition) {
@@ -131,6 +146,10 @@ public final class Splitter implements Runnable {
                 serveRebuilds();
                 PressureReading reading = gauge.read();
                 updatePressure(reading);
+                BetweenWindows hook = betweenWindows; // retention hook (issue 8)
+                if (hook != null) {
+                    hook.run(pressureHigh);
+                }
                 boolean over = overLimit();
                 if (pressureHigh && !over) {
                     setState(SplitterState.PAUSED_FOR_PRESSURE);

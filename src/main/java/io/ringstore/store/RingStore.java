@@ -23,6 +23,10 @@ import io.ringstore.split.SplitterState;
 import io.ringstore.split.SplitterStatus;
 import io.ringstore.split.StreamFiles;
 import io.ringstore.split.SystemPressureGauge;
+import io.ringstore.retention.DiskBudget;
+import io.ringstore.retention.Retention;
+import io.ringstore.retention.StreamCompactor;
+import io.ringstore.retention.StreamLimits;
 import io.ringstore.writer.RecentEventIds;
 import io.ringstore.writer.StreamTable;
 import io.ringstore.writer.Writer;
@@ -53,6 +57,8 @@ public final class RingStore implements AutoCloseable {
     private final Splitter splitter;
     private final StreamReader reader;
     private final RecoveryReport recovery;
+    private final Retention retention;
+    private final StreamCompactor compactor;
     private volatile boolean closed;
 
     private RingStore(StoreConfig config, DataDirLock lock, MainLog log, StreamTable table, TailIndex tail,
@@ -75,7 +81,23 @@ public final class RingStore implements AutoCloseable {
                 : new SystemPressureGauge(writer, config.writer().queueCapacity(), SystemPressureGauge.PSI_IO);
         this.splitter = new Splitter(log, streamFiles, tail, config.io(), config.checkpointDir(), so, gauge,
                 checkpointer::lastWrittenPosition, splitPosition);
-        this.reader = new StreamReader(log, table, tail, new StreamFiles(config.streamsDir(), 1, 1), splitter::requestRebuild);
+        DiskBudget budget;
+        try {
+            budget = config.retention().hasBudget()
+                    ? DiskBudget.of(config.retention(), config.dataDir(), config.segmentSize()) : null;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        this.retention = new Retention(config.retention(), budget);
+        this.reader = new StreamReader(log, table, tail, new StreamFiles(config.streamsDir(), 1, 1), splitter::requestRebuild,
+                retention);
+        // Before the writer starts: the table is still this thread's, and every append is checked.
+        retention.load(table.snapshot(), reader);
+        writer.setGate(retention);
+        this.compactor = new StreamCompactor(retention, config.retention(), new StreamCompactor.Parts(log, table, tail,
+                streamFiles, config.dataDir(), splitter::position, checkpointer::lastWrittenPosition, so.retainMillis(),
+                so.retainBytes()));
+        splitter.setBetweenWindows(compactor::betweenWindows);
         this.writerThread = Thread.ofPlatform().name("ringstore-writer").unstarted(writer);
         this.checkpointThread = Thread.ofPlatform().name("ringstore-checkpointer").daemon().unstarted(checkpointer);
         this.splitterThread = so.enabled()
@@ -186,6 +208,43 @@ public final class RingStore implements AutoCloseable {
         }
         writer.submit(request);
         return request.result();
+    }
+
+    /**
+     * Sets a stream's retention limits (stored as metadata in the log; see
+     * {@link io.ringstore.retention.StreamMetadata}). The future completes when the change is
+     * acknowledged like an append; reads obey it from then on.
+     */
+    public CompletableFuture<AppendResult> setLimits(String stream, StreamLimits limits) {
+        return submit(() -> retention.setLimits(stream, limits));
+    }
+
+    /**
+     * Deletes a stream: soft (versions so far are hidden and reclaimed; it may be written again,
+     * versions go on) or hard (a tombstone: reads and appends get STREAM_DELETED for good).
+     */
+    public CompletableFuture<AppendResult> deleteStream(String stream, boolean hard) {
+        return submit(() -> hard ? retention.hardDelete(stream) : retention.softDelete(stream));
+    }
+
+    private CompletableFuture<AppendResult> submit(java.util.function.Supplier<AppendRequest> make) {
+        AppendRequest request;
+        try {
+            request = make.get();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        writer.submit(request);
+        return request.result();
+    }
+
+    /** Retention's view of limits (own, prefix, effective) and the disk budget. */
+    public Retention retention() {
+        return retention;
+    }
+
+    public StreamCompactor compactor() {
+        return compactor;
     }
 
     /** Reads records of the {@code $all} order from {@code position}, on the calling thread. */

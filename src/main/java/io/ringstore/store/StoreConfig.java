@@ -2,6 +2,7 @@ package io.ringstore.store;
 
 import io.ringstore.log.FileStorageIo;
 import io.ringstore.log.StorageIo;
+import io.ringstore.retention.RetentionOptions;
 import io.ringstore.split.PressureGauge;
 import io.ringstore.split.SplitterOptions;
 import io.ringstore.writer.Durability;
@@ -18,9 +19,10 @@ import java.nio.file.Path;
  * @param io          the storage layer (tests inject faults here)
  * @param splitter    splitter behaviour
  * @param pressure    where the splitter reads pressure; null for the real gauges (PSI + writer)
+ * @param retention   prefix limits and the disk budget
  */
 public record StoreConfig(Path dataDir, long segmentSize, boolean repair, WriterOptions writer, StorageIo io,
-                          SplitterOptions splitter, PressureGauge pressure) {
+                          SplitterOptions splitter, PressureGauge pressure, RetentionOptions retention) {
     /** 64 MiB: a few seconds of heavy ingest on a Pi, small enough to allocate without a stall. */
     public static final long DEFAULT_SEGMENT_SIZE = 64L << 20;
     public static final long MIN_SEGMENT_SIZE = 64L << 10;
@@ -34,26 +36,26 @@ public record StoreConfig(Path dataDir, long segmentSize, boolean repair, Writer
             throw new IllegalArgumentException("segment size must be a multiple of 4096 between "
                     + MIN_SEGMENT_SIZE + " and " + MAX_SEGMENT_SIZE + ": " + segmentSize);
         }
-        if (writer == null || io == null || splitter == null) {
-            throw new IllegalArgumentException("writer options, splitter options and storage io must be set");
+        if (writer == null || io == null || splitter == null || retention == null) {
+            throw new IllegalArgumentException("writer, splitter and retention options and storage io must be set");
         }
     }
 
     public static StoreConfig defaults(Path dataDir) {
         return new StoreConfig(dataDir, DEFAULT_SEGMENT_SIZE, false, WriterOptions.defaults(), new FileStorageIo(),
-                SplitterOptions.defaults(), null);
+                SplitterOptions.defaults(), null, RetentionOptions.defaults());
     }
 
     public StoreConfig withSegmentSize(long bytes) {
-        return new StoreConfig(dataDir, bytes, repair, writer, io, splitter, pressure);
+        return new StoreConfig(dataDir, bytes, repair, writer, io, splitter, pressure, retention);
     }
 
     public StoreConfig withRepair(boolean r) {
-        return new StoreConfig(dataDir, segmentSize, r, writer, io, splitter, pressure);
+        return new StoreConfig(dataDir, segmentSize, r, writer, io, splitter, pressure, retention);
     }
 
     public StoreConfig withWriter(WriterOptions w) {
-        return new StoreConfig(dataDir, segmentSize, repair, w, io, splitter, pressure);
+        return new StoreConfig(dataDir, segmentSize, repair, w, io, splitter, pressure, retention);
     }
 
     public StoreConfig withDurability(Durability d) {
@@ -61,15 +63,19 @@ public record StoreConfig(Path dataDir, long segmentSize, boolean repair, Writer
     }
 
     public StoreConfig withIo(StorageIo storageIo) {
-        return new StoreConfig(dataDir, segmentSize, repair, writer, storageIo, splitter, pressure);
+        return new StoreConfig(dataDir, segmentSize, repair, writer, storageIo, splitter, pressure, retention);
     }
 
     public StoreConfig withSplitter(SplitterOptions s) {
-        return new StoreConfig(dataDir, segmentSize, repair, writer, io, s, pressure);
+        return new StoreConfig(dataDir, segmentSize, repair, writer, io, s, pressure, retention);
     }
 
     public StoreConfig withPressureGauge(PressureGauge gauge) {
-        return new StoreConfig(dataDir, segmentSize, repair, writer, io, splitter, gauge);
+        return new StoreConfig(dataDir, segmentSize, repair, writer, io, splitter, gauge, retention);
+    }
+
+    public StoreConfig withRetention(RetentionOptions r) {
+        return new StoreConfig(dataDir, segmentSize, repair, writer, io, splitter, pressure, r);
     }
 
     public Path streamsDir() {

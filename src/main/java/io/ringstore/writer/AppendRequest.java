@@ -23,12 +23,30 @@ public final class AppendRequest {
     /** Each event's record fields that do not depend on where it lands, encoded off the writer thread. */
     final byte[][] encoded;
     final long encodedBytes;
+    /** Set for a metadata change (retention): {@code stream} is then the target's metadata stream. */
+    final MetadataChange change;
 
     public AppendRequest(String stream, ExpectedVersion expected, List<EventData> events) {
+        this(stream, expected, events, null);
+    }
+
+    /**
+     * A change of {@code change.target()}'s metadata, written as one event of type
+     * {@code type} to {@code metadataStream}; its data is filled in by the writer.
+     */
+    public static AppendRequest metadata(String metadataStream, String type, MetadataChange change) {
+        if (change == null || !metadataStream.startsWith("$")) {
+            throw new IllegalArgumentException("a metadata change goes to a '$' stream: " + metadataStream);
+        }
+        return new AppendRequest(metadataStream, ExpectedVersion.ANY, List.of(EventData.of(type, new byte[0])), change);
+    }
+
+    private AppendRequest(String stream, ExpectedVersion expected, List<EventData> events, MetadataChange change) {
+        this.change = change;
         if (stream == null || stream.isEmpty()) {
             throw RingStoreException.invalid("stream name must not be empty");
         }
-        if (stream.startsWith("$")) {
+        if (stream.startsWith("$") && change == null) {
             throw RingStoreException.invalid("stream names starting with '$' are reserved: stream=" + stream);
         }
         if (stream.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_STREAM_NAME_BYTES) {

@@ -171,6 +171,19 @@ public final class StreamTable {
         }
     }
 
+    /**
+     * An immutable copy taken from any thread, under the read lock (the writer waits for the
+     * copy: about a millisecond per 100,000 streams). Retention's compactor uses it.
+     */
+    public Snapshot snapshotFromAnyThread() {
+        long stamp = lock.readLock();
+        try {
+            return snapshot();
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
     /** An immutable copy, cheap enough to take on the writer thread (array copies only). */
     public Snapshot snapshot() {
         return new Snapshot(Arrays.copyOf(names, names.length), Arrays.copyOf(versions, versions.length),

@@ -38,6 +38,8 @@ public final class Writer implements Runnable {
     private final RollListener rollListener;
     private final ArrayBlockingQueue<AppendRequest> queue;
     private final RecentEventIds recentIds;
+    /** Retention's say on each append (tombstones, disk budget); {@link AppendGate#OPEN} without retention. */
+    private volatile AppendGate gate = AppendGate.OPEN;
     private final ReentrantReadWriteLock stopLock = new ReentrantReadWriteLock();
     private volatile boolean stopping;
     private volatile boolean stopped;
@@ -68,6 +70,11 @@ public final class Writer implements Runnable {
         this.rollListener = rollListener;
         this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
         this.recentIds = new RecentEventIds(options.idempotencyWindow());
+    }
+
+    /** Lets retention refuse appends (deleted streams, disk budget); set before the first append. */
+    public void setGate(AppendGate gate) {
+        this.gate = gate;
     }
 
     /** Remembers an event id found by recovery, so retries across a restart stay idempotent. */
@@ -211,8 +218,24 @@ public final class Writer implements Runnable {
         if (replay != null) {
             return replay;
         }
+        // Retention (issue 8): tombstones and the disk budget refuse here, before anything is written.
+        RingStoreException refused = r.change == null ? gate.refuse(r.stream) : gate.refuseChange(r.change.target());
+        if (refused != null) {
+            return Outcome.failed(r, refused);
+        }
         if (!r.expected.matches(current)) {
             return Outcome.failed(r, new WrongExpectedVersionException(r.stream, r.expected.toString(), current));
+        }
+        if (r.change != null) {
+            try {
+                r.encoded[0] = io.ringstore.log.proto.LogRecord.newBuilder().setStream(r.stream)
+                        .setEventId(com.google.protobuf.ByteString.copyFrom(r.eventIds[0]))
+                        .setType(r.events.getFirst().type())
+                        .setData(com.google.protobuf.ByteString.copyFrom(r.change.data(table.version(r.change.target()))))
+                        .build().toByteArray();
+            } catch (RingStoreException e) {
+                return Outcome.failed(r, e);
+            }
         }
         long frameBytes = 0;
         for (byte[] e : r.encoded) {
@@ -253,6 +276,9 @@ public final class Writer implements Runnable {
             table.put(r.stream, lastVersion, lastPosition);
             // Before the ack, so that a read started after it finds these events.
             tailIndex.add(r.stream, current + 1, positions, positions.length);
+            if (r.change != null) {
+                r.change.applied();
+            }
             if (r.clientIds && options.idempotencyWindow() > 0) {
                 for (int i = 0; i < r.eventIds.length; i++) {
                     recentIds.put(r.eventIds[i], r.stream, current + 1 + i, positions[i]);
@@ -395,6 +421,9 @@ public final class Writer implements Runnable {
     private void undo(Outcome o) {
         AppendRequest r = o.request;
         tailIndex.truncateFrom(r.stream, o.result.firstVersion());
+        if (r.change != null) {
+            r.change.undone();
+        }
         if (o.previousVersion < 0) {
             table.remove(r.stream);
         } else {
@@ -459,7 +488,7 @@ public final class Writer implements Runnable {
         long p50 = n == 0 ? 0 : samples[(int) Math.min(n - 1, Math.floor(n * 0.50))];
         long p99 = n == 0 ? 0 : samples[(int) Math.min(n - 1, Math.floor(n * 0.99))];
         return new WriterStats(batches, events, payloadBytes, forces, p50, p99, queue.size(), options.queueCapacity(),
-                storageFull, lastError, lastErrorNanos);
+                storageFull || gate.storageFull(), lastError, lastErrorNanos);
     }
 
     /** One append's fate within a batch. */

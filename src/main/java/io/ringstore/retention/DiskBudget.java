@@ -1,0 +1,89 @@
+package io.ringstore.retention;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The store's disk budget and where usage stands against it. Usage is measured by the
+ * compactor (see {@link StreamCompactor}); appends are refused with STORAGE_FULL while
+ * {@code usage + one segment > budget}: the next segment roll is the next step up in usage, so
+ * refusing one segment early keeps the budget a real ceiling.
+ */
+public final class DiskBudget {
+    private final long budgetBytes;
+    private final long lowWaterBytes;
+    private final long headroomBytes;
+    private volatile long usageBytes;
+    private volatile boolean refusing;
+
+    /**
+     * @param headroomBytes usage may grow by this much at once (a log segment)
+     */
+    public DiskBudget(long budgetBytes, int lowWaterPercent, long headroomBytes) {
+        if (budgetBytes <= 0) {
+            throw new IllegalArgumentException("disk budget must be > 0: " + budgetBytes);
+        }
+        this.budgetBytes = budgetBytes;
+        this.lowWaterBytes = budgetBytes * lowWaterPercent / 100;
+        this.headroomBytes = headroomBytes;
+    }
+
+    /** The budget for a store in {@code dataDir}: the smaller of the byte and the filesystem-percentage budget. */
+    public static DiskBudget of(RetentionOptions options, Path dataDir, long segmentSize) throws IOException {
+        long bytes = options.budgetBytes() > 0 ? options.budgetBytes() : Long.MAX_VALUE;
+        if (options.budgetPercent() > 0) {
+            Path p = dataDir;
+            while (p != null && !Files.exists(p)) {
+                p = p.getParent();
+            }
+            long total = Files.getFileStore(p == null ? dataDir.toAbsolutePath().getRoot() : p).getTotalSpace();
+            bytes = Math.min(bytes, total / 100 * options.budgetPercent());
+        }
+        if (bytes <= 2 * segmentSize) {
+            throw new IllegalArgumentException("disk budget " + bytes + " bytes leaves no room: it must be more than "
+                    + "two log segments (" + 2 * segmentSize + " bytes)");
+        }
+        return new DiskBudget(bytes, options.lowWaterPercent(), segmentSize);
+    }
+
+    public long budgetBytes() {
+        return budgetBytes;
+    }
+
+    public long lowWaterBytes() {
+        return lowWaterBytes;
+    }
+
+    public long usageBytes() {
+        return usageBytes;
+    }
+
+    public boolean refusing() {
+        return refusing;
+    }
+
+    public boolean overLowWater() {
+        return usageBytes > lowWaterBytes;
+    }
+
+    /** Compactor: usage as just measured; returns whether appends are now refused. */
+    boolean update(long usage) {
+        usageBytes = usage;
+        boolean refuse = usage + headroomBytes > budgetBytes;
+        if (refuse != refusing) {
+            refusing = refuse;
+            if (refuse) {
+                org.tinylog.Logger.error("storage full: over the disk budget, appends are refused until retention frees space ({})",
+                        describe());
+            } else {
+                org.tinylog.Logger.info("disk budget: back under, appends resume ({})", describe());
+            }
+        }
+        return refuse;
+    }
+
+    public String describe() {
+        return "used=" + usageBytes + " budget=" + budgetBytes + " low_water=" + lowWaterBytes;
+    }
+}

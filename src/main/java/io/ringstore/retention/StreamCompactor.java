@@ -1,0 +1,335 @@
+package io.ringstore.retention;
+
+import io.ringstore.log.MainLog;
+import io.ringstore.read.TailIndex;
+import io.ringstore.split.StreamFileException;
+import io.ringstore.split.StreamFileReader;
+import io.ringstore.split.StreamFiles;
+import io.ringstore.writer.StreamTable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.function.LongSupplier;
+import io.ringstore.log.proto.LogRecord;
+import org.tinylog.Logger;
+
+/**
+ * Enforces retention on disk and keeps the store under its disk budget. It runs on the
+ * splitter's thread, between the splitter's windows ({@link #betweenWindows}), so a stream file
+ * is never rewritten while the splitter appends to it, and each call does a bounded slice of
+ * work (about {@link #SLICE_MILLIS}, or one file rewrite). Like the splitter it stands back
+ * while the storage is under I/O pressure, unless the store is over its low-water mark. It
+ * never touches the writer: the writer only reads the budget's "refusing" flag.
+ *
+ * <p>Reclaim order, when usage is over the low-water mark (each step only when the one before
+ * did not bring usage under it):
+ * <ol>
+ *   <li>main-log segments that are split, covered by the stream-table checkpoint and past log
+ *       retention ({@code retain_log_minutes}, {@code retain_log_bytes});</li>
+ *   <li>stream data past its limits (own metadata or a prefix's): every limited stream's file is
+ *       rewritten without the events past its limits, however few; hard-deleted streams' files
+ *       are removed;</li>
+ *   <li>main-log segments that are split and checkpointed but still inside log retention (the
+ *       {@code $all} history yields to the budget).</li>
+ * </ol>
+ * If usage is then still within one segment of the budget, appends are refused with
+ * STORAGE_FULL (status and fault LED say so) until a later pass frees space; limits and deletes
+ * are still accepted. Below the low-water mark, limited streams are visited every
+ * {@code compact_interval}, and a file is rewritten only when what it drops is at least what it
+ * keeps (and at least 4 KiB), so a stream with a count limit costs about one extra copy of what
+ * it keeps per limit's worth of appends.
+ *
+ * <p>Usage = log segment files (exact: count x segment size) + everything else in the data
+ * folder (stream files and checkpoints, rounded up to 4 KiB each), walked at start and every
+ * {@link #WALK_MILLIS}, and estimated in between as the walked size + log bytes split since
+ * - bytes freed by rewrites.
+ */
+public final class StreamCompactor {
+    static final long SLICE_MILLIS = 50;
+    static final long WALK_MILLIS = 10 * 60_000;
+    static final long MIN_DROP_BYTES = 4096;
+
+    /** The store parts the compactor works on. */
+    public record Parts(MainLog log, StreamTable table, TailIndex tail, StreamFiles files, Path dataDir,
+                        LongSupplier splitPosition, LongSupplier tableCheckpointPosition,
+                        long retainMillis, long retainBytes) {}
+
+    private final Retention retention;
+    private final Parts p;
+    private final RetentionOptions options;
+    private final DiskBudget budget;
+
+    // Splitter-thread state.
+    private final ArrayDeque<String> pending = new ArrayDeque<>();
+    private boolean passAggressive;
+    private long nextPassMillis;
+    private boolean started;
+    private long walkedBytes;
+    private long walkedAtSplitPosition;
+    private long freedSinceWalk;
+    private long nextWalkMillis;
+
+    // Published counters.
+    private volatile long filesRewritten;
+    private volatile long filesDeleted;
+    private volatile long streamBytesFreed;
+    private volatile long logSegmentsByRetention;
+    private volatile long logSegmentsEarly;
+    private volatile long passes;
+    private final StringBuffer order = new StringBuffer();
+
+    public StreamCompactor(Retention retention, RetentionOptions options, Parts parts) {
+        this.retention = retention;
+        this.options = options;
+        this.p = parts;
+        this.budget = retention.budget();
+    }
+
+    /** What the compactor has done, for status and tests. */
+    public record Stats(long filesRewritten, long filesDeleted, long streamBytesFreed, long logSegmentsByRetention,
+                        long logSegmentsEarly, long passes, String order) {}
+
+    public Stats stats() {
+        return new Stats(filesRewritten, filesDeleted, streamBytesFreed, logSegmentsByRetention, logSegmentsEarly,
+                passes, order.toString());
+    }
+
+    /**
+     * Splitter thread, between windows: one bounded slice of work.
+     *
+     * @param pressureHigh whether the splitter sees I/O pressure (then only budget work is done)
+     */
+    public void betweenWindows(boolean pressureHigh) {
+        try {
+            long now = System.currentTimeMillis();
+            if (!started) {
+                started = true;
+                int removed = StreamFileRewrite.removeLeftovers(p.files().dir());
+                if (removed > 0) {
+                    Logger.warn("retention: removed {} temp file(s) of rewrites a crash interrupted", removed);
+                }
+            }
+            boolean over = false;
+            if (budget != null) {
+                measure(now);
+                over = budget.overLowWater();
+            }
+            if (pressureHigh && !over) {
+                return;
+            }
+            if (over) {
+                reclaimOverLowWater(now);
+            } else if (!pending.isEmpty() || now >= nextPassMillis) {
+                if (pending.isEmpty()) {
+                    startPass(false, now);
+                }
+                work(now);
+            }
+        } catch (IOException | RuntimeException e) {
+            // Nothing is lost: a rewrite that failed left the old file; the next pass retries.
+            Logger.warn("retention pass failed, retrying later: {}", e.toString());
+            pending.clear();
+            nextPassMillis = System.currentTimeMillis() + options.compactIntervalMillis();
+        }
+    }
+
+    private void reclaimOverLowWater(long now) throws IOException {
+        // 1. log segments split and past retention.
+        int n = reclaimLog(p.retainMillis(), p.retainBytes(), now);
+        if (n > 0) {
+            logSegmentsByRetention += n;
+            note('L');
+            if (!measure(now)) {
+                return;
+            }
+        }
+        // 2. stream data past its limits, aggressively.
+        if (pending.isEmpty() && !passAggressive) {
+            startPass(true, now);
+        }
+        passAggressive = true;
+        if (!pending.isEmpty()) {
+            work(now);
+            measure(now);
+            return;
+        }
+        // The aggressive pass is done; the next one starts after this step.
+        passAggressive = false;
+        if (!budget.overLowWater()) {
+            return;
+        }
+        // 3. split log still inside retention.
+        int early = reclaimLog(0, 0, now);
+        if (early > 0) {
+            logSegmentsEarly += early;
+            note('E');
+            measure(now);
+        }
+    }
+
+    private int reclaimLog(long retainMillis, long retainBytes, long now) throws IOException {
+        long safe = Math.min(p.splitPosition().getAsLong(), p.tableCheckpointPosition().getAsLong());
+        return p.log().reclaim(safe, retainMillis, retainBytes, now).size();
+    }
+
+    private void note(char step) {
+        if (order.length() < 4096 && (order.isEmpty() || order.charAt(order.length() - 1) != step)) {
+            order.append(step);
+        }
+    }
+
+    /** Measures usage and updates the budget; returns whether usage is still over the low-water mark. */
+    private boolean measure(long now) throws IOException {
+        long split = p.splitPosition().getAsLong();
+        if (now >= nextWalkMillis) {
+            walkedBytes = walkDataDir();
+            walkedAtSplitPosition = split;
+            freedSinceWalk = 0;
+            nextWalkMillis = now + WALK_MILLIS;
+        }
+        long streams = Math.max(0, walkedBytes + (split - walkedAtSplitPosition) - freedSinceWalk);
+        long logBytes = (long) p.log().segmentFiles().size() * p.log().segmentSize();
+        budget.update(logBytes + streams);
+        return budget.overLowWater();
+    }
+
+    /** Bytes in the data folder outside the log: stream files and checkpoints, each rounded up to 4 KiB. */
+    private long walkDataDir() throws IOException {
+        Path logDir = p.dataDir().resolve("log");
+        long[] total = new long[1];
+        try (var walk = Files.walk(p.dataDir(), 3)) {
+            walk.forEach(f -> {
+                if (f.startsWith(logDir)) {
+                    return;
+                }
+                try {
+                    long size = Files.isDirectory(f) ? 4096 : Files.size(f);
+                    total[0] += (size + 4095) / 4096 * 4096;
+                } catch (IOException gone) {
+                    // removed while we walked
+                }
+            });
+        }
+        return total[0];
+    }
+
+    private void startPass(boolean aggressive, long now) {
+        passAggressive = aggressive;
+        passes++;
+        nextPassMillis = now + options.compactIntervalMillis();
+        pending.addAll(retention.streamsWithOwnLimits());
+        if (retention.hasPrefixes()) {
+            p.table().snapshotFromAnyThread().forEach((stream, version, position) -> {
+                if (retention.coveredByPrefix(stream) && retention.own(stream) == null) {
+                    pending.add(stream);
+                }
+            });
+        }
+    }
+
+    /** Works through pending streams for one slice. */
+    private void work(long now) throws IOException {
+        long deadline = System.nanoTime() + SLICE_MILLIS * 1_000_000;
+        while (!pending.isEmpty() && System.nanoTime() < deadline) {
+            if (compact(pending.poll(), passAggressive)) {
+                return; // one rewrite per slice: the splitter gets its thread back
+            }
+        }
+    }
+
+    /** Brings one stream's file within its limits; returns whether it wrote anything. */
+    boolean compact(String stream, boolean aggressive) throws IOException {
+        StreamLimits limits = retention.effective(stream);
+        if (limits == null) {
+            return false;
+        }
+        Path file = p.files().pathFor(stream);
+        if (limits.tombstone()) {
+            // Unsplit events would recreate the file: wait until the splitter has moved them.
+            if (p.tail().snapshot(stream, Long.MAX_VALUE) != null || !Files.exists(file)) {
+                return false;
+            }
+            p.files().forget(stream);
+            long freed = StreamFileRewrite.delete(file);
+            freed(freed);
+            filesDeleted++;
+            note('S');
+            Logger.info("retention: removed the file of hard-deleted stream={} bytes={}", stream, freed);
+            return true;
+        }
+        long fileLast;
+        try {
+            fileLast = StreamFiles.lastVersionByFooter(file);
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        if (fileLast < 0) {
+            return false; // no file, nothing in it, or a torn tail the splitter repairs first
+        }
+        long last = p.table().versionFromAnyThread(stream);
+        long keepFrom = Math.min(limits.firstVisible(last), fileLast + 1);
+        long minMicros = limits.minTimestampMicros(System.currentTimeMillis() * 1_000);
+        long dropBytes;
+        long keepBytes;
+        try (StreamFileReader r = StreamFileReader.open(file, stream)) {
+            long size = Files.size(file);
+            long headerEnd = r.offset();
+            long keepAt = size;
+            LogRecord rec;
+            long at = r.offset();
+            while ((rec = r.next()) != null) {
+                if (rec.getVersion() >= keepFrom && rec.getTimestampMicros() >= minMicros) {
+                    keepAt = at;
+                    keepFrom = rec.getVersion();
+                    break;
+                }
+                at = r.offset();
+            }
+            if (rec == null) {
+                keepFrom = fileLast + 1;
+            }
+            if (keepFrom <= r.firstVersion()) {
+                return false;
+            }
+            dropBytes = keepAt - headerEnd;
+            keepBytes = size - keepAt;
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (StreamFileException e) {
+            Logger.warn("retention: skipping a damaged stream file (the splitter rebuilds it): {}", e.getMessage());
+            return false;
+        }
+        boolean worth = aggressive ? dropBytes > 0
+                : keepBytes == 0 || dropBytes >= Math.max(keepBytes, MIN_DROP_BYTES);
+        if (!worth) {
+            return false;
+        }
+        // The splitter's open handle and remembered last version refer to the old inode.
+        p.files().forget(stream);
+        StreamFileRewrite.Result done = StreamFileRewrite.rewrite(file, stream, keepFrom, fileLast);
+        if (done == null) {
+            return false;
+        }
+        freed(Math.max(0, round4k(done.oldBytes()) - round4k(done.newBytes())));
+        filesRewritten++;
+        note('S');
+        return true;
+    }
+
+    private void freed(long bytes) {
+        freedSinceWalk += bytes;
+        streamBytesFreed += bytes;
+    }
+
+    private static long round4k(long n) {
+        return (n + 4095) / 4096 * 4096;
+    }
+
+    /** Streams waiting in the current pass (tests). */
+    List<String> pending() {
+        return List.copyOf(pending);
+    }
+}

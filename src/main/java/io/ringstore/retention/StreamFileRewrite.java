@@ -1,0 +1,153 @@
+package io.ringstore.retention;
+
+import io.ringstore.log.RecordFrame;
+import io.ringstore.log.proto.LogRecord;
+import io.ringstore.split.StreamFileFormat;
+import io.ringstore.split.StreamFileReader;
+import io.ringstore.split.StreamFiles;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Rewrites one stream file without the versions below a given one, atomically: the kept events
+ * go to {@code <file>.compact} (same {@link StreamFileFormat}, header first version = the first
+ * kept one, a footer every {@link #GROUP_BYTES} so a later start checks a small last group),
+ * which is forced, then renamed over the file, then the folder is forced.
+ *
+ * <p>The rewritten file ends at the same last version as the old one (with no events at all,
+ * it is a bare header whose first version is last + 1), so the splitter's next group follows on
+ * and readers that opened the old file keep reading the old inode.
+ *
+ * <p>Crash windows, each leaving the stream fully before or fully after the rewrite:
+ * <ul>
+ *   <li>while writing or forcing the temp file: the old file is untouched; the temp file is
+ *       overwritten by the next rewrite or removed by {@link #removeLeftovers};</li>
+ *   <li>after the rename, before the folder is forced: after a power cut the name points at the
+ *       old or at the new inode, and both are whole (the new one was forced before the rename);</li>
+ *   <li>after the folder force: done.</li>
+ * </ul>
+ */
+public final class StreamFileRewrite {
+    public static final String TEMP_SUFFIX = ".compact";
+    static final int GROUP_BYTES = 64 << 10;
+
+    private StreamFileRewrite() {}
+
+    /** What a rewrite did. */
+    public record Result(long oldBytes, long newBytes, long firstVersion, long lastVersion) {}
+
+    /**
+     * Rewrites {@code file} keeping versions {@code keepFrom..lastVersion}, where
+     * {@code lastVersion} is the version its last footer names (events after it, an unsynced
+     * group, are not copied; the caller only rewrites synced files).
+     *
+     * @return what was done, or null when the file did not read back whole up to {@code lastVersion}
+     *         (it is left as it is)
+     */
+    public static Result rewrite(Path file, String stream, long keepFrom, long lastVersion) throws IOException {
+        Path temp = file.resolveSibling(file.getFileName() + TEMP_SUFFIX);
+        long oldBytes = Files.size(file);
+        long first = Math.min(keepFrom, lastVersion + 1);
+        long newBytes;
+        try (StreamFileReader r = StreamFileReader.open(file, stream);
+             FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                     StandardOpenOption.TRUNCATE_EXISTING)) {
+            first = Math.max(first, r.firstVersion());
+            byte[] header = StreamFileFormat.header(stream, first);
+            ByteBuffer buf = ByteBuffer.allocate(GROUP_BYTES * 2).order(ByteOrder.LITTLE_ENDIAN);
+            buf.put(header);
+            long written = 0;        // bytes of temp file flushed so far
+            long groupStart = header.length;
+            long copiedLast = first - 1;
+            LogRecord rec;
+            while (copiedLast < lastVersion && (rec = r.next()) != null) {
+                if (rec.getVersion() < first) {
+                    continue;
+                }
+                byte[] body = rec.toByteArray();
+                int frame = (int) RecordFrame.frameLength(body.length);
+                int need = frame + StreamFileFormat.FOOTER_LENGTH;
+                if (buf.remaining() < need) {
+                    // Whole frames so far go out; the group's footer follows later (its start stays).
+                    written += flush(buf, out, written);
+                    if (buf.capacity() < need) {
+                        buf = ByteBuffer.allocate(need).order(ByteOrder.LITTLE_ENDIAN);
+                    }
+                }
+                StreamFileFormat.putFrame(buf, body);
+                copiedLast = rec.getVersion();
+                if (buf.position() >= GROUP_BYTES || copiedLast == lastVersion) {
+                    StreamFileFormat.putFooter(buf, copiedLast, groupStart);
+                    written += flush(buf, out, written);
+                    groupStart = written;
+                }
+            }
+            if (copiedLast != lastVersion) {
+                // Torn or damaged where it should be whole: leave the file to the splitter's checks.
+                out.close();
+                Files.deleteIfExists(temp);
+                return null;
+            }
+            written += flush(buf, out, written);
+            out.force(true);
+            newBytes = written;
+        }
+        // commit point: the rename makes the new file the stream's file.
+        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        forceFolder(file.getParent());
+        return new Result(oldBytes, newBytes, first, lastVersion);
+    }
+
+    /** Hard delete: removes the file and forces its folder (a crash before the force: it is removed again). */
+    public static long delete(Path file) throws IOException {
+        long size = Files.size(file);
+        Files.delete(file);
+        forceFolder(file.getParent());
+        return size;
+    }
+
+    /** Writes what is in {@code buf} at {@code at}; returns the bytes written and clears buf. */
+    private static long flush(ByteBuffer buf, FileChannel out, long at) throws IOException {
+        buf.flip();
+        long n = 0;
+        while (buf.hasRemaining()) {
+            n += out.write(buf, at + n);
+        }
+        buf.clear();
+        return n;
+    }
+
+    private static void forceFolder(Path folder) throws IOException {
+        try (FileChannel d = FileChannel.open(folder, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    /** Removes temp files a crash left in {@code streamsDir} (two levels: fan-out folders). */
+    public static int removeLeftovers(Path streamsDir) throws IOException {
+        if (!Files.isDirectory(streamsDir)) {
+            return 0;
+        }
+        int n = 0;
+        try (var walk = Files.walk(streamsDir, 2)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                if (p.getFileName().toString().endsWith(TEMP_SUFFIX)) {
+                    Files.deleteIfExists(p);
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    /** The last version {@code file}'s last footer names, -2 when it does not end with a sound footer. */
+    static long lastVersionByFooter(Path file) throws IOException {
+        return StreamFiles.lastVersionByFooter(file);
+    }
+}
