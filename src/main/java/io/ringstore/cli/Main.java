@@ -30,6 +30,8 @@ public final class Main {
             case "read-all" -> ReadCommand.readAll(rest, console);
             case "subscribe" -> SubscribeCommand.run(rest, console);
             case "status" -> StatusCommand.run(rest, console);
+            case "limits" -> LimitsCommand.limits(rest, console);
+            case "delete" -> LimitsCommand.delete(rest, console);
             case "verify" -> io.ringstore.tools.VerifyCommand.run(rest);
             case "dump" -> io.ringstore.tools.DumpCommand.run(rest);
             case "bench" -> io.ringstore.bench.BenchCommand.run(rest);
@@ -54,6 +56,10 @@ public final class Main {
                         print every stream's events in log order
               subscribe [--socket PATH] [--from-start|--from-end|--after-position P] [STREAM]
                         print events as they come, after catching up
+              limits    [--socket PATH] [--max-count N] [--max-age T] [--truncate-before V] [--clear] STREAM
+                        show or set a stream's retention limits
+              delete    [--socket PATH] [--hard] STREAM
+                        soft-delete a stream (it may be written again) or hard-delete it (a tombstone)
               status    [--socket PATH]   the daemon's state as JSON
               verify    --data DIR       check every frame of a stopped data folder; exit 1 on corruption
               dump      --data DIR [--from POSITION] [--count N]

@@ -53,6 +53,10 @@ final class StatusCommand {
             m.put("force_p99_micros", s.getForceP99Micros());
             m.put("queue_depth", s.getQueueDepth());
             m.put("storage_full", s.getStorageFull());
+            m.put("disk_budget_bytes", s.getDiskBudgetBytes() == 0 ? null : s.getDiskBudgetBytes());
+            m.put("disk_used_bytes", s.getDiskBudgetBytes() == 0 ? null : s.getDiskUsedBytes());
+            m.put("retention_files_rewritten", s.getRetentionFilesRewritten());
+            m.put("retention_bytes_freed", s.getRetentionBytesFreed());
             m.put("last_error", s.getLastError().isEmpty() ? null : s.getLastError());
             m.put("durability", s.getDurability().name().replace("DURABILITY_", "").toLowerCase(Locale.ROOT));
             m.put("splitter", s.getSplitterState());

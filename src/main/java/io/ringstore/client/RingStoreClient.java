@@ -132,6 +132,24 @@ public final class RingStoreClient implements AutoCloseable {
                 x.getReadAll().getNextPosition(), x.getReadAll().getEnd()), null, null);
     }
 
+    /** Sets a stream's own retention limits; completes with the metadata event's position. */
+    public CompletableFuture<Long> setStreamLimits(String stream, io.ringstore.protocol.v1.StreamLimits limits) {
+        return call(Request.newBuilder().setSetStreamLimits(io.ringstore.protocol.v1.SetStreamLimitsRequest.newBuilder()
+                .setStream(stream).setLimits(limits)), r -> r.getSetStreamLimits().getPosition(), stream, null);
+    }
+
+    /** Deletes a stream, soft or hard (a tombstone); completes with the metadata event's position. */
+    public CompletableFuture<Long> deleteStream(String stream, boolean hard) {
+        return call(Request.newBuilder().setDeleteStream(io.ringstore.protocol.v1.DeleteStreamRequest.newBuilder()
+                .setStream(stream).setHard(hard)), r -> r.getDeleteStream().getPosition(), stream, null);
+    }
+
+    /** A stream's own and effective limits, and whether it is hard-deleted. */
+    public CompletableFuture<io.ringstore.protocol.v1.GetStreamLimitsResponse> getStreamLimits(String stream) {
+        return call(Request.newBuilder().setGetStreamLimits(io.ringstore.protocol.v1.GetStreamLimitsRequest.newBuilder()
+                .setStream(stream)), Response::getGetStreamLimits, stream, null);
+    }
+
     public CompletableFuture<StatusResponse> status() {
         return call(Request.newBuilder().setStatus(StatusRequest.getDefaultInstance()), Response::getStatus, null, null);
     }

@@ -1,6 +1,7 @@
 package io.ringstore.daemon;
 
 import io.ringstore.config.Settings;
+import io.ringstore.retention.RetentionOptions;
 import io.ringstore.server.AccessPolicy;
 import io.ringstore.server.ServerConfig;
 import io.ringstore.split.SplitterOptions;
@@ -42,7 +43,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "splitter_max_lag_seconds", "splitter_max_lag_events", "retain_log_minutes", "retain_log_bytes",
             "socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
-            "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds");
+            "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds",
+            "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -94,6 +96,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
         } catch (IllegalArgumentException e) {
             throw new Settings.BadSetting("bad store settings: " + e.getMessage());
         }
+        store = store.withRetention(retention(s, store.segmentSize()));
 
         ServerConfig server;
         try {
@@ -126,6 +129,43 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
         }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
                 s.number("status_interval_seconds", 60, 1, 86_400), configFile);
+    }
+
+    /** stream_limits, disk_budget (bytes, or a percentage of the filesystem), disk_low_water, retention_interval_seconds. */
+    static RetentionOptions retention(Settings s, long segmentSize) throws Settings.BadSetting {
+        RetentionOptions r = RetentionOptions.defaults();
+        try {
+            r = r.withPrefixes(RetentionOptions.parsePrefixes(s.string("stream_limits", "")));
+        } catch (IllegalArgumentException e) {
+            throw s.bad("stream_limits", e.getMessage());
+        }
+        long bytes = 0;
+        int percent = 0;
+        String budget = s.string("disk_budget", "").strip();
+        if (budget.endsWith("%")) {
+            try {
+                percent = Integer.parseInt(budget.substring(0, budget.length() - 1).strip());
+            } catch (NumberFormatException e) {
+                percent = -1;
+            }
+            if (percent < 1 || percent > 100) {
+                throw s.bad("disk_budget", "a percentage must be 1% to 100%");
+            }
+        } else if (!budget.isEmpty() && !budget.equals("off")) {
+            bytes = s.bytes("disk_budget", 0, 3 * segmentSize, Long.MAX_VALUE / 2);
+        }
+        String lowWater = s.string("disk_low_water", "90%").strip();
+        int low;
+        try {
+            low = Integer.parseInt(lowWater.endsWith("%") ? lowWater.substring(0, lowWater.length() - 1).strip() : lowWater);
+        } catch (NumberFormatException e) {
+            low = -1;
+        }
+        if (low < 1 || low > 100) {
+            throw s.bad("disk_low_water", "must be a percentage of the budget, 1% to 100%");
+        }
+        long interval = s.number("retention_interval_seconds", r.compactIntervalMillis() / 1000, 1, 86_400);
+        return r.withBudget(bytes, percent, low).withCompactInterval(interval * 1000);
     }
 
     private static LedPin pin(Settings s, String key, LedPin fallback) throws Settings.BadSetting {

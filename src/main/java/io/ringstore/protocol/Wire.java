@@ -122,4 +122,35 @@ public final class Wire {
             b.setExpectedVersion(e.value());
         }
     }
+
+    /** Limits from the wire (absent fields: no such limit); bad values are INVALID_REQUEST. */
+    public static io.ringstore.retention.StreamLimits limits(io.ringstore.protocol.v1.StreamLimits l) {
+        return new io.ringstore.retention.StreamLimits(
+                l.hasMaxCount() ? unsigned("max_count", l.getMaxCount()) : io.ringstore.retention.StreamLimits.UNSET,
+                l.hasMaxAgeSeconds() ? unsigned("max_age_seconds", l.getMaxAgeSeconds()) : io.ringstore.retention.StreamLimits.UNSET,
+                l.hasTruncateBefore() ? unsigned("truncate_before", l.getTruncateBefore()) : io.ringstore.retention.StreamLimits.UNSET,
+                false);
+    }
+
+    private static long unsigned(String field, long v) {
+        if (v < 0) {
+            throw io.ringstore.error.RingStoreException.invalid(field + " out of range: " + Long.toUnsignedString(v));
+        }
+        return v;
+    }
+
+    /** Limits for the wire (unset fields absent). */
+    public static io.ringstore.protocol.v1.StreamLimits limits(io.ringstore.retention.StreamLimits l) {
+        io.ringstore.protocol.v1.StreamLimits.Builder b = io.ringstore.protocol.v1.StreamLimits.newBuilder();
+        if (l.maxCount() != io.ringstore.retention.StreamLimits.UNSET) {
+            b.setMaxCount(l.maxCount());
+        }
+        if (l.maxAgeSeconds() != io.ringstore.retention.StreamLimits.UNSET) {
+            b.setMaxAgeSeconds(l.maxAgeSeconds());
+        }
+        if (l.truncateBefore() != io.ringstore.retention.StreamLimits.UNSET) {
+            b.setTruncateBefore(l.truncateBefore());
+        }
+        return b.build();
+    }
 }

@@ -62,7 +62,7 @@ final class Requests {
         Access access = connection.access();
         boolean allowed = switch (op) {
             case PING -> true;
-            case APPEND -> access.canWrite();
+            case APPEND, SET_STREAM_LIMITS, DELETE_STREAM -> access.canWrite();
             default -> access.canRead();
         };
         if (!allowed) {
@@ -77,6 +77,10 @@ final class Requests {
                 case PING -> reply(release, Response.newBuilder().setId(id)
                         .setPing(PingResponse.newBuilder().setPayload(request.getPing().getPayload())).build());
                 case APPEND -> append(id, request.getAppend(), release);
+                case SET_STREAM_LIMITS -> setLimits(id, request.getSetStreamLimits(), release);
+                case DELETE_STREAM -> deleteStream(id, request.getDeleteStream(), release);
+                case GET_STREAM_LIMITS -> reply(release, Response.newBuilder().setId(id)
+                        .setGetStreamLimits(getLimits(request.getGetStreamLimits().getStream())).build());
                 case READ_STREAM -> Thread.ofVirtual().name("ringstore-read-" + connection.number())
                         .start(() -> readStream(id, request.getReadStream(), release));
                 case READ_ALL -> Thread.ofVirtual().name("ringstore-read-" + connection.number())
@@ -104,6 +108,45 @@ final class Requests {
                 reply(release, Response.newBuilder().setId(id).setAppend(appendResponse(result)).build());
             }
         });
+    }
+
+    private void setLimits(long id, io.ringstore.protocol.v1.SetStreamLimitsRequest r, Runnable release) {
+        store.setLimits(r.getStream(), Wire.limits(r.getLimits())).whenComplete((result, error) -> {
+            if (error != null) {
+                fail(id, release, error);
+            } else {
+                reply(release, Response.newBuilder().setId(id).setSetStreamLimits(
+                        io.ringstore.protocol.v1.SetStreamLimitsResponse.newBuilder().setPosition(result.lastPosition())).build());
+            }
+        });
+    }
+
+    private void deleteStream(long id, io.ringstore.protocol.v1.DeleteStreamRequest r, Runnable release) {
+        store.deleteStream(r.getStream(), r.getHard()).whenComplete((result, error) -> {
+            if (error != null) {
+                fail(id, release, error);
+            } else {
+                reply(release, Response.newBuilder().setId(id).setDeleteStream(
+                        io.ringstore.protocol.v1.DeleteStreamResponse.newBuilder().setPosition(result.lastPosition())).build());
+            }
+        });
+    }
+
+    private io.ringstore.protocol.v1.GetStreamLimitsResponse getLimits(String stream) {
+        if (stream.isEmpty()) {
+            throw RingStoreException.invalid("stream must not be empty");
+        }
+        var retention = store.retention();
+        var b = io.ringstore.protocol.v1.GetStreamLimitsResponse.newBuilder().setDeleted(retention.deleted(stream));
+        var own = retention.own(stream);
+        if (own != null) {
+            b.setOwn(Wire.limits(own));
+        }
+        var effective = retention.effective(stream);
+        if (effective != null) {
+            b.setEffective(Wire.limits(effective));
+        }
+        return b.build();
     }
 
     private static AppendResponse appendResponse(AppendResult r) {
@@ -200,6 +243,13 @@ final class Requests {
                 .setSplitterLagBytes(sp.lagBytes())
                 .setSplitterLagSeconds(sp.lagSeconds());
         connection.server().addStatusExtras(b);
+        var budget = store.retention().budget();
+        if (budget != null) {
+            b.setDiskBudgetBytes(budget.budgetBytes()).setDiskUsedBytes(budget.usageBytes());
+        }
+        var compacted = store.compactor().stats();
+        b.setRetentionFilesRewritten(compacted.filesRewritten() + compacted.filesDeleted())
+                .setRetentionBytesFreed(compacted.streamBytesFreed());
         return b
                 .setCommittedPosition(s.committedPosition())
                 .setOldestPosition(s.oldestPosition())

@@ -186,4 +186,35 @@ class CliTest {
         assertEquals(ExitCodes.USAGE, cli("", "frobnicate").code());
         assertFalse(cli("", "--help").lines().isEmpty());
     }
+
+    @Test
+    void limitsAndDeleteThroughTheSocket() throws Exception {
+        try (TestServer t = TestServer.start(dir)) {
+            String s = t.socket.toString();
+            for (int i = 0; i < 6; i++) {
+                assertEquals(ExitCodes.OK, cli("", "append", "--socket", s, "room-9", "reading", Integer.toString(i)).code());
+            }
+            Run set = cli("", "limits", "--socket", s, "--max-count", "2", "--max-age", "7d", "room-9");
+            assertEquals(ExitCodes.OK, set.code(), set.err());
+            Run get = cli("", "limits", "--socket", s, "room-9");
+            assertEquals(ExitCodes.OK, get.code(), get.err());
+            Map<?, ?> own = (Map<?, ?>) get.json(0).get("own");
+            assertEquals(2L, num(own.get("max_count")));
+            assertEquals(7L * 86_400, num(own.get("max_age_seconds")));
+            Run read = cli("", "read", "--socket", s, "room-9");
+            assertEquals(List.of(4L, 5L), List.of(num(read.json(0).get("version")), num(read.json(1).get("version"))));
+            assertEquals(2, read.lines().size(), read.lines().toString());
+
+            assertEquals(ExitCodes.USAGE, cli("", "limits", "--socket", s, "--max-count", "0", "room-9").code());
+            assertEquals(ExitCodes.USAGE, cli("", "limits", "--socket", s, "--max-age", "soon", "room-9").code());
+            assertEquals(ExitCodes.NOT_FOUND, cli("", "delete", "--socket", s, "nothing-here").code());
+
+            assertEquals(ExitCodes.OK, cli("", "delete", "--socket", s, "--hard", "room-9").code());
+            Run refused = cli("", "append", "--socket", s, "room-9", "reading", "7");
+            assertEquals(ExitCodes.REFUSED, refused.code());
+            assertEquals("STREAM_DELETED", refused.json(0).get("error"));
+            assertEquals(ExitCodes.REFUSED, cli("", "read", "--socket", s, "room-9").code());
+            assertEquals(Boolean.TRUE, cli("", "limits", "--socket", s, "room-9").json(0).get("deleted"));
+        }
+    }
 }
