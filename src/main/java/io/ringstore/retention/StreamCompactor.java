@@ -20,7 +20,7 @@ import org.tinylog.Logger;
  * Enforces retention on disk and keeps the store under its disk budget. It runs on the
  * splitter's thread, between the splitter's windows ({@link #betweenWindows}), so a stream file
  * is never rewritten while the splitter appends to it, and each call does a bounded slice of
- * work (about {@link #SLICE_MILLIS}, or one file rewrite). Like the splitter it stands back
+ * work (one file rewrite, or about {@link #SLICE_MILLIS} of them while over the low-water mark). Like the splitter it stands back
  * while the storage is under I/O pressure, unless the store is over its low-water mark. It
  * never touches the writer: the writer only reads the budget's "refusing" flag.
  *
@@ -234,8 +234,8 @@ public final class StreamCompactor {
     private void work(long now) throws IOException {
         long deadline = System.nanoTime() + SLICE_MILLIS * 1_000_000;
         while (!pending.isEmpty() && System.nanoTime() < deadline) {
-            if (compact(pending.poll(), passAggressive)) {
-                return; // one rewrite per slice: the splitter gets its thread back
+            if (compact(pending.poll(), passAggressive) && !passAggressive) {
+                return; // below the low-water mark, one rewrite per slice: the splitter gets its thread back
             }
         }
     }
