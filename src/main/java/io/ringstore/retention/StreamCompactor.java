@@ -80,6 +80,7 @@ public final class StreamCompactor {
     private volatile long logSegmentsEarly;
     private volatile long passes;
     private final StringBuffer order = new StringBuffer();
+    private volatile java.util.function.Consumer<String> rewriteListener = stream -> { };
 
     public StreamCompactor(Retention retention, RetentionOptions options, Parts parts) {
         this.retention = retention;
@@ -91,6 +92,11 @@ public final class StreamCompactor {
     /** What the compactor has done, for status and tests. */
     public record Stats(long filesRewritten, long filesDeleted, long streamBytesFreed, long logSegmentsByRetention,
                         long logSegmentsEarly, long passes, String order) {}
+
+    /** Called on the splitter thread as each stream-file rewrite or removal begins (tests, tracing). */
+    public void onRewrite(java.util.function.Consumer<String> listener) {
+        this.rewriteListener = listener;
+    }
 
     public Stats stats() {
         return new Stats(filesRewritten, filesDeleted, streamBytesFreed, logSegmentsByRetention, logSegmentsEarly,
@@ -253,6 +259,7 @@ public final class StreamCompactor {
                 return false;
             }
             p.files().forget(stream);
+            rewriteListener.accept(stream);
             long freed = StreamFileRewrite.delete(file);
             freed(freed);
             filesDeleted++;
@@ -309,6 +316,7 @@ public final class StreamCompactor {
         }
         // The splitter's open handle and remembered last version refer to the old inode.
         p.files().forget(stream);
+        rewriteListener.accept(stream);
         StreamFileRewrite.Result done = StreamFileRewrite.rewrite(file, stream, keepFrom, fileLast);
         if (done == null) {
             return false;
