@@ -228,11 +228,11 @@ public final class StreamCompactor {
         nextPassMillis = now + options.compactIntervalMillis();
         pending.addAll(retention.streamsWithOwnLimits());
         if (retention.hasPrefixes()) {
-            p.table().snapshotFromAnyThread().forEach((stream, version, position) -> {
-                if (retention.coveredByPrefix(stream) && retention.own(stream) == null) {
+            for (String stream : p.table().namesFromAnyThread()) {
+                if (stream != null && retention.coveredByPrefix(stream) && retention.own(stream) == null) {
                     pending.add(stream);
                 }
-            });
+            }
         }
     }
 
@@ -278,6 +278,15 @@ public final class StreamCompactor {
         }
         long last = p.table().versionFromAnyThread(stream);
         long keepFrom = Math.min(limits.firstVisible(last), fileLast + 1);
+        if (!limits.hasAgeLimit()) {
+            // Count and truncation limits are decided from versions alone: a 24-byte header read
+            // spares most streams (those not yet worth a rewrite) a read of their events.
+            long headerFirst = headerFirstVersion(file);
+            long drop = keepFrom - headerFirst;
+            if (headerFirst < 0 || drop <= 0 || (!aggressive && drop < fileLast + 1 - keepFrom)) {
+                return false;
+            }
+        }
         long minMicros = limits.minTimestampMicros(System.currentTimeMillis() * 1_000);
         long dropBytes;
         long keepBytes;
@@ -325,6 +334,23 @@ public final class StreamCompactor {
         filesRewritten++;
         note('S');
         return true;
+    }
+
+    /** The first version a stream file's header names (unchecked: a hint), -1 when unreadable. */
+    private static long headerFirstVersion(Path file) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(io.ringstore.split.StreamFileFormat.NAME_LENGTH_OFFSET)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
+                // fill
+            }
+        } catch (NoSuchFileException e) {
+            return -1;
+        }
+        if (b.hasRemaining() || b.getInt(io.ringstore.split.StreamFileFormat.MAGIC_OFFSET) != io.ringstore.split.StreamFileFormat.MAGIC) {
+            return -1;
+        }
+        return b.getLong(io.ringstore.split.StreamFileFormat.FIRST_VERSION_OFFSET);
     }
 
     private void freed(long bytes) {
