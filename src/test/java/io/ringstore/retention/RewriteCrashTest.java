@@ -65,7 +65,7 @@ class RewriteCrashTest {
                 }
             }
             midRewrite += tempLeft ? 1 : 0;
-            System.out.printf("round %d: killed after "%s" (#%d), temp file left=%s%n", round, killedDuring, killAt,
+            System.out.printf("round %d: killed at line %s (#%d), temp file left=%s%n", round, killedDuring, killAt,
                     tempLeft);
             try (RingStore store = RingStore.open(RewriteCrashChild.config(data))) {
                 for (int i = 0; i < STREAMS; i++) {
