@@ -81,6 +81,7 @@ public final class StreamCompactor {
     private volatile long passes;
     private final StringBuffer order = new StringBuffer();
     private volatile java.util.function.Consumer<String> rewriteListener = stream -> { };
+    private volatile boolean paused;
 
     public StreamCompactor(Retention retention, RetentionOptions options, Parts parts) {
         this.retention = retention;
@@ -96,6 +97,14 @@ public final class StreamCompactor {
     /** Called on the splitter thread as each stream-file rewrite or removal begins (tests, tracing). */
     public void onRewrite(java.util.function.Consumer<String> listener) {
         this.rewriteListener = listener;
+    }
+
+    /**
+     * Holds back limit-driven rewrites (budget work still runs: it is what keeps appends
+     * flowing). For benchmarks that compare writing with and without reclamation.
+     */
+    public void setPaused(boolean p) {
+        this.paused = p;
     }
 
     public Stats stats() {
@@ -123,7 +132,7 @@ public final class StreamCompactor {
                 measure(now);
                 over = budget.overLowWater();
             }
-            if (pressureHigh && !over) {
+            if ((pressureHigh || paused) && !over) {
                 return;
             }
             if (over) {

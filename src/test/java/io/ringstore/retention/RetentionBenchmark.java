@@ -1,0 +1,164 @@
+package io.ringstore.retention;
+
+import io.ringstore.error.ErrorCode;
+import io.ringstore.error.RingStoreException;
+import io.ringstore.store.RingStore;
+import io.ringstore.store.StoreConfig;
+import io.ringstore.writer.EventData;
+import io.ringstore.writer.ExpectedVersion;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Issue 8's measurements, in-process against a real folder, with the standard workload
+ * (256-byte events, 10,000 streams, 8 producers with 32 appends in flight each). Not a test:
+ * <pre>
+ * java -cp target/classes:target/test-classes:$(cat cp.txt) io.ringstore.retention.RetentionBenchmark throughput DIR [PHASE_SECONDS] [ROUNDS]
+ * java -cp ... io.ringstore.retention.RetentionBenchmark budget DIR MINUTES [MAX_COUNT]
+ * </pre>
+ * throughput: writes 10 s, sets max_count=20 on every stream, then alternates phases with the
+ * compactor paused and running, printing events/s and rewrites per phase.
+ * budget: 1 GiB disk budget, every stream limited by the prefix rule max_count=N (default 100),
+ * default log retention; writes at full speed until the first refused append or MINUTES, printing
+ * usage every 10 s.
+ */
+public final class RetentionBenchmark {
+    static final int STREAMS = 10_000;
+    static final int PRODUCERS = 8;
+    static final int IN_FLIGHT = 32;
+
+    private RetentionBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[1]);
+        if (Files.exists(dir.resolve("log"))) {
+            throw new IllegalArgumentException("use an empty folder: " + dir);
+        }
+        switch (args[0]) {
+            case "throughput" -> throughput(dir, args.length > 2 ? Integer.parseInt(args[2]) : 15,
+                    args.length > 3 ? Integer.parseInt(args[3]) : 3);
+            case "budget" -> budget(dir, Double.parseDouble(args[2]), args.length > 3 ? Long.parseLong(args[3]) : 100);
+            default -> throw new IllegalArgumentException("throughput or budget");
+        }
+    }
+
+    /** Producers that append the standard workload until stopped. */
+    static final class Load implements AutoCloseable {
+        final AtomicLong events = new AtomicLong();
+        final AtomicLong refused = new AtomicLong();
+        final AtomicLong failed = new AtomicLong();
+        final AtomicBoolean stop = new AtomicBoolean();
+        final Thread[] threads = new Thread[PRODUCERS];
+
+        Load(RingStore store) {
+            for (int p = 0; p < PRODUCERS; p++) {
+                long seed = p;
+                threads[p] = Thread.ofPlatform().name("load-" + p).start(() -> {
+                    SplittableRandom random = new SplittableRandom(seed);
+                    byte[] payload = new byte[256];
+                    Semaphore window = new Semaphore(IN_FLIGHT);
+                    while (!stop.get()) {
+                        window.acquireUninterruptibly();
+                        random.nextBytes(payload);
+                        String stream = "stream-" + random.nextInt(STREAMS);
+                        CompletableFuture<?> f = store.append(stream, ExpectedVersion.ANY,
+                                List.of(EventData.of("bench", payload.clone())));
+                        f.whenComplete((r, e) -> {
+                            window.release();
+                            if (e == null) {
+                                events.incrementAndGet();
+                            } else if (e.getCause() instanceof RingStoreException x && x.code() == ErrorCode.STORAGE_FULL
+                                    || e instanceof RingStoreException y && y.code() == ErrorCode.STORAGE_FULL) {
+                                refused.incrementAndGet();
+                            } else {
+                                failed.incrementAndGet();
+                            }
+                        });
+                    }
+                    window.acquireUninterruptibly(IN_FLIGHT);
+                });
+            }
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join();
+            }
+        }
+    }
+
+    static void throughput(Path dir, int phaseSeconds, int rounds) throws Exception {
+        StoreConfig config = StoreConfig.defaults(dir)
+                .withRetention(RetentionOptions.defaults().withCompactInterval(2_000));
+        try (RingStore store = RingStore.open(config); Load load = new Load(store)) {
+            Thread.sleep(10_000);
+            System.out.printf(Locale.ROOT, "warm-up: %d events in 10 s%n", load.events.get());
+            CompletableFuture<?>[] sets = new CompletableFuture<?>[STREAMS];
+            for (int i = 0; i < STREAMS; i++) {
+                sets[i] = store.setLimits("stream-" + i, new StreamLimits(20, StreamLimits.UNSET, StreamLimits.UNSET, false));
+            }
+            CompletableFuture.allOf(sets).join();
+            System.out.println("max_count=20 set on every stream");
+            System.out.println("phase  compactor  events/s  files_rewritten  stream_MiB_freed  splitter_lag_events");
+            for (int round = 0; round < rounds; round++) {
+                for (boolean paused : new boolean[] {true, false}) {
+                    store.compactor().setPaused(paused);
+                    StreamCompactor.Stats s0 = store.compactor().stats();
+                    long e0 = load.events.get();
+                    long t0 = System.nanoTime();
+                    Thread.sleep(phaseSeconds * 1000L);
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    long e1 = load.events.get();
+                    StreamCompactor.Stats s1 = store.compactor().stats();
+                    System.out.printf(Locale.ROOT, "%5d  %-9s  %8.0f  %15d  %16.1f  %d%n", round, paused ? "paused" : "running",
+                            (e1 - e0) / secs, s1.filesRewritten() - s0.filesRewritten(),
+                            (s1.streamBytesFreed() - s0.streamBytesFreed()) / 1048576.0, store.splitterStatus().lagEvents());
+                }
+            }
+            System.out.printf("failed appends: %d%n", load.failed.get());
+        }
+    }
+
+    static void budget(Path dir, double minutes, long maxCount) throws Exception {
+        RetentionOptions retention = RetentionOptions.defaults()
+                .withPrefixes(RetentionOptions.parsePrefixes("stream-: max_count=" + maxCount))
+                .withBudget(1L << 30, 0, 90);
+        StoreConfig config = StoreConfig.defaults(dir).withRetention(retention);
+        long start = System.nanoTime();
+        long end = start + (long) (minutes * 60e9);
+        try (RingStore store = RingStore.open(config); Load load = new Load(store)) {
+            System.out.println("min    events      GiB_appended  usage_MiB  segments  refused  rewritten  log_early  order");
+            while (System.nanoTime() < end && load.refused.get() == 0) {
+                long left = (end - System.nanoTime()) / 1_000_000;
+                for (long slept = 0; slept < Math.min(10_000, left) && load.refused.get() == 0; slept += 100) {
+                    Thread.sleep(100);
+                }
+                print(store, load, start);
+            }
+            print(store, load, start);
+            System.out.printf("first refusal: %s; failed appends: %d%n",
+                    load.refused.get() > 0 ? String.format(Locale.ROOT, "after %.1f min", (System.nanoTime() - start) / 60e9)
+                            : "none", load.failed.get());
+        }
+    }
+
+    private static void print(RingStore store, Load load, long start) {
+        StreamCompactor.Stats s = store.compactor().stats();
+        long events = load.events.get();
+        String order = s.order();
+        System.out.printf(Locale.ROOT, "%5.1f  %10d  %12.2f  %9.0f  %8d  %7d  %9d  %9d  %s%n",
+                (System.nanoTime() - start) / 60e9, events, events * 256.0 / (1L << 30),
+                store.retention().budget().usageBytes() / 1048576.0, store.status().segments(), load.refused.get(),
+                s.filesRewritten(), s.logSegmentsEarly(), order.length() > 12 ? order.substring(order.length() - 12) : order);
+    }
+}
