@@ -20,7 +20,8 @@ import org.tinylog.Logger;
  * Enforces retention on disk and keeps the store under its disk budget. It runs on the
  * splitter's thread, between the splitter's windows ({@link #betweenWindows}), so a stream file
  * is never rewritten while the splitter appends to it, and each call does a bounded slice of
- * work (one file rewrite, or about {@link #SLICE_MILLIS} of them while over the low-water mark). Like the splitter it stands back
+ * work: rewrites for about a quarter of {@link #SLICE_MILLIS}, all of it while over the
+ * low-water mark (a rewrite that has started finishes, so one large file can take longer). Like the splitter it stands back
  * while the storage is under I/O pressure, unless the store is over its low-water mark. It
  * never touches the writer: the writer only reads the budget's "refusing" flag.
  *
@@ -247,11 +248,10 @@ public final class StreamCompactor {
 
     /** Works through pending streams for one slice. */
     private void work(long now) throws IOException {
-        long deadline = System.nanoTime() + SLICE_MILLIS * 1_000_000;
+        // Below the low-water mark a quarter of the slice: the splitter gets its thread back soon.
+        long deadline = System.nanoTime() + (passAggressive ? SLICE_MILLIS : SLICE_MILLIS / 4) * 1_000_000;
         while (!pending.isEmpty() && System.nanoTime() < deadline) {
-            if (compact(pending.poll(), passAggressive) && !passAggressive) {
-                return; // below the low-water mark, one rewrite per slice: the splitter gets its thread back
-            }
+            compact(pending.poll(), passAggressive);
         }
     }
 

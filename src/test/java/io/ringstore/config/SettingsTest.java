@@ -66,4 +66,26 @@ class SettingsTest {
         assertEquals(64L << 20, d.store().segmentSize());
         assertTrue(active.toString().contains("led_fault = 22"), active.toString());
     }
+
+    @Test
+    void retentionSettingsAreCheckedOnce() throws Exception {
+        io.ringstore.daemon.DaemonSettings d = io.ringstore.daemon.DaemonSettings.parse(new String[] {
+                "--stream-limits", "sensor-: max_count=100, max_age=30d; debug-: max_age=1d",
+                "--disk-budget", "1g", "--disk-low-water", "80%", "--retention-interval-seconds", "60"});
+        var r = d.store().retention();
+        assertEquals(1L << 30, r.budgetBytes());
+        assertEquals(80, r.lowWaterPercent());
+        assertEquals(60_000, r.compactIntervalMillis());
+        assertEquals(2, r.prefixes().size());
+        assertEquals(30L * 86_400, r.prefixes().stream().filter(p -> p.prefix().equals("sensor-")).findFirst()
+                .orElseThrow().limits().maxAgeSeconds());
+        assertEquals(90, io.ringstore.daemon.DaemonSettings.parse(new String[] {"--disk-budget", "90%"})
+                .store().retention().budgetPercent());
+        for (String[] bad : List.of(new String[] {"--stream-limits", "sensor-: max_count=0"},
+                new String[] {"--disk-budget", "150%"}, new String[] {"--disk-budget", "lots"},
+                new String[] {"--disk-low-water", "0%"})) {
+            Settings.BadSetting e = assertThrows(Settings.BadSetting.class, () -> io.ringstore.daemon.DaemonSettings.parse(bad));
+            assertTrue(e.getMessage().contains(bad[0].substring(2).replace('-', '_')), e.getMessage());
+        }
+    }
 }

@@ -24,11 +24,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * java -cp target/classes:target/test-classes:$(cat cp.txt) io.ringstore.retention.RetentionBenchmark throughput DIR [PHASE_SECONDS] [ROUNDS]
  * java -cp ... io.ringstore.retention.RetentionBenchmark budget DIR MINUTES [MAX_COUNT]
  * </pre>
- * throughput: writes 10 s, sets max_count=20 on every stream, then alternates phases with the
- * compactor paused and running, printing events/s and rewrites per phase.
+ * throughput: writes 60 events per stream and lets the splitter catch up, sets max_count=20 on
+ * every stream (so every file is worth rewriting), then writes at full speed in phases that
+ * alternate the compactor paused and running, printing events/s and rewrites per phase.
  * budget: 1 GiB disk budget, every stream limited by the prefix rule max_count=N (default 100),
  * default log retention; writes at full speed until the first refused append or MINUTES, printing
- * usage every 10 s.
+ * usage every 10 s. Both use a calm pressure gauge (see throughput()).
  */
 public final class RetentionBenchmark {
     static final int STREAMS = 10_000;
@@ -98,11 +99,25 @@ public final class RetentionBenchmark {
     }
 
     static void throughput(Path dir, int phaseSeconds, int rounds) throws Exception {
-        StoreConfig config = StoreConfig.defaults(dir)
+        // A calm gauge: on this shared machine PSI shows pressure from other people's builds, which
+        // would pause the splitter and the compactor with it (the measurement would be of nothing).
+        StoreConfig config = StoreConfig.defaults(dir).withPressureGauge(() -> io.ringstore.split.PressureReading.CALM)
                 .withRetention(RetentionOptions.defaults().withCompactInterval(2_000));
-        try (RingStore store = RingStore.open(config); Load load = new Load(store)) {
-            Thread.sleep(10_000);
-            System.out.printf(Locale.ROOT, "warm-up: %d events in 10 s%n", load.events.get());
+        try (RingStore store = RingStore.open(config)) {
+            // Warm-up: about 60 events in every stream, then let the splitter catch up, so every
+            // stream file is worth rewriting once the limit is set.
+            Load warm = new Load(store);
+            long w0 = System.nanoTime();
+            while (warm.events.get() < 60L * STREAMS) {
+                Thread.sleep(100);
+            }
+            warm.close();
+            System.out.printf(Locale.ROOT, "warm-up: %d events in %.1f s%n", warm.events.get(), (System.nanoTime() - w0) / 1e9);
+            while (store.splitterStatus().lagEvents() > 0) {
+                Thread.sleep(100);
+            }
+            System.out.printf(Locale.ROOT, "split after %.1f s%n", (System.nanoTime() - w0) / 1e9);
+            store.compactor().setPaused(true);
             CompletableFuture<?>[] sets = new CompletableFuture<?>[STREAMS];
             for (int i = 0; i < STREAMS; i++) {
                 sets[i] = store.setLimits("stream-" + i, new StreamLimits(20, StreamLimits.UNSET, StreamLimits.UNSET, false));
@@ -110,6 +125,7 @@ public final class RetentionBenchmark {
             CompletableFuture.allOf(sets).join();
             System.out.println("max_count=20 set on every stream");
             System.out.println("phase  compactor  events/s  files_rewritten  stream_MiB_freed  splitter_lag_events");
+            Load load = new Load(store);
             for (int round = 0; round < rounds; round++) {
                 for (boolean paused : new boolean[] {true, false}) {
                     store.compactor().setPaused(paused);
@@ -125,6 +141,7 @@ public final class RetentionBenchmark {
                             (s1.streamBytesFreed() - s0.streamBytesFreed()) / 1048576.0, store.splitterStatus().lagEvents());
                 }
             }
+            load.close();
             System.out.printf("failed appends: %d%n", load.failed.get());
         }
     }
@@ -133,7 +150,8 @@ public final class RetentionBenchmark {
         RetentionOptions retention = RetentionOptions.defaults()
                 .withPrefixes(RetentionOptions.parsePrefixes("stream-: max_count=" + maxCount))
                 .withBudget(1L << 30, 0, 90);
-        StoreConfig config = StoreConfig.defaults(dir).withRetention(retention);
+        StoreConfig config = StoreConfig.defaults(dir).withPressureGauge(() -> io.ringstore.split.PressureReading.CALM)
+                .withRetention(retention);
         long start = System.nanoTime();
         long end = start + (long) (minutes * 60e9);
         try (RingStore store = RingStore.open(config); Load load = new Load(store)) {
