@@ -52,6 +52,8 @@ public final class StreamCompactor {
     static final long SLICE_MILLIS = 50;
     static final long WALK_MILLIS = 10 * 60_000;
     static final long MIN_DROP_BYTES = 4096;
+    /** A batch of rewrites is committed once its new files hold this much (bounds the syncfs). */
+    static final long MAX_BATCH_BYTES = 16L << 20;
 
     /** The store parts the compactor works on. */
     public record Parts(MainLog log, StreamTable table, TailIndex tail, StreamFiles files, Path dataDir,
@@ -65,6 +67,7 @@ public final class StreamCompactor {
 
     // Splitter-thread state.
     private final ArrayDeque<String> pending = new ArrayDeque<>();
+    private final List<StreamFileRewrite.Prepared> batch = new java.util.ArrayList<>();
     private boolean passAggressive;
     private long nextPassMillis;
     private boolean started;
@@ -250,22 +253,51 @@ public final class StreamCompactor {
     private void work(long now) throws IOException {
         // Below the low-water mark a quarter of the slice: the splitter gets its thread back soon.
         long deadline = System.nanoTime() + (passAggressive ? SLICE_MILLIS : SLICE_MILLIS / 4) * 1_000_000;
-        while (!pending.isEmpty() && System.nanoTime() < deadline) {
-            compact(pending.poll(), passAggressive);
+        long batchBytes = 0;
+        try {
+            while (!pending.isEmpty() && System.nanoTime() < deadline && batchBytes < MAX_BATCH_BYTES) {
+                StreamFileRewrite.Prepared prepared = compact(pending.poll(), passAggressive);
+                if (prepared != null) {
+                    batch.add(prepared);
+                    batchBytes += prepared.result().newBytes();
+                }
+            }
+        } finally {
+            commitBatch();
         }
     }
 
-    /** Brings one stream's file within its limits; returns whether it wrote anything. */
-    boolean compact(String stream, boolean aggressive) throws IOException {
+    /** Makes the prepared rewrites durable and puts them in place (two syncfs for the lot). */
+    private void commitBatch() throws IOException {
+        if (batch.isEmpty()) {
+            return;
+        }
+        try {
+            StreamFileRewrite.commit(batch, p.files().dir());
+            for (StreamFileRewrite.Prepared done : batch) {
+                freed(Math.max(0, round4k(done.result().oldBytes()) - round4k(done.result().newBytes())));
+                filesRewritten++;
+            }
+            note('S');
+        } finally {
+            batch.clear();
+        }
+    }
+
+    /**
+     * Brings one stream's file within its limits: removes it (hard delete), or prepares its
+     * rewrite; returns the prepared rewrite, or null.
+     */
+    StreamFileRewrite.Prepared compact(String stream, boolean aggressive) throws IOException {
         StreamLimits limits = retention.effective(stream);
         if (limits == null) {
-            return false;
+            return null;
         }
         Path file = p.files().pathFor(stream);
         if (limits.tombstone()) {
             // Unsplit events would recreate the file: wait until the splitter has moved them.
             if (p.tail().snapshot(stream, Long.MAX_VALUE) != null || !Files.exists(file)) {
-                return false;
+                return null;
             }
             p.files().forget(stream);
             rewriteListener.accept(stream);
@@ -274,16 +306,16 @@ public final class StreamCompactor {
             filesDeleted++;
             note('S');
             Logger.info("retention: removed the file of hard-deleted stream={} bytes={}", stream, freed);
-            return true;
+            return null;
         }
         long fileLast;
         try {
             fileLast = StreamFiles.lastVersionByFooter(file);
         } catch (NoSuchFileException e) {
-            return false;
+            return null;
         }
         if (fileLast < 0) {
-            return false; // no file, nothing in it, or a torn tail the splitter repairs first
+            return null; // no file, nothing in it, or a torn tail the splitter repairs first
         }
         long last = p.table().versionFromAnyThread(stream);
         long keepFrom = Math.min(limits.firstVisible(last), fileLast + 1);
@@ -293,7 +325,7 @@ public final class StreamCompactor {
             long headerFirst = headerFirstVersion(file);
             long drop = keepFrom - headerFirst;
             if (headerFirst < 0 || drop <= 0 || (!aggressive && drop < fileLast + 1 - keepFrom)) {
-                return false;
+                return null;
             }
         }
         long minMicros = limits.minTimestampMicros(System.currentTimeMillis() * 1_000);
@@ -317,32 +349,26 @@ public final class StreamCompactor {
                 keepFrom = fileLast + 1;
             }
             if (keepFrom <= r.firstVersion()) {
-                return false;
+                return null;
             }
             dropBytes = keepAt - headerEnd;
             keepBytes = size - keepAt;
         } catch (NoSuchFileException e) {
-            return false;
+            return null;
         } catch (StreamFileException e) {
             Logger.warn("retention: skipping a damaged stream file (the splitter rebuilds it): {}", e.getMessage());
-            return false;
+            return null;
         }
         boolean worth = aggressive ? dropBytes > 0
                 : keepBytes == 0 || dropBytes >= Math.max(keepBytes, MIN_DROP_BYTES);
         if (!worth) {
-            return false;
+            return null;
         }
-        // The splitter's open handle and remembered last version refer to the old inode.
+        // The splitter's open handle and remembered last version refer to the old inode (the
+        // batch is committed before this call returns to the splitter, so it never appends there).
         p.files().forget(stream);
         rewriteListener.accept(stream);
-        StreamFileRewrite.Result done = StreamFileRewrite.rewrite(file, stream, keepFrom, fileLast);
-        if (done == null) {
-            return false;
-        }
-        freed(Math.max(0, round4k(done.oldBytes()) - round4k(done.newBytes())));
-        filesRewritten++;
-        note('S');
-        return true;
+        return StreamFileRewrite.prepare(file, stream, keepFrom, fileLast);
     }
 
     /** The first version a stream file's header names (unchecked: a hint), -1 when unreadable. */

@@ -13,24 +13,32 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 /**
- * Rewrites one stream file without the versions below a given one, atomically: the kept events
- * go to {@code <file>.compact} (same {@link StreamFileFormat}, header first version = the first
- * kept one, a footer every {@link #GROUP_BYTES} so a later start checks a small last group),
- * which is forced, then renamed over the file, then the folder is forced.
+ * Rewrites stream files without the versions below a given one, atomically, in batches: each
+ * file's kept events go to {@code <file>.compact} (same {@link StreamFileFormat}, header first
+ * version = the first kept one, a footer every {@link #GROUP_BYTES} so a later start checks a
+ * small last group) ({@link #prepare}); then {@link #commit} makes every temp file of the batch
+ * durable with one {@code syncfs} (one journal commit, not one fsync per file: the same trick
+ * that makes the splitter affordable on an SD card), renames each over its file, and makes the
+ * renames durable with a second {@code syncfs}. Where syncfs fails, each file and folder is
+ * forced instead.
  *
  * <p>The rewritten file ends at the same last version as the old one (with no events at all,
  * it is a bare header whose first version is last + 1), so the splitter's next group follows on
  * and readers that opened the old file keep reading the old inode.
  *
- * <p>Crash windows, each leaving the stream fully before or fully after the rewrite:
+ * <p>Crash windows, each leaving every stream of the batch fully before or fully after its
+ * rewrite:
  * <ul>
- *   <li>while writing or forcing the temp file: the old file is untouched; the temp file is
- *       overwritten by the next rewrite or removed by {@link #removeLeftovers};</li>
- *   <li>after the rename, before the folder is forced: after a power cut the name points at the
- *       old or at the new inode, and both are whole (the new one was forced before the rename);</li>
- *   <li>after the folder force: done.</li>
+ *   <li>while writing the temp files or during the first syncfs: the old files are untouched;
+ *       temp files are overwritten by the next rewrite or removed by {@link #removeLeftovers};</li>
+ *   <li>between the renames: renamed streams are after, the rest before (each rename is atomic),
+ *       and every temp file renamed had been made durable by the first syncfs;</li>
+ *   <li>after the renames, before the second syncfs: after a power cut each name points at its
+ *       old or its new inode, both whole;</li>
+ *   <li>after the second syncfs: done.</li>
  * </ul>
  */
 public final class StreamFileRewrite {
@@ -43,14 +51,15 @@ public final class StreamFileRewrite {
     public record Result(long oldBytes, long newBytes, long firstVersion, long lastVersion) {}
 
     /**
-     * Rewrites {@code file} keeping versions {@code keepFrom..lastVersion}, where
+     * Writes {@code file}'s replacement, keeping versions {@code keepFrom..lastVersion}, where
      * {@code lastVersion} is the version its last footer names (events after it, an unsynced
      * group, are not copied; the caller only rewrites synced files).
      *
      * @return what was done, or null when the file did not read back whole up to {@code lastVersion}
      *         (it is left as it is)
      */
-    public static Result rewrite(Path file, String stream, long keepFrom, long lastVersion) throws IOException {
+    private static Result write(Path file, String stream, long keepFrom, long lastVersion, boolean force)
+            throws IOException {
         Path temp = file.resolveSibling(file.getFileName() + TEMP_SUFFIX);
         long oldBytes = Files.size(file);
         long first = Math.min(keepFrom, lastVersion + 1);
@@ -95,13 +104,74 @@ public final class StreamFileRewrite {
                 return null;
             }
             written += flush(buf, out, written);
-            out.force(true);
+            if (force) {
+                out.force(true);
+            }
             newBytes = written;
         }
-        // commit point: the rename makes the new file the stream's file.
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        forceFolder(file.getParent());
         return new Result(oldBytes, newBytes, first, lastVersion);
+    }
+
+    /** A temp file written by {@link #prepare}, waiting for {@link #commit}. */
+    public record Prepared(Path file, Path temp, Result result) {}
+
+    /**
+     * Writes the rewritten file next to {@code file} without forcing it; null when the file did
+     * not read back whole (then nothing is left behind).
+     */
+    public static Prepared prepare(Path file, String stream, long keepFrom, long lastVersion) throws IOException {
+        Result r = write(file, stream, keepFrom, lastVersion, false);
+        return r == null ? null : new Prepared(file, file.resolveSibling(file.getFileName() + TEMP_SUFFIX), r);
+    }
+
+    /**
+     * Makes a batch of prepared files durable, renames each over its stream file, and makes the
+     * renames durable. A failure part way leaves each stream either before or after (see the
+     * class comment); the caller retries what is left on its next pass.
+     */
+    public static void commit(List<Prepared> batch, Path streamsDir) throws IOException {
+        if (batch.isEmpty()) {
+            return;
+        }
+        boolean syncfs = syncfs(streamsDir);
+        if (!syncfs) {
+            for (Prepared p : batch) {
+                try (FileChannel ch = FileChannel.open(p.temp(), StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                }
+            }
+        }
+        for (Prepared p : batch) {
+            // commit point: the rename makes the new file the stream's file.
+            Files.move(p.temp(), p.file(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+        if (!syncfs || !syncfs(streamsDir)) {
+            java.util.Set<Path> folders = new java.util.HashSet<>();
+            for (Prepared p : batch) {
+                if (folders.add(p.file().getParent())) {
+                    forceFolder(p.file().getParent());
+                }
+            }
+        }
+    }
+
+    private static boolean syncfs(Path dir) {
+        try {
+            io.ringstore.nativeio.Posix.syncfs(dir);
+            return true;
+        } catch (IOException | RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    /** Rewrites one file on its own: {@link #prepare} and {@link #commit} of a batch of one. */
+    public static Result rewrite(Path file, String stream, long keepFrom, long lastVersion) throws IOException {
+        Prepared p = prepare(file, stream, keepFrom, lastVersion);
+        if (p == null) {
+            return null;
+        }
+        commit(List.of(p), file.getParent().getParent());
+        return p.result();
     }
 
     /** Hard delete: removes the file and forces its folder (a crash before the force: it is removed again). */
