@@ -252,7 +252,7 @@ public final class Writer implements Runnable {
             long lastVersion = current + r.encoded.length;
             table.put(r.stream, lastVersion, lastPosition);
             // Before the ack, so that a read started after it finds these events.
-            tailIndex.add(r.stream, current + 1, positions, positions.length);
+            tailIndex.add(r.stream, current + 1, positions, positions.length, log.writePosition() - start);
             if (r.clientIds && options.idempotencyWindow() > 0) {
                 for (int i = 0; i < r.eventIds.length; i++) {
                     recentIds.put(r.eventIds[i], r.stream, current + 1 + i, positions[i]);
