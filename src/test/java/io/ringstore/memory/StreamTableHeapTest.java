@@ -29,5 +29,11 @@ class StreamTableHeapTest {
                 .findFirst().orElseThrow(() -> new AssertionError("no heap report in: " + out));
         System.out.println("heap used with 100,000 streams after reopen: " + used / 1024 + " KiB");
         assertTrue(used < 32L << 20, "more than half the 64 MiB heap in use: " + used);
+        // Before the splitter moved them, every stream also has an entry in the tail index.
+        long unsplit = out.lines().filter(l -> l.startsWith("HEAP_USED_UNSPLIT "))
+                .mapToLong(l -> Long.parseLong(l.split(" ")[1]))
+                .findFirst().orElseThrow(() -> new AssertionError("no unsplit heap report in: " + out));
+        System.out.println("heap used with 100,000 streams all unsplit: " + unsplit / 1024 + " KiB");
+        assertTrue(unsplit < 48L << 20, "tail index of 100,000 streams leaves under 16 MiB of the 64 MiB heap: " + unsplit);
     }
 }
