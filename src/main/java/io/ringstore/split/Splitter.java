@@ -358,7 +358,13 @@ public final class Splitter implements Runnable {
         long now = System.currentTimeMillis();
         signalsAtLastPass = tail.ripeSignals();
         lastPassMillis = now;
-        long limit = mode == Mode.FORCED ? forcedLimit(committed) : committed;
+        // Over the events bound (the tail index's memory), the streams holding the most events
+        // go first, whole: each write then moves the most. Over the bytes or seconds bound (the
+        // log kept, the age of the oldest event), the oldest events of every stream go first.
+        long excessEvents = mode == Mode.FORCED
+                ? tail.events() - (long) (UNDER_BOUND * options.maxLagEvents()) : 0;
+        boolean byEvents = mode == Mode.FORCED && tail.events() > options.maxLagEvents();
+        long limit = mode == Mode.FORCED && !byEvents ? forcedLimit(committed) : committed;
         List<TailIndex.Pending> chosen = new ArrayList<>();
         long[] chosenBytes = new long[1];
         tail.forEachPending(p -> {
@@ -372,13 +378,19 @@ public final class Splitter implements Runnable {
             chosenBytes[0] += p.bytes();
         });
         boolean capped = false;
-        if (chosenBytes[0] > PASS_BYTES) {
+        if (byEvents) {
+            chosen.sort(Comparator.comparingInt(TailIndex.Pending::events).reversed());
+        } else if (chosenBytes[0] > PASS_BYTES) {
             // Oldest first, so that the checkpoint (and retention) move on.
             chosen.sort(Comparator.comparingLong(TailIndex.Pending::firstPosition));
         }
         List<Move> moves = new ArrayList<>();
         long planned = 0;
+        long plannedEvents = 0;
         for (TailIndex.Pending p : chosen) {
+            if (byEvents && plannedEvents >= excessEvents) {
+                break;
+            }
             if (planned >= PASS_BYTES) {
                 capped = true;
                 break;
@@ -389,6 +401,7 @@ public final class Splitter implements Runnable {
             }
             moves.add(new Move(p.stream(), snap.positions()[0], snap.base(), snap.positions()));
             planned += Math.min(p.bytes(), GROUP_BYTES);
+            plannedEvents += snap.positions().length;
         }
         long events = 0;
         List<long[]> trims = new ArrayList<>(moves.size()); // {last version, bytes}
@@ -467,10 +480,10 @@ public final class Splitter implements Runnable {
     }
 
     /**
-     * Over the lag bound, the log position below which events are moved so that each measure
-     * of the lag (bytes, events, seconds) ends a little under its bound; at least one ripe size
-     * past the oldest unsplit event. Events and seconds are taken as spread evenly over the
-     * unsplit log: the next pass corrects what that misjudges.
+     * Over the bytes or seconds bound, the log position below which events are moved so that
+     * both end a little under their bound; at least one ripe size past the oldest unsplit
+     * event. Seconds are taken as spread evenly over the unsplit log: the next pass corrects
+     * what that misjudges.
      */
     private long forcedLimit(long committed) {
         long low = position;
@@ -479,10 +492,6 @@ public final class Splitter implements Runnable {
             return committed;
         }
         double share = (span - UNDER_BOUND * options.maxLagBytes()) / span;
-        long events = tail.events();
-        if (events > 0) {
-            share = Math.max(share, (events - UNDER_BOUND * options.maxLagEvents()) / events);
-        }
         double seconds = lastLagSeconds;
         if (seconds > 0) {
             share = Math.max(share, (seconds - UNDER_BOUND * options.maxLagSeconds()) / seconds);

@@ -62,4 +62,39 @@ class SplitterRipenessTest {
                     "nothing unsplit: the checkpoint is at the end of the log");
         }
     }
+
+    @Test
+    void pastTheEventsBoundTheStreamsHoldingTheMostMoveFirstAndOnlyEnoughToGetUnder() throws Exception {
+        // Nothing ripens on its own here (1 MiB, a minute): only the 100-event bound moves anything.
+        StoreConfig config = StoreConfig.defaults(dir).withSegmentSize(256 << 10)
+                .withPressureGauge(new ControlledGauge())
+                .withSplitter(SplitterOptions.defaults().withWindow(1 << 20, 60_000).withMaxLagEvents(100));
+        StreamFiles files = new StreamFiles(config.streamsDir(), 1, 1);
+        try (RingStore store = RingStore.open(config)) {
+            for (int s = 0; s < 20; s++) {
+                for (int v = 0; v < 5; v++) {
+                    append(store, "small-" + s, v);
+                }
+            }
+            List<EventData> big = new ArrayList<>();
+            for (int v = 0; v < 30; v++) {
+                big.add(EventData.of("t", new byte[10]));
+            }
+            store.append("big", ExpectedVersion.NO_STREAM, big).join(); // 130 unsplit: over the bound
+
+            await(store, () -> Files.exists(files.pathFor("big")), "the biggest stream to move");
+            await(store, () -> store.splitterStatus().lagEvents() <= 100, "back under the bound");
+            long left = store.splitterStatus().lagEvents();
+            assertTrue(left >= 80, "moved far more than needed to get under the bound: " + left + " left");
+            long smallMoved = 0;
+            for (int s = 0; s < 20; s++) {
+                if (Files.exists(files.pathFor("small-" + s))) {
+                    smallMoved++;
+                }
+                assertEquals(5, store.readStream("small-" + s, 0, 10, Direction.FORWARD).events().size());
+            }
+            assertTrue(smallMoved <= 4, smallMoved + " small streams moved; the big one alone nearly suffices");
+            assertEquals(30, store.readStream("big", 0, 100, Direction.FORWARD).events().size());
+        }
+    }
 }
