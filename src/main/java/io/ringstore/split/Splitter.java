@@ -85,6 +85,8 @@ public final class Splitter implements Runnable {
     private volatile long eventsSplit;
     private volatile double lastLagSeconds;
     private volatile long heartbeatNanos = System.nanoTime();
+    private volatile boolean woken = true;
+    private long lastGaugeNanos;
     private boolean pressureHigh;
     private int calmReadings;
     private long lastErrorLogMillis;
@@ -159,6 +161,7 @@ public final class Splitter implements Runnable {
 
     /** Wakes the splitter from a pause or wait early (new pressure readings are taken at once). */
     public void wake() {
+        woken = true;
         synchronized (sleeper) {
             sleeper.notifyAll();
         }
@@ -195,8 +198,13 @@ public final class Splitter implements Runnable {
             while (!stopping) {
                 heartbeatNanos = System.nanoTime();
                 serveRebuilds();
-                PressureReading reading = gauge.read();
-                updatePressure(reading);
+                // PSI is a 10 s average: read the gauge every 100 ms, or at once when woken.
+                long nowNanos = System.nanoTime();
+                if (woken || nowNanos - lastGaugeNanos >= IDLE_POLL_MILLIS * 1_000_000) {
+                    woken = false;
+                    lastGaugeNanos = nowNanos;
+                    updatePressure(gauge.read());
+                }
                 boolean over = overLimit();
                 if (pressureHigh && !over) {
                     setState(SplitterState.PAUSED_FOR_PRESSURE);
@@ -367,8 +375,12 @@ public final class Splitter implements Runnable {
         long limit = mode == Mode.FORCED && !byEvents ? forcedLimit(committed) : committed;
         List<TailIndex.Pending> chosen = new ArrayList<>();
         long[] chosenBytes = new long[1];
+        long[] uncommitted = new long[1];
         tail.forEachPending(p -> {
             if (p.firstPosition() >= limit) {
+                if (p.firstPosition() >= committed) {
+                    uncommitted[0] += p.events(); // being forced now: not ours to count yet
+                }
                 return;
             }
             if (mode == Mode.RIPE && p.bytes() < options.windowBytes() && now - p.sinceMillis() < options.windowMillis()) {
@@ -377,6 +389,7 @@ public final class Splitter implements Runnable {
             chosen.add(p);
             chosenBytes[0] += p.bytes();
         });
+        excessEvents -= uncommitted[0];
         boolean capped = false;
         if (byEvents) {
             chosen.sort(Comparator.comparingInt(TailIndex.Pending::events).reversed());
