@@ -39,7 +39,7 @@ public final class SmallHeapChild {
             store.splitter().drain();
             // Steady state: let the splitter catch up (bounded wait), so the reopened store
             // carries the table, not a backlog (the backlog is bounded by the splitter's lag limit).
-            long deadline = System.nanoTime() + 120_000_000_000L;
+            long deadline = System.nanoTime() + 60_000_000_000L;
             while (store.splitterStatus().lagEvents() > 0 && System.nanoTime() < deadline) {
                 store.awaitCommittedBeyond(Long.MAX_VALUE - 1, 50);
             }
