@@ -79,7 +79,10 @@ final class CatchUpRun {
             log.printf(Locale.ROOT, "  released after %.1f s: lag %,d events / %,d bytes, splitter %s%n",
                     pausedSeconds, atRelease.lagEvents(), atRelease.lagBytes(), atRelease.state());
             gauge.release();
-            store.splitter().wake();
+            // Released with a drain: the whole backlog is moved at full speed, as it is when
+            // a pause outlasts the window (every held stream is then ripe by age); a shorter
+            // pause would leave the unripe streams waiting for their window, which is not lag.
+            store.splitter().drain();
 
             long backlogAt = -1;
             long caughtUpAt = -1;

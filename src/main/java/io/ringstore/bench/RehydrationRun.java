@@ -60,6 +60,7 @@ final class RehydrationRun {
             RingStore store = target.store();
             SplitterWatch watch = SplitterWatch.attach(store);
             check(new LoadDriver(target, split, load.producers(), depth).run(), split.events(), "split set");
+            store.splitter().drain(); // not wait a window for the split set to ripen
             if (watch.awaitLagZero(LAG_ZERO_TIMEOUT_MILLIS, log, "split set to stream files", options.progressMillis()) < 0) {
                 throw new IllegalStateException("the split set never reached the stream files: " + watch.status());
             }

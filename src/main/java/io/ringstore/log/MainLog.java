@@ -320,6 +320,43 @@ public final class MainLog implements AutoCloseable {
         return new ReadBatch(out, position);
     }
 
+    /**
+     * The body of the record at {@code position} (its checksum checked), byte for byte what a
+     * stream file stores: the splitter copies events with this rather than decoding and
+     * encoding each one. Safe on any thread.
+     *
+     * @throws PositionReclaimedException when retention has deleted the segment
+     * @throws CorruptLogException when no sound record is there
+     */
+    public byte[] readBodyAt(long position) {
+        try {
+            long oldest = oldestPosition();
+            if (position < oldest) {
+                throw new PositionReclaimedException(position, oldest);
+            }
+            if (position >= committedPosition) {
+                throw new IllegalArgumentException("position not committed: position=" + position);
+            }
+            Map.Entry<Long, Segment> e = segments.floorEntry(position);
+            Segment seg = e.getValue();
+            MemorySegment m = seg.mapping();
+            long offset = position - seg.base();
+            int length = offset >= SegmentHeader.LENGTH && offset + RecordFrame.HEADER_LENGTH <= m.byteSize()
+                    ? RecordFrame.lengthAt(m, offset) : 0;
+            if (length <= 0 || offset + RecordFrame.HEADER_LENGTH + (long) length > m.byteSize()) {
+                throw new CorruptLogException(seg.file(), offset, "no record at position " + position);
+            }
+            MemorySegment body = m.asSlice(offset + RecordFrame.BODY_OFFSET, length);
+            if (RecordFrame.crc(body) != RecordFrame.crcAt(m, offset)) {
+                throw new CorruptLogException(seg.file(), offset, "checksum mismatch");
+            }
+            return body.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        } catch (IllegalStateException | java.util.NoSuchElementException e) {
+            // The segment was reclaimed (unmapped) while we read it.
+            throw new PositionReclaimedException(position, oldestPositionOrZero());
+        }
+    }
+
     /** Reads the one record at {@code position}. */
     public LogRecord readAt(long position) {
         ReadBatch b = read(position, 1);

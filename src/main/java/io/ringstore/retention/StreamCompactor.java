@@ -75,6 +75,7 @@ public final class StreamCompactor {
     private long walkedAtSplitPosition;
     private long freedSinceWalk;
     private long nextWalkMillis;
+    private long nextWorkNanos;
 
     // Published counters.
     private volatile long filesRewritten;
@@ -126,6 +127,8 @@ public final class StreamCompactor {
             long now = System.currentTimeMillis();
             if (!started) {
                 started = true;
+                // Crash window: a rewrite batch died before its renames (temp files written, maybe
+                // synced): the stream files are the old ones, whole; the temp files are garbage.
                 int removed = StreamFileRewrite.removeLeftovers(p.files().dir());
                 if (removed > 0) {
                     Logger.warn("retention: removed {} temp file(s) of rewrites a crash interrupted", removed);
@@ -141,11 +144,15 @@ public final class StreamCompactor {
             }
             if (over) {
                 reclaimOverLowWater(now);
-            } else if (!pending.isEmpty() || now >= nextPassMillis) {
+            } else if ((!pending.isEmpty() || now >= nextPassMillis) && System.nanoTime() >= nextWorkNanos) {
                 if (pending.isEmpty()) {
                     startPass(false, now);
                 }
+                long started = System.nanoTime();
                 work(now);
+                // Low priority: at most a quarter of the splitter thread's time below the low-water mark.
+                long ended = System.nanoTime();
+                nextWorkNanos = ended + 3 * (ended - started);
             }
         } catch (IOException | RuntimeException e) {
             // Nothing is lost: a rewrite that failed left the old file; the next pass retries.

@@ -6,10 +6,12 @@ import io.ringstore.log.proto.LogRecord;
 import io.ringstore.read.TailIndex;
 import java.io.IOException;
 import java.nio.file.Path;
+import io.ringstore.log.RecordFrame;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -18,21 +20,49 @@ import java.util.function.LongSupplier;
 import org.tinylog.Logger;
 
 /**
- * The lazy splitter: follows the main log from its durable checkpoint, gathers a window of
- * events (by bytes and by time), appends each stream's share to that stream's file with one
- * write, syncs once, then moves its checkpoint, trims the tail index and lets retention reclaim
- * log segments behind it.
+ * The lazy splitter: moves each stream's events from the main log into that stream's file, a
+ * stream at a time, once the stream has gathered enough of them to be worth one write (by
+ * bytes) or its oldest unsplit event has waited long enough (by time). One pass moves every
+ * stream that is ripe, one write per stream, then makes the files durable with one sync, then
+ * trims the tail index, moves its checkpoint to the oldest event still unsplit and lets
+ * retention reclaim log segments behind it.
+ *
+ * <p>Why per stream and not per window of the log: with thousands of streams a window of the
+ * log holds about one event per stream, so splitting windows costs one small write (a whole
+ * flash page) per event. Holding each stream until it has a page's worth turns that into one
+ * write per page of payload, whatever the number of streams; the log keeps the events
+ * meanwhile (retention never passes the oldest unsplit event) and readers find them there
+ * through the tail index.
  *
  * <p>It backs off when the storage is busy (see {@link PressurePolicy}) and catches up when it
- * is calm; past its lag bound it works even under pressure, at a limited duty cycle.
+ * is calm. Past its lag bound it moves the oldest events first, just enough to get back under
+ * the bound, even under pressure (at a limited duty cycle there).
  *
- * <p>Exception policy: an I/O error in a window is logged, the window is abandoned (nothing was
- * checkpointed, so it is redone) and the splitter retries after a pause; the log and its readers
- * are unaffected. A stream file found damaged is rebuilt from the log.
+ * <p>Exception policy: an I/O error in a pass is logged, the pass is abandoned (nothing was
+ * trimmed or checkpointed, so it is redone) and the splitter retries after a pause; the log and
+ * its readers are unaffected. A stream file found damaged is rebuilt from the log.
  */
 public final class Splitter implements Runnable {
     private static final long IDLE_POLL_MILLIS = 100;
     private static final long ERROR_BACKOFF_MILLIS = 1_000;
+    /** Log bytes one pass moves at most: bounds each burst of work, and the memory it holds. */
+    private static final long PASS_BYTES = 4L << 20;
+    /** One stream's share of a pass at most (one write). */
+    private static final long GROUP_BYTES = 1L << 20;
+    /** A pass starts early once about this many bytes are ripe by size. */
+    private static final long EARLY_PASS_BYTES = 1L << 20;
+    /** Forced progress past the lag bound aims this far under it, so it does not flap at the bound. */
+    private static final double UNDER_BOUND = 0.9;
+
+    /** What a pass moves. */
+    private enum Mode {
+        /** Streams with enough bytes or an old enough first event. */
+        RIPE,
+        /** Everything committed (asked for by {@link #drain()}). */
+        DRAIN,
+        /** Over the lag bound: the oldest events of every stream, just enough to get under it. */
+        FORCED
+    }
 
     private final MainLog log;
     private final StreamFiles files;
@@ -45,17 +75,24 @@ public final class Splitter implements Runnable {
     private final List<Consumer<SplitterState>> listeners = new CopyOnWriteArrayList<>();
     private final ConcurrentLinkedQueue<Rebuild> rebuilds = new ConcurrentLinkedQueue<>();
     private final Object sleeper = new Object();
+    private final long tickMillis;
 
     private volatile boolean stopping;
     private volatile SplitterState state = SplitterState.RUNNING;
     private volatile long position;
+    private volatile long drainTo = -1;
     private volatile long windows;
     private volatile long eventsSplit;
     private volatile double lastLagSeconds;
     private volatile long heartbeatNanos = System.nanoTime();
+    private volatile boolean woken = true;
+    private long lastGaugeNanos;
     private boolean pressureHigh;
     private int calmReadings;
     private long lastErrorLogMillis;
+    private long lastPassMillis;
+    private long signalsAtLastPass;
+    private boolean lastPassCapped;
 
     private record Rebuild(String stream, CompletableFuture<Void> done) {}
 
@@ -86,6 +123,7 @@ public final class Splitter implements Runnable {
         this.gauge = gauge;
         this.tableCheckpointPosition = tableCheckpointPosition;
         this.position = startPosition;
+        this.tickMillis = Math.clamp(options.windowMillis() / 10, 5, 1_000);
     }
 
     /** Called on every state change (on the splitter thread). */
@@ -97,7 +135,9 @@ public final class Splitter implements Runnable {
         long committed = log.committedPosition();
         long lagBytes = Math.max(0, committed - Math.max(position, log.oldestPosition()));
         double lagSeconds = lagBytes == 0 ? 0 : lastLagSeconds;
-        boolean lagging = lagBytes > options.windowBytes() || lagSeconds * 1000 > 2.0 * options.windowMillis();
+        // A working splitter holds each stream for up to a window on purpose: only beyond
+        // twice that is it behind.
+        boolean lagging = lagSeconds * 1000 > 2.0 * options.windowMillis();
         return new SplitterStatus(state, position, tail.events(), lagBytes, lagSeconds, windows, eventsSplit,
                 files.openFiles(), lagging);
     }
@@ -111,6 +151,24 @@ public final class Splitter implements Runnable {
         return position;
     }
 
+    /**
+     * A clean stop: moves everything committed (within {@code budgetMillis}, and unless the
+     * storage is under pressure), so that the next start has no unsplit tail to scan, then stops.
+     * Call after the writer has stopped, with the splitter thread running.
+     */
+    public void drainAndStop(long budgetMillis) throws InterruptedException {
+        long target = log.committedPosition();
+        if (position < target) {
+            drain();
+            long deadline = System.nanoTime() + budgetMillis * 1_000_000L;
+            while (position < target && System.nanoTime() < deadline && state != SplitterState.STOPPED
+                    && state != SplitterState.PAUSED_FOR_PRESSURE && state != SplitterState.OVER_LIMIT) {
+                Thread.sleep(5);
+            }
+        }
+        stop();
+    }
+
     public void stop() {
         stopping = true;
         wake();
@@ -118,6 +176,7 @@ public final class Splitter implements Runnable {
 
     /** Wakes the splitter from a pause or wait early (new pressure readings are taken at once). */
     public void wake() {
+        woken = true;
         synchronized (sleeper) {
             sleeper.notifyAll();
         }
@@ -138,14 +197,29 @@ public final class Splitter implements Runnable {
         return done;
     }
 
+    /**
+     * Asks the splitter to move everything committed now, ripe or not (a benchmark measuring its
+     * throughput, or an operator who wants the log free before maintenance). Pressure still
+     * pauses it.
+     */
+    public void drain() {
+        drainTo = log.committedPosition();
+        wake();
+    }
+
     @Override
     public void run() {
         try {
             while (!stopping) {
                 heartbeatNanos = System.nanoTime();
                 serveRebuilds();
-                PressureReading reading = gauge.read();
-                updatePressure(reading);
+                // PSI is a 10 s average: read the gauge every 100 ms, or at once when woken.
+                long nowNanos = System.nanoTime();
+                if (woken || nowNanos - lastGaugeNanos >= IDLE_POLL_MILLIS * 1_000_000) {
+                    woken = false;
+                    lastGaugeNanos = nowNanos;
+                    updatePressure(gauge.read());
+                }
                 BetweenWindows hook = betweenWindows; // retention hook (issue 8)
                 if (hook != null) {
                     hook.run(pressureHigh);
@@ -160,24 +234,38 @@ public final class Splitter implements Runnable {
                     if (pressureHigh) {
                         setState(SplitterState.OVER_LIMIT);
                         long started = System.nanoTime();
-                        splitWindow(false);
+                        pass(Mode.FORCED);
                         long busyMillis = Math.max(1, (System.nanoTime() - started) / 1_000_000);
                         double duty = overLimitDuty();
                         pause((long) (busyMillis * (1 - duty) / duty));
                         continue;
                     }
-                    boolean backlog = log.committedPosition() - position > options.windowBytes();
+                    Mode mode = over ? Mode.FORCED : drainTo > position ? Mode.DRAIN : Mode.RIPE;
+                    if (mode == Mode.RIPE && !passDue()) {
+                        if (state != SplitterState.CATCHING_UP) {
+                            setState(SplitterState.RUNNING);
+                        }
+                        pause(Math.min(tickMillis, 10));
+                        continue;
+                    }
+                    // Behind: over the bound, more ripe work than one pass, asked to drain, or
+                    // the oldest unsplit event past twice the window (after a long pause).
+                    boolean backlog = over || lastPassCapped || mode == Mode.DRAIN
+                            || lastLagSeconds * 1000 > 2.0 * options.windowMillis();
                     if (backlog && state != SplitterState.RUNNING) {
                         setState(SplitterState.CATCHING_UP);
                     } else if (!backlog) {
                         setState(SplitterState.RUNNING);
                     }
-                    splitWindow(!backlog);
+                    pass(mode);
+                    if (drainTo >= 0 && position >= drainTo) {
+                        drainTo = -1;
+                    }
                 } catch (IOException | RuntimeException e) {
                     long now = System.currentTimeMillis();
                     if (now - lastErrorLogMillis > 60_000) {
                         lastErrorLogMillis = now;
-                        Logger.error(e, "splitter window failed, retrying (the log still holds every event)");
+                        Logger.error(e, "splitter pass failed, retrying (the log still holds every event)");
                     }
                     files.close();
                     pause(ERROR_BACKOFF_MILLIS);
@@ -193,6 +281,19 @@ public final class Splitter implements Runnable {
                 r.done().completeExceptionally(new IOException("splitter stopped"));
             }
         }
+    }
+
+    /**
+     * Whether a pass of ripe streams is worth running now: enough streams crossed the ripe size
+     * since the last one, or a tick passed (streams ripen by age), or the last one left work.
+     */
+    private boolean passDue() {
+        if (lastPassCapped || !rebuilds.isEmpty()) {
+            return true;
+        }
+        long earlySignals = Math.max(1, EARLY_PASS_BYTES / options.windowBytes());
+        return tail.ripeSignals() - signalsAtLastPass >= earlySignals
+                || System.currentTimeMillis() - lastPassMillis >= tickMillis;
     }
 
     private void updatePressure(PressureReading r) {
@@ -271,113 +372,209 @@ public final class Splitter implements Runnable {
         }
     }
 
+    /** One stream's share of a pass: its versions {@code base..} at these log positions. */
+    private record Move(String stream, long firstPosition, long base, long[] positions) {}
+
     /**
-     * Gathers one window and splits it. With {@code waitForWindow}, a part-full window waits for
-     * more events until its oldest event is {@code windowMillis} old.
+     * One pass: chooses the streams to move (by {@code mode}), appends each one's events to its
+     * file with one write, syncs once, then trims the tail index, checkpoints the oldest unsplit
+     * position and lets retention work behind it.
      */
-    void splitWindow(boolean waitForWindow) throws IOException, InterruptedException {
-        long start = Math.max(position, log.oldestPosition());
-        long next = start;
-        List<LogRecord> window = new ArrayList<>();
-        long firstSeenNanos = 0;
-        while (!stopping) {
-            MainLog.ReadBatch b = log.read(next, 1024);
-            if (!b.records().isEmpty()) {
-                if (window.isEmpty()) {
-                    firstSeenNanos = System.nanoTime();
+    void pass(Mode mode) throws IOException {
+        long committed = log.committedPosition();
+        long now = System.currentTimeMillis();
+        signalsAtLastPass = tail.ripeSignals();
+        lastPassMillis = now;
+        // Over the events bound (the tail index's memory), the streams holding the most events
+        // go first, whole: each write then moves the most. Over the bytes or seconds bound (the
+        // log kept, the age of the oldest event), the oldest events of every stream go first.
+        long excessEvents = mode == Mode.FORCED
+                ? tail.events() - (long) (UNDER_BOUND * options.maxLagEvents()) : 0;
+        boolean byEvents = mode == Mode.FORCED && tail.events() > options.maxLagEvents();
+        long limit = mode == Mode.FORCED && !byEvents ? forcedLimit(committed) : committed;
+        List<TailIndex.Pending> chosen = new ArrayList<>();
+        long[] chosenBytes = new long[1];
+        long[] uncommitted = new long[1];
+        tail.forEachPending(p -> {
+            if (p.firstPosition() >= limit) {
+                if (p.firstPosition() >= committed) {
+                    uncommitted[0] += p.events(); // being forced now: not ours to count yet
                 }
-                List<LogRecord> records = b.records();
-                // The window ends at the record that fills it, not at the end of a read batch:
-                // 1024 small records can be many windows' worth, and over the lag limit the
-                // window is what bounds each burst of work.
-                int take = records.size();
-                for (int i = 1; i < records.size(); i++) {
-                    if (records.get(i).getPosition() - start >= options.windowBytes()) {
-                        take = i;
-                        break;
-                    }
-                }
-                window.addAll(take == records.size() ? records : records.subList(0, take));
-                next = take == records.size() ? b.next() : records.get(take).getPosition();
-                if (next - start >= options.windowBytes()) {
-                    break;
-                }
-                continue;
-            }
-            if (window.isEmpty()) {
-                log.awaitCommittedBeyond(next, IDLE_POLL_MILLIS);
                 return;
             }
-            long ageMillis = ageMillis(window.getFirst(), firstSeenNanos);
-            if (!waitForWindow || ageMillis >= options.windowMillis()) {
-                break;
+            if (mode == Mode.RIPE && p.bytes() < options.windowBytes() && now - p.sinceMillis() < options.windowMillis()) {
+                return;
             }
-            log.awaitCommittedBeyond(next, Math.min(IDLE_POLL_MILLIS, options.windowMillis() - ageMillis));
-            if (!rebuilds.isEmpty()) {
-                break;
-            }
+            chosen.add(p);
+            chosenBytes[0] += p.bytes();
+        });
+        excessEvents -= uncommitted[0];
+        boolean capped = false;
+        if (byEvents) {
+            chosen.sort(Comparator.comparingInt(TailIndex.Pending::events).reversed());
+        } else if (chosenBytes[0] > PASS_BYTES) {
+            // Oldest first, so that the checkpoint (and retention) move on.
+            chosen.sort(Comparator.comparingLong(TailIndex.Pending::firstPosition));
         }
-        if (window.isEmpty()) {
+        List<Move> moves = new ArrayList<>();
+        long planned = 0;
+        long plannedEvents = 0;
+        for (TailIndex.Pending p : chosen) {
+            if (byEvents && plannedEvents >= excessEvents) {
+                break;
+            }
+            if (planned >= PASS_BYTES) {
+                capped = true;
+                break;
+            }
+            TailIndex.Snapshot snap = tail.snapshot(p.stream(), limit);
+            if (snap == null || snap.positions().length == 0) {
+                continue;
+            }
+            moves.add(new Move(p.stream(), snap.positions()[0], snap.base(), snap.positions()));
+            planned += Math.min(p.bytes(), GROUP_BYTES);
+            plannedEvents += snap.positions().length;
+        }
+        long events = 0;
+        List<long[]> trims = new ArrayList<>(moves.size()); // {last version, bytes}
+        for (Move m : moves) {
+            long[] moved = copyToFile(m);
+            trims.add(moved);
+            events += moved[2];
+            capped |= moved[2] < m.positions().length;
+        }
+        lastPassCapped = capped;
+        if (moves.isEmpty()) {
+            // Nothing to move; the oldest unsplit position can still have moved on (past a
+            // segment's seal), and a drain with nothing left is done.
+            advanceCheckpoint();
+            if (mode == Mode.DRAIN) {
+                drainTo = -1;
+            }
             return;
         }
-        Map<String, List<LogRecord>> byStream = new LinkedHashMap<>();
-        for (LogRecord r : window) {
-            byStream.computeIfAbsent(r.getStream(), k -> new ArrayList<>()).add(r);
-        }
-        Map<String, Long> lastSplit = new LinkedHashMap<>();
-        for (Map.Entry<String, List<LogRecord>> e : byStream.entrySet()) {
-            lastSplit.put(e.getKey(), appendToFile(e.getKey(), e.getValue(), next));
-        }
-        // Durable in stream files first, then the checkpoint, then readers are sent to the files.
+        // Durable in stream files first; only then are readers sent to the files and may the
+        // checkpoint pass these events.
         files.syncAll();
-        SplitterCheckpoint.write(io, checkpointDir, next);
-        position = next;
-        lastSplit.forEach(tail::trimThrough);
+        // Counted, and the checkpoint moved, before the trim: whoever sees the lag fall sees
+        // these counted and the position moved (status, benchmarks).
         windows++;
-        eventsSplit += window.size();
+        eventsSplit += events;
+        // Every event below the limit is now durable in its file, except those of streams not
+        // moved and the part of a moved stream beyond its group.
+        Set<String> moved = new HashSet<>();
+        long[] oldest = {limit};
+        for (int i = 0; i < moves.size(); i++) {
+            Move m = moves.get(i);
+            moved.add(m.stream());
+            int n = (int) trims.get(i)[2];
+            if (n < m.positions().length) {
+                oldest[0] = Math.min(oldest[0], m.positions()[n]);
+            }
+        }
+        tail.forEachPending(p -> {
+            if (!moved.contains(p.stream())) {
+                oldest[0] = Math.min(oldest[0], p.firstPosition());
+            }
+        });
+        // Crash window: the files are durable and the checkpoint not yet moved: the next start
+        // re-reads these events from the old checkpoint and the copy skips what the files hold.
+        moveCheckpoint(Math.max(oldest[0], position));
+        for (int i = 0; i < moves.size(); i++) {
+            tail.trimThrough(moves.get(i).stream(), trims.get(i)[0], trims.get(i)[1]);
+        }
         log.releaseBefore(position);
         reclaim();
     }
 
-    /** Age of a window's oldest event: by its timestamp, or since we first saw it, whichever is older. */
-    private static long ageMillis(LogRecord oldest, long firstSeenNanos) {
-        long byTimestamp = System.currentTimeMillis() - oldest.getTimestampMicros() / 1_000;
-        long bySeen = (System.nanoTime() - firstSeenNanos) / 1_000_000;
-        return Math.max(byTimestamp, bySeen);
+    private void moveCheckpoint(long oldest) throws IOException {
+        if (oldest != position) {
+            SplitterCheckpoint.write(io, checkpointDir, oldest);
+            position = oldest;
+        }
     }
 
-    /** Appends one stream's events of a window to its file; returns the stream's last version split. */
-    private long appendToFile(String stream, List<LogRecord> events, long windowEnd) throws IOException {
+    /** Moves the checkpoint to the oldest unsplit event, when that has moved. */
+    private void advanceCheckpoint() throws IOException {
+        moveCheckpoint(oldestUnsplitPosition());
+    }
+
+    /**
+     * Where the oldest unsplit event is: every event below the returned position is durable in
+     * its stream file. The committed position is read first: whatever is committed below it is
+     * already in the tail index (the writer indexes before it commits).
+     */
+    private long oldestUnsplitPosition() {
+        long committed = log.committedPosition();
+        long[] oldest = {committed};
+        tail.forEachPending(p -> oldest[0] = Math.min(oldest[0], p.firstPosition()));
+        return Math.max(oldest[0], position);
+    }
+
+    /**
+     * Over the bytes or seconds bound, the log position below which events are moved so that
+     * both end a little under their bound; at least one ripe size past the oldest unsplit
+     * event. Seconds are taken as spread evenly over the unsplit log: the next pass corrects
+     * what that misjudges.
+     */
+    private long forcedLimit(long committed) {
+        long low = position;
+        long span = committed - low;
+        if (span <= 0) {
+            return committed;
+        }
+        double share = (span - UNDER_BOUND * options.maxLagBytes()) / span;
+        double seconds = lastLagSeconds;
+        if (seconds > 0) {
+            share = Math.max(share, (seconds - UNDER_BOUND * options.maxLagSeconds()) / seconds);
+        }
+        long cut = low + Math.max(options.windowBytes(), (long) Math.ceil(Math.clamp(share, 0, 1) * span));
+        return Math.min(committed, cut);
+    }
+
+    /**
+     * Appends one stream's events (those the file does not hold yet) to its file with one write,
+     * at most {@link #GROUP_BYTES} of them.
+     *
+     * @return {last version moved, log bytes moved, events moved}
+     */
+    private long[] copyToFile(Move m) throws IOException {
+        String stream = m.stream();
         long fileLast;
         try {
             fileLast = files.lastVersion(stream);
         } catch (StreamFileException e) {
             Logger.error("stream file damaged, rebuilding it from the log: {}", e.getMessage());
-            fileLast = rebuildFromLog(stream, events.getFirst().getPosition());
+            fileLast = rebuildFromLog(stream, m.firstPosition());
         }
-        long first = events.getFirst().getVersion();
-        if (first > fileLast + 1) {
-            // The file lacks versions that every earlier window put there: it was damaged,
+        if (m.base() > fileLast + 1) {
+            // The file lacks versions that every earlier pass put there: it was damaged,
             // truncated or deleted behind our back. The log may still hold them.
             Logger.error("stream file is missing versions {}..{}, rebuilding it from the log: stream={}",
-                    fileLast + 1, first - 1, stream);
-            fileLast = rebuildFromLog(stream, events.getFirst().getPosition());
+                    fileLast + 1, m.base() - 1, stream);
+            fileLast = rebuildFromLog(stream, m.firstPosition());
         }
-        List<byte[]> bodies = new ArrayList<>(events.size());
+        List<byte[]> bodies = new ArrayList<>();
         long firstNew = -1;
-        for (LogRecord r : events) {
-            // Idempotent re-split: versions the file already holds are skipped.
-            if (r.getVersion() > fileLast) {
+        long bytes = 0;
+        int n = 0;
+        while (n < m.positions().length && bytes < GROUP_BYTES) {
+            long version = m.base() + n;
+            byte[] body = log.readBodyAt(m.positions()[n]);
+            bytes += RecordFrame.frameLength(body.length);
+            n++;
+            // Idempotent re-split: versions the file already holds (after a restart) are skipped.
+            if (version > fileLast) {
                 if (firstNew < 0) {
-                    firstNew = r.getVersion();
+                    firstNew = version;
                 }
-                bodies.add(r.toByteArray());
+                bodies.add(body);
             }
         }
         if (!bodies.isEmpty()) {
             files.appendGroup(stream, bodies, firstNew);
         }
-        return events.getLast().getVersion();
+        return new long[] {m.base() + n - 1, bytes, n};
     }
 
     /**
@@ -423,9 +620,11 @@ public final class Splitter implements Runnable {
         Rebuild r;
         while ((r = rebuilds.poll()) != null) {
             try {
-                long last = rebuildFromLog(r.stream(), position);
-                // Events after the split position stay in the tail index until their window.
-                tail.trimThrough(r.stream(), last);
+                // The file holds every version below the stream's first unsplit one: rebuild
+                // those from the log; the unsplit ones stay in the tail index until they ripen.
+                TailIndex.Snapshot snap = tail.snapshot(r.stream(), Long.MAX_VALUE);
+                long before = snap != null && snap.positions().length > 0 ? snap.positions()[0] : log.committedPosition();
+                rebuildFromLog(r.stream(), before);
                 r.done().complete(null);
             } catch (IOException | RuntimeException e) {
                 Logger.error("rebuilding stream file failed: stream={} error={}", r.stream(), e.toString());

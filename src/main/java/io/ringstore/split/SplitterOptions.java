@@ -4,8 +4,8 @@ package io.ringstore.split;
  * How the splitter works; checked once.
  *
  * @param enabled          false runs the store without a splitter (reads come from the log)
- * @param windowBytes      log bytes gathered into one window before it is split
- * @param windowMillis     oldest event's age at which a part-full window is split anyway
+ * @param windowBytes      unsplit log bytes at which a stream is moved to its file (its "ripe" size)
+ * @param windowMillis     age of a stream's oldest unsplit event at which it is moved anyway
  * @param maxLagBytes      lag bound in log bytes: past it the splitter works even under pressure
  * @param maxLagSeconds    lag bound in seconds
  * @param maxLagEvents     lag bound in events (the tail index costs about 8 bytes an unsplit event)
@@ -21,12 +21,14 @@ public record SplitterOptions(boolean enabled, long windowBytes, long windowMill
                               long retainMillis, long retainBytes, PressurePolicy pressure) {
 
     /**
-     * SD-card defaults: 1 MiB or 2 s per window (large sequential groups, little lag), a lag
-     * bound of 256 MiB, 10 minutes or 500,000 events (4 MiB of tail index in a 64 MiB heap),
-     * a quarter of the time when forced past it, more the further past.
+     * SD-card defaults: a stream is moved once it holds 16 KiB (a flash page or more per write,
+     * whatever the number of streams) or its oldest event waited 30 s (a sparse stream still
+     * reaches its file within a minute); a lag bound of 256 MiB, 10 minutes or 500,000 events
+     * (4 MiB of tail index in a 64 MiB heap), a quarter of the time when forced past it under
+     * pressure, more the further past.
      */
     public static SplitterOptions defaults() {
-        return new SplitterOptions(true, 1 << 20, 2_000, 256L << 20, 600, 500_000, 0.25, 256, 65_536,
+        return new SplitterOptions(true, 16 << 10, 30_000, 256L << 20, 600, 500_000, 0.25, 256, 65_536,
                 3_600_000, 512L << 20, PressurePolicy.defaults());
     }
 

@@ -4,11 +4,11 @@ package io.ringstore.split;
  * The splitter's state and how far behind the writer it is.
  *
  * @param state         what it is doing
- * @param position      log position up to which events are durable in stream files
+ * @param position      log position of the oldest unsplit event: every event before it is durable in its stream file
  * @param lagEvents     events written but not yet split
  * @param lagBytes      log bytes between the split position and the committed position
  * @param lagSeconds    age of the oldest unsplit event
- * @param windows       windows split since start
+ * @param windows       passes (batches of stream writes, one sync each) since start
  * @param eventsSplit   events split since start
  * @param openFiles     stream files held open now
  * @param lagging       behind by more than a window's worth (bytes, or twice its time): the

@@ -43,6 +43,11 @@ import org.tinylog.Logger;
  * a checkpoint makes the next start scan nothing).
  */
 public final class RingStore implements AutoCloseable {
+    /**
+     * How long a clean stop lets the splitter move what it still holds back (so the next start
+     * scans nothing); well inside systemd's stop timeout. What is left is re-read at start.
+     */
+    private static final long STOP_DRAIN_MILLIS = 10_000;
     private final StoreConfig config;
     private final DataDirLock lock;
     private final MainLog log;
@@ -152,7 +157,7 @@ public final class RingStore implements AutoCloseable {
             if (checkpoint != null) {
                 ids.addAll(checkpoint.recentIds());
             }
-            TailIndex tail = new TailIndex();
+            TailIndex tail = new TailIndex(config.splitter().windowBytes());
             long[] anomalies = new long[1];
             long[] one = new long[1];
             long splitFrom = splitPosition;
@@ -161,7 +166,8 @@ public final class RingStore implements AutoCloseable {
                         String stream = record.getStream();
                         if (record.getPosition() >= splitFrom) {
                             one[0] = record.getPosition();
-                            tail.add(stream, record.getVersion(), one, 1);
+                            tail.add(stream, record.getVersion(), one, 1,
+                                    io.ringstore.log.RecordFrame.frameLength(record.getSerializedSize()));
                         }
                         if (record.getPosition() < tablePosition) {
                             return;
@@ -316,14 +322,15 @@ public final class RingStore implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        splitter.stop();
         if (splitterThread != null) {
             try {
+                splitter.drainAndStop(STOP_DRAIN_MILLIS);
                 splitterThread.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
+        splitter.stop();
         checkpointer.stop();
         try {
             checkpointThread.join();

@@ -275,7 +275,7 @@ public final class Writer implements Runnable {
             long lastVersion = current + r.encoded.length;
             table.put(r.stream, lastVersion, lastPosition);
             // Before the ack, so that a read started after it finds these events.
-            tailIndex.add(r.stream, current + 1, positions, positions.length);
+            tailIndex.add(r.stream, current + 1, positions, positions.length, log.writePosition() - start);
             if (r.change != null) {
                 r.change.applied();
             }

@@ -31,9 +31,15 @@ public final class SmallHeapChild {
                 }
             }
             inFlight.forEach(CompletableFuture::join);
+            // Every stream is below its ripe size and younger than the window: all of them are
+            // in the tail index now, the most it holds for this many streams.
+            System.gc();
+            System.out.println("HEAP_USED_UNSPLIT " + ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed()
+                    + " unsplit=" + store.splitterStatus().lagEvents());
+            store.splitter().drain();
             // Steady state: let the splitter catch up (bounded wait), so the reopened store
             // carries the table, not a backlog (the backlog is bounded by the splitter's lag limit).
-            long deadline = System.nanoTime() + 120_000_000_000L;
+            long deadline = System.nanoTime() + 60_000_000_000L;
             while (store.splitterStatus().lagEvents() > 0 && System.nanoTime() < deadline) {
                 store.awaitCommittedBeyond(Long.MAX_VALUE - 1, 50);
             }
