@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * (256-byte events, 10,000 streams, 8 producers with 32 appends in flight each). Not a test:
  * <pre>
  * java -cp target/classes:target/test-classes:$(cat cp.txt) io.ringstore.retention.RetentionBenchmark throughput DIR [PHASE_SECONDS] [ROUNDS]
- * java -cp ... io.ringstore.retention.RetentionBenchmark budget DIR MINUTES [MAX_COUNT]
+ * java -cp ... io.ringstore.retention.RetentionBenchmark budget DIR MINUTES [MAX_COUNT [EVENTS_PER_SECOND]]
  * </pre>
  * throughput: writes 60 events per stream and lets the splitter catch up, sets max_count=20 on
  * every stream (so every file is worth rewriting), then writes at full speed in phases that
@@ -46,7 +46,8 @@ public final class RetentionBenchmark {
         switch (args[0]) {
             case "throughput" -> throughput(dir, args.length > 2 ? Integer.parseInt(args[2]) : 15,
                     args.length > 3 ? Integer.parseInt(args[3]) : 3);
-            case "budget" -> budget(dir, Double.parseDouble(args[2]), args.length > 3 ? Long.parseLong(args[3]) : 100);
+            case "budget" -> budget(dir, Double.parseDouble(args[2]), args.length > 3 ? Long.parseLong(args[3]) : 100,
+                    args.length > 4 ? Double.parseDouble(args[4]) : 0);
             default -> throw new IllegalArgumentException("throughput or budget");
         }
     }
@@ -60,13 +61,27 @@ public final class RetentionBenchmark {
         final Thread[] threads = new Thread[PRODUCERS];
 
         Load(RingStore store) {
+            this(store, 0);
+        }
+
+        /** {@code rate} events/s in all (0: as fast as the in-flight window allows). */
+        Load(RingStore store, double rate) {
             for (int p = 0; p < PRODUCERS; p++) {
                 long seed = p;
                 threads[p] = Thread.ofPlatform().name("load-" + p).start(() -> {
                     SplittableRandom random = new SplittableRandom(seed);
                     byte[] payload = new byte[256];
                     Semaphore window = new Semaphore(IN_FLIGHT);
+                    long intervalNanos = rate > 0 ? (long) (1e9 * PRODUCERS / rate) : 0;
+                    long next = System.nanoTime();
                     while (!stop.get()) {
+                        if (intervalNanos > 0) {
+                            next += intervalNanos;
+                            long wait = next - System.nanoTime();
+                            if (wait > 0) {
+                                java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                            }
+                        }
                         window.acquireUninterruptibly();
                         random.nextBytes(payload);
                         String stream = "stream-" + random.nextInt(STREAMS);
@@ -146,7 +161,7 @@ public final class RetentionBenchmark {
         }
     }
 
-    static void budget(Path dir, double minutes, long maxCount) throws Exception {
+    static void budget(Path dir, double minutes, long maxCount, double rate) throws Exception {
         RetentionOptions retention = RetentionOptions.defaults()
                 .withPrefixes(RetentionOptions.parsePrefixes("stream-: max_count=" + maxCount))
                 .withBudget(1L << 30, 0, 90);
@@ -154,7 +169,7 @@ public final class RetentionBenchmark {
                 .withRetention(retention);
         long start = System.nanoTime();
         long end = start + (long) (minutes * 60e9);
-        try (RingStore store = RingStore.open(config); Load load = new Load(store)) {
+        try (RingStore store = RingStore.open(config); Load load = new Load(store, rate)) {
             System.out.println("min    events      GiB_appended  usage_MiB  segments  refused  rewritten  log_early  order");
             while (System.nanoTime() < end && load.refused.get() == 0) {
                 long left = (end - System.nanoTime()) / 1_000_000;
@@ -174,9 +189,10 @@ public final class RetentionBenchmark {
         StreamCompactor.Stats s = store.compactor().stats();
         long events = load.events.get();
         String order = s.order();
-        System.out.printf(Locale.ROOT, "%5.1f  %10d  %12.2f  %9.0f  %8d  %7d  %9d  %9d  %s%n",
+        System.out.printf(Locale.ROOT, "%5.1f  %10d  %12.2f  %9.0f  %8d  %7d  %9d  %9d  %s lag=%d%n",
                 (System.nanoTime() - start) / 60e9, events, events * 256.0 / (1L << 30),
                 store.retention().budget().usageBytes() / 1048576.0, store.status().segments(), load.refused.get(),
-                s.filesRewritten(), s.logSegmentsEarly(), order.length() > 12 ? order.substring(order.length() - 12) : order);
+                s.filesRewritten(), s.logSegmentsEarly(), order.length() > 12 ? order.substring(order.length() - 12) : order,
+                store.splitterStatus().lagEvents());
     }
 }
