@@ -154,7 +154,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
         } else if (!budget.isEmpty() && !budget.equals("off")) {
             bytes = s.bytes("disk_budget", 0, 3 * segmentSize, Long.MAX_VALUE / 2);
         }
-        String lowWater = s.string("disk_low_water", "90%").strip();
+        String lowWater = s.string("disk_low_water", "80%").strip();
         int low;
         try {
             low = Integer.parseInt(lowWater.endsWith("%") ? lowWater.substring(0, lowWater.length() - 1).strip() : lowWater);

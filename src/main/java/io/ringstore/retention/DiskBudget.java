@@ -25,7 +25,9 @@ public final class DiskBudget {
             throw new IllegalArgumentException("disk budget must be > 0: " + budgetBytes);
         }
         this.budgetBytes = budgetBytes;
-        this.lowWaterBytes = budgetBytes * lowWaterPercent / 100;
+        // Of the point where appends are refused, not of the budget: with 64 MiB segments and a
+        // small budget the two differ by much of the margin reclaiming needs.
+        this.lowWaterBytes = Math.max(0, budgetBytes - headroomBytes) * lowWaterPercent / 100;
         this.headroomBytes = headroomBytes;
     }
 

@@ -12,7 +12,8 @@ import java.util.Locale;
  * @param budgetBytes         most bytes the store may use (log, stream files, checkpoints); 0: no byte budget
  * @param budgetPercent       most the store may use as a percentage of its filesystem's size; 0: none
  *                            (with both set, the smaller wins)
- * @param lowWaterPercent     reclaiming starts when usage passes this percentage of the budget
+ * @param lowWaterPercent     reclaiming starts when usage passes this percentage of the refusal
+ *                            point (the budget less one log segment)
  * @param compactIntervalMillis how often streams with limits are checked for data past them
  *                            while usage is below the low-water mark
  */
@@ -23,7 +24,7 @@ public record RetentionOptions(List<Prefix> prefixes, long budgetBytes, int budg
     public record Prefix(String prefix, StreamLimits limits) {}
 
     public static RetentionOptions defaults() {
-        return new RetentionOptions(List.of(), 0, 0, 90, 300_000);
+        return new RetentionOptions(List.of(), 0, 0, 80, 300_000);
     }
 
     public RetentionOptions {

@@ -36,6 +36,9 @@ import org.tinylog.Logger;
  *   <li>main-log segments that are split and checkpointed but still inside log retention (the
  *       {@code $all} history yields to the budget).</li>
  * </ol>
+ * Step 3 also runs at once, ahead of step 2's end, when usage comes within two log segments of
+ * the budget: that split log is a second copy of what the stream files hold, and appends must
+ * not be refused while it is kept.
  * If usage is then still within one segment of the budget, appends are refused with
  * STORAGE_FULL (status and fault LED say so) until a later pass frees space; limits and deletes
  * are still accepted. Below the low-water mark, limited streams are visited every
@@ -95,7 +98,11 @@ public final class StreamCompactor {
         this.budget = retention.budget();
     }
 
-    /** What the compactor has done, for status and tests. */
+    /**
+     * What the compactor has done, for status and tests. {@code order} lists the reclaim steps
+     * as they happened (repeats folded): L log past retention, S stream files, E log inside
+     * retention after a full stream pass, F log inside retention at the refusal point.
+     */
     public record Stats(long filesRewritten, long filesDeleted, long streamBytesFreed, long logSegmentsByRetention,
                         long logSegmentsEarly, long passes, String order) {}
 
@@ -170,6 +177,19 @@ public final class StreamCompactor {
             note('L');
             if (!measure(now)) {
                 return;
+            }
+        }
+        // At the refusal point with step 2 still under way: the split log inside retention is a
+        // second copy of what the stream files hold, and refusing appends while it is kept would
+        // be wrong. Step 3 runs now; step 2 goes on.
+        if (budget.usageBytes() + 2 * p.log().segmentSize() > budget.budgetBytes()) {
+            int early = reclaimLog(0, 0, now);
+            if (early > 0) {
+                logSegmentsEarly += early;
+                note('F');
+                if (!measure(now)) {
+                    return;
+                }
             }
         }
         // 2. stream data past its limits, aggressively.

@@ -164,7 +164,7 @@ public final class RetentionBenchmark {
     static void budget(Path dir, double minutes, long maxCount, double rate) throws Exception {
         RetentionOptions retention = RetentionOptions.defaults()
                 .withPrefixes(RetentionOptions.parsePrefixes("stream-: max_count=" + maxCount))
-                .withBudget(1L << 30, 0, 90);
+                .withBudget(1L << 30, 0, RetentionOptions.defaults().lowWaterPercent());
         StoreConfig config = StoreConfig.defaults(dir).withPressureGauge(() -> io.ringstore.split.PressureReading.CALM)
                 .withRetention(retention);
         long start = System.nanoTime();
