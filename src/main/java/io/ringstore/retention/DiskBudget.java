@@ -7,10 +7,17 @@ import java.nio.file.Path;
 /**
  * The store's disk budget and where usage stands against it. Usage is measured by the
  * compactor (see {@link StreamCompactor}); appends are refused with STORAGE_FULL while
- * {@code usage + one segment > budget}: the next segment roll is the next step up in usage, so
- * refusing one segment early keeps the budget a real ceiling.
+ * {@code usage + headroom > budget}, the headroom being one log segment (the next roll) and one
+ * splitter pass ({@link #SPLITTER_PASS_BYTES}): those are the steps by which usage grows between
+ * two measurements, so refusing that much early keeps the budget a real ceiling.
  */
 public final class DiskBudget {
+    /**
+     * What the splitter may copy into stream files in one pass before the log segments holding
+     * those events can go (its pass bound, 4 MiB): for that moment the bytes exist twice.
+     */
+    static final long SPLITTER_PASS_BYTES = 4L << 20;
+
     private final long budgetBytes;
     private final long lowWaterBytes;
     private final long headroomBytes;
@@ -42,15 +49,20 @@ public final class DiskBudget {
             long total = Files.getFileStore(p == null ? dataDir.toAbsolutePath().getRoot() : p).getTotalSpace();
             bytes = Math.min(bytes, total / 100 * options.budgetPercent());
         }
-        if (bytes <= 2 * segmentSize) {
+        if (bytes <= 2 * (segmentSize + SPLITTER_PASS_BYTES)) {
             throw new IllegalArgumentException("disk budget " + bytes + " bytes leaves no room: it must be more than "
-                    + "two log segments (" + 2 * segmentSize + " bytes)");
+                    + "two log segments and 8 MiB (" + 2 * (segmentSize + SPLITTER_PASS_BYTES) + " bytes)");
         }
-        return new DiskBudget(bytes, options.lowWaterPercent(), segmentSize);
+        return new DiskBudget(bytes, options.lowWaterPercent(), segmentSize + SPLITTER_PASS_BYTES);
     }
 
     public long budgetBytes() {
         return budgetBytes;
+    }
+
+    /** How far below the budget appends are refused. */
+    public long headroomBytes() {
+        return headroomBytes;
     }
 
     public long lowWaterBytes() {

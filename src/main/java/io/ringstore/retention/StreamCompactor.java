@@ -36,10 +36,10 @@ import org.tinylog.Logger;
  *   <li>main-log segments that are split and checkpointed but still inside log retention (the
  *       {@code $all} history yields to the budget).</li>
  * </ol>
- * Step 3 also runs at once, ahead of step 2's end, when usage comes within two log segments of
- * the budget: that split log is a second copy of what the stream files hold, and appends must
+ * Step 3 also runs at once, ahead of step 2's end, when usage comes within one log segment of
+ * the refusal point: that split log is a second copy of what the stream files hold, and appends must
  * not be refused while it is kept.
- * If usage is then still within one segment of the budget, appends are refused with
+ * If usage is then still within one segment and 4 MiB of the budget, appends are refused with
  * STORAGE_FULL (status and fault LED say so) until a later pass frees space; limits and deletes
  * are still accepted. Below the low-water mark, limited streams are visited every
  * {@code compact_interval}, and a file is rewritten only when what it drops is at least what it
@@ -48,8 +48,8 @@ import org.tinylog.Logger;
  *
  * <p>Usage = log segment files (exact: count x segment size) + everything else in the data
  * folder (stream files and checkpoints, rounded up to 4 KiB each), walked at start and every
- * {@link #WALK_MILLIS}, and estimated in between as the walked size + log bytes split since
- * - bytes freed by rewrites.
+ * {@link #WALK_MILLIS}, and estimated in between as the walked size + bytes the splitter has
+ * written to stream files since ({@link StreamFiles#bytesWritten()}) - bytes freed by rewrites.
  */
 public final class StreamCompactor {
     static final long SLICE_MILLIS = 50;
@@ -75,7 +75,7 @@ public final class StreamCompactor {
     private long nextPassMillis;
     private boolean started;
     private long walkedBytes;
-    private long walkedAtSplitPosition;
+    private long walkedAtWritten;
     private long freedSinceWalk;
     private long nextWalkMillis;
     private long nextWorkNanos;
@@ -182,7 +182,7 @@ public final class StreamCompactor {
         // At the refusal point with step 2 still under way: the split log inside retention is a
         // second copy of what the stream files hold, and refusing appends while it is kept would
         // be wrong. Step 3 runs now; step 2 goes on.
-        if (budget.usageBytes() + 2 * p.log().segmentSize() > budget.budgetBytes()) {
+        if (budget.usageBytes() + budget.headroomBytes() + p.log().segmentSize() > budget.budgetBytes()) {
             int early = reclaimLog(0, 0, now);
             if (early > 0) {
                 logSegmentsEarly += early;
@@ -229,14 +229,14 @@ public final class StreamCompactor {
 
     /** Measures usage and updates the budget; returns whether usage is still over the low-water mark. */
     private boolean measure(long now) throws IOException {
-        long split = p.splitPosition().getAsLong();
+        long written = p.files().bytesWritten();
         if (now >= nextWalkMillis) {
             walkedBytes = walkDataDir();
-            walkedAtSplitPosition = split;
+            walkedAtWritten = written;
             freedSinceWalk = 0;
             nextWalkMillis = now + WALK_MILLIS;
         }
-        long streams = Math.max(0, walkedBytes + (split - walkedAtSplitPosition) - freedSinceWalk);
+        long streams = Math.max(0, walkedBytes + (written - walkedAtWritten) - freedSinceWalk);
         long logBytes = (long) p.log().segmentFiles().size() * p.log().segmentSize();
         budget.update(logBytes + streams);
         return budget.overLowWater();

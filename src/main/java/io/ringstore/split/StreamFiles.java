@@ -50,6 +50,7 @@ public final class StreamFiles {
     /** Fan-out folders known to exist (at most 256), so opening a file costs no mkdir attempt. */
     private final Set<Path> folders = new HashSet<>();
     private boolean syncfsWorks = true;
+    private long bytesWritten;
 
     public StreamFiles(Path dir, int maxOpenFiles, int rememberedVersions) {
         this.dir = dir;
@@ -69,6 +70,14 @@ public final class StreamFiles {
                 return size() > rememberedVersions;
             }
         };
+    }
+
+    /**
+     * Bytes written to stream files through this instance (groups and rebuilds), for
+     * retention's disk accounting; read on the thread that writes (the splitter's).
+     */
+    public long bytesWritten() {
+        return bytesWritten;
     }
 
     public Path dir() {
@@ -216,6 +225,7 @@ public final class StreamFiles {
             bytes += (int) io.ringstore.log.RecordFrame.frameLength(b.length);
         }
         bytes += StreamFileFormat.FOOTER_LENGTH;
+        bytesWritten += bytes; // retention's disk accounting (issue 8)
         ByteBuffer out = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (created) {
             out.put(StreamFileFormat.header(stream, firstVersion));
@@ -263,12 +273,16 @@ public final class StreamFiles {
      * temp file, force, rename, force folder. The old file is kept as {@code .damaged}.
      */
     public void rebuild(String stream, List<byte[]> bodies, long firstVersion) throws IOException {
+        for (byte[] b : bodies) {
+            bytesWritten += io.ringstore.log.RecordFrame.frameLength(b.length);
+        }
         Path file = pathFor(stream);
         ensureFolder(file.getParent());
         FileChannel old = open.remove(stream);
         closeQuietly(old);
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
         int bytes = StreamFileFormat.headerLength(stream) + StreamFileFormat.FOOTER_LENGTH;
+        bytesWritten += bytes; // retention's disk accounting (issue 8); frames added below
         for (byte[] b : bodies) {
             bytes += (int) io.ringstore.log.RecordFrame.frameLength(b.length);
         }
