@@ -111,7 +111,7 @@ final class PlainFileLog implements AppendTarget, Runnable {
 
     @Override
     public String label() {
-        return "baseline";
+        return "limit";
     }
 
     @Override
