@@ -23,12 +23,13 @@ interface AppendTarget extends AutoCloseable {
 
     /**
      * Waits until nothing the target deferred after acknowledging is left (the store's splitter
-     * has moved every event to its stream file), so a device window closed afterwards holds all
-     * the writes the appends cause. False when it timed out.
+     * has moved every event to its stream file; see {@link DrainWait}), so a device window closed
+     * afterwards holds all the writes the appends cause. Returns the events still deferred when
+     * it stopped waiting (0: none).
      */
-    default boolean settle(long timeoutMillis, PrintStream log, long progressMillis)
+    default long settle(long timeoutMillis, long stallMillis, PrintStream log, long progressMillis)
             throws IOException, InterruptedException {
-        return true;
+        return 0;
     }
 
     /** CPU seconds used so far by processes other than this JVM that do the target's work (a daemon), else 0. */

@@ -23,18 +23,21 @@ import java.util.Set;
  * @param reads          whole-stream reads timed per target while background appends go on (0: none)
  * @param ingestRate     background appends per second during those reads
  * @param fsyncWrites    4 KiB write + fdatasync samples of the storage probe (0: none)
+ * @param warmupEvents   unmeasured appends each configuration takes first (at most a fifth of its events)
  * @param dir            folder to work in, or null for a fresh temp folder under /var/tmp
  * @param sqliteJar      the SQLite JDBC driver's jar, or null to look for it
  * @param json           print JSON instead of the table
  * @param pi             the Pi profile: this JVM and the daemon's run on one CPU with a 64 MiB heap
+ * @param drainStallMillis how long a splitter drain may go without progress before the bench stops waiting
  * @param seed           seed for stream choice and payload bytes
  * @param idleMillis     idle sample of the device's background writes before each configuration (0: none)
  * @param progressMillis interval of progress lines on stderr
  */
 record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams, int payloadBytes, int producers,
                     List<Integer> inFlight, List<String> targets, List<Integer> sweepStreams, int sweepEvents,
-                    List<String> sweepTargets, int reads, double ingestRate, int fsyncWrites, Path dir,
-                    Path sqliteJar, boolean json, boolean pi, long seed, long idleMillis, long progressMillis) {
+                    List<String> sweepTargets, int reads, double ingestRate, int fsyncWrites, int warmupEvents, Path dir,
+                    Path sqliteJar, boolean json, boolean pi, long drainStallMillis, long seed, long idleMillis,
+                    long progressMillis) {
 
     /** Every target, in the order they run: the storage limit first, the naive design last. */
     static final List<String> TARGETS = List.of("limit", "store", "socket", "sqlite", "naive");
@@ -53,24 +56,29 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
               the stream count; probes 4 KiB write + fdatasync latency. Prints events/s, MB/s, append
               and read p50/p99, device bytes written per payload byte (/sys/dev/block/MAJ:MIN/stat of
               the folder's device), peak RSS, and the ratios with the issue's targets.
-              --events N            events per configuration (default 1000000; --quick 50000)
+              --events N            events per configuration (default 1000000; --quick 30000)
               --events-in-flight-1 N  the first N of them at in-flight 1 (default 100000; --quick 5000)
-              --naive-events N      the first N go to the naive design (default 30000; --quick 2000)
+              --naive-events N      the first N go to the naive design (default 30000; --quick 1000)
               --streams N           streams (default 10000)        --payload BYTES (default 256)
               --producers N         producers / connections (default 8)
               --in-flight N[,N...]  depths (default 32,1)
               --targets LIST        some of limit,store,socket,sqlite,naive (default all)
               --sweep-streams LIST  stream counts of the sweep (default 1,100,10000,100000; 0: no sweep)
-              --sweep-events N      events per sweep run (default 200000; --quick 20000)
+              --sweep-events N      events per sweep run (default 200000; --quick 10000)
               --sweep-targets LIST  some of store,sqlite (default store,sqlite)
               --reads N             whole-stream reads per target (default 2000; --quick 200; 0: none)
               --ingest-rate N       background appends/s while reading (default 2000)
               --fsync-writes N      4 KiB fdatasync samples (default 1000; --quick 200)
+              --warmup N            unmeasured appends first, to 100 other streams at the deepest depth,
+                                    at most a fifth of a run's events (default 10000; --quick 3000):
+                                    the daemon is a fresh JVM, and a daemon in service is warm
+              --drain-stall-ms N    stop waiting for a splitter that makes no progress this long (paused by
+                                    I/O pressure) (default 60000; --quick 15000); the row says so
               --dir DIR             folder (default: new temp folder under /var/tmp, removed after)
               --sqlite-jar FILE     org.xerial:sqlite-jdbc jar (default: class path, then
                                     bench-lib/sqlite-jdbc-*.jar beside ringstore.jar, then
                                     /usr/share/java/sqlite-jdbc.jar)
-              --seed N (default 42) --idle-ms N (default 2000; --quick 300)
+              --seed N (default 42) --idle-ms N (default 2000; --quick 200)
               --quick   small sizes: the whole run in under a minute
               --pi      a small board's constraints: the bench and the daemon run on one CPU (taskset),
                         -XX:ActiveProcessorCount=1, -Xmx64m
@@ -95,8 +103,10 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
             throw new IllegalArgumentException("--sweep-streams counts and --sweep-events must be >= 1, "
                     + "--sweep-targets some of store,sqlite");
         }
-        if (reads < 0 || ingestRate <= 0 || fsyncWrites < 0 || idleMillis < 0 || progressMillis < 1) {
-            throw new IllegalArgumentException("--reads, --fsync-writes and --idle-ms must be >= 0, --ingest-rate >= 1");
+        if (reads < 0 || ingestRate <= 0 || fsyncWrites < 0 || warmupEvents < 0 || idleMillis < 0
+                || progressMillis < 1 || drainStallMillis < 1) {
+            throw new IllegalArgumentException(
+                    "--reads, --fsync-writes, --warmup and --idle-ms must be >= 0, --ingest-rate >= 1");
         }
         inFlight = List.copyOf(inFlight);
         targets = TARGETS.stream().filter(targets::contains).toList();
@@ -108,32 +118,34 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
         Args a = Args.parse(args,
                 Set.of("--events", "--events-in-flight-1", "--naive-events", "--streams", "--payload", "--producers",
                         "--in-flight", "--targets", "--sweep-streams", "--sweep-events", "--sweep-targets", "--reads",
-                        "--ingest-rate", "--fsync-writes", "--dir", "--sqlite-jar", "--seed", "--idle-ms"),
+                        "--ingest-rate", "--fsync-writes", "--warmup", "--drain-stall-ms", "--dir", "--sqlite-jar", "--seed", "--idle-ms"),
                 Set.of("--quick", "--json", "--pi"));
         boolean quick = a.has("--quick");
         try {
             String sweep = a.get("--sweep-streams", "1,100,10000,100000");
             return new BenchOptions(
-                    intValue(a, "--events", quick ? 50_000 : 1_000_000),
+                    intValue(a, "--events", quick ? 30_000 : 1_000_000),
                     intValue(a, "--events-in-flight-1", quick ? 5_000 : 100_000),
-                    intValue(a, "--naive-events", quick ? 2_000 : 30_000),
+                    intValue(a, "--naive-events", quick ? 1_000 : 30_000),
                     intValue(a, "--streams", 10_000),
                     intValue(a, "--payload", 256),
                     intValue(a, "--producers", 8),
                     numbers("--in-flight", a.get("--in-flight", "32,1")),
                     List.of(a.get("--targets", String.join(",", TARGETS)).split(",")),
                     sweep.equals("0") ? List.of() : numbers("--sweep-streams", sweep),
-                    intValue(a, "--sweep-events", quick ? 20_000 : 200_000),
+                    intValue(a, "--sweep-events", quick ? 10_000 : 200_000),
                     List.of(a.get("--sweep-targets", "store,sqlite").split(",")),
                     intValue(a, "--reads", quick ? 200 : 2_000),
                     intValue(a, "--ingest-rate", 2_000),
                     intValue(a, "--fsync-writes", quick ? 200 : 1_000),
+                    intValue(a, "--warmup", quick ? 3_000 : 10_000),
                     a.has("--dir") ? Path.of(a.get("--dir", null)) : null,
                     a.has("--sqlite-jar") ? Path.of(a.get("--sqlite-jar", null)) : null,
                     a.has("--json"),
                     a.has("--pi"),
+                    a.getLong("--drain-stall-ms", quick ? 15_000 : 60_000),
                     a.getLong("--seed", 42),
-                    a.getLong("--idle-ms", quick ? 300 : 2_000),
+                    a.getLong("--idle-ms", quick ? 200 : 2_000),
                     quick ? 2_000 : 5_000);
         } catch (IllegalArgumentException e) {
             throw new Args.UsageException(e.getMessage());
@@ -148,6 +160,11 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
     int eventsAt(String target, int depth) {
         int n = depth == 1 ? Math.min(events, eventsAtDepth1) : events;
         return target.equals("naive") ? Math.min(n, naiveEvents) : n;
+    }
+
+    /** Unmeasured appends before a run of {@code events}: {@link #warmupEvents}, at most a fifth of the run. */
+    int warmupFor(int events) {
+        return Math.min(warmupEvents, events / 5);
     }
 
     /** The depth at which reads are timed: the deepest. */

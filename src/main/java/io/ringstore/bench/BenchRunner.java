@@ -23,6 +23,10 @@ import java.util.stream.Stream;
  */
 final class BenchRunner {
     private static final Path DEFAULT_PARENT = Path.of("/var/tmp");
+    /** Streams the warm-up appends go to (named "warm-...", apart from the measured ones). */
+    private static final int WARMUP_STREAMS = 100;
+    /** Threads deleting a configuration's files. */
+    private static final int DELETE_THREADS = 8;
     /** Longest wait for a store's splitter to move everything to stream files after a run. */
     private static final long SETTLE_TIMEOUT_MILLIS = 600_000;
 
@@ -134,19 +138,29 @@ final class BenchRunner {
         log.printf(Locale.ROOT, "[%d/%d] %s, %,d events over %,d streams, in-flight %d%n", done, configurations,
                 label, workload.events(), workload.streams(), depth);
         Files.createDirectories(dir);
+        Phases phases = new Phases();
         DeviceWindow window = DeviceWindow.start(device, options.idleMillis());
         System.gc();
         boolean rssPerRun = ProcessMemory.resetPeakRss();
+        phases.end("idle sample");
         AppendTarget target = open(label, dir, workload, depth);
+        phases.end("open");
         LoadDriver.Result result;
         long liveHeap;
         long peakRss;
         CpuUsage.Sample cpu;
         double childCpu;
         SplitterReport.ReadSet reads = null;
-        long ingestAcked = 0;
-        boolean settled;
+        long otherAcked = 0; // warm-up and background appends: device bytes are counted against them too
+        long unsplit;
         try {
+            int warmup = options.warmupFor(workload.events());
+            if (warmup > 0) {
+                Workload warm = Workload.generate("warm-", warmup, WARMUP_STREAMS, options.payloadBytes(),
+                        options.seed() + 5);
+                otherAcked += new LoadDriver(target, warm, options.producers(), options.readDepth()).run().acked();
+                phases.end("warm-up");
+            }
             LoadDriver driver = new LoadDriver(target, workload, options.producers(), depth);
             double childCpuBefore = target.childCpuSeconds();
             CpuUsage cpuWindow = CpuUsage.start();
@@ -155,6 +169,7 @@ final class BenchRunner {
                 result = driver.run();
             }
             cpu = cpuWindow.stop();
+            phases.end("appends");
             childCpu = target.childCpuSeconds() - childCpuBefore;
             if (childCpu > 0 && cpu.otherSeconds() >= 0) { // the daemon's CPU is the target's, not others'
                 cpu = new CpuUsage.Sample(cpu.selfSeconds(), Math.max(0, cpu.otherSeconds() - childCpu),
@@ -164,29 +179,34 @@ final class BenchRunner {
                 BackgroundIngest ingest = BackgroundIngest.start(target, options.streams(), options.payloadBytes(),
                         options.seed() + 3, options.producers(), depth, options.ingestRate());
                 reads = timeReads(source, workload, ingest);
-                ingestAcked = ingest.stop().acked();
+                otherAcked += ingest.stop().acked();
+                phases.end("reads");
             }
-            settled = target.settle(SETTLE_TIMEOUT_MILLIS, log, options.progressMillis());
+            unsplit = target.settle(SETTLE_TIMEOUT_MILLIS, options.drainStallMillis(), log, options.progressMillis());
+            phases.end("drain");
             liveHeap = ProcessMemory.liveHeapBytes();
             peakRss = ProcessMemory.peakRssBytes();
         } finally {
             target.close();
         }
+        phases.end("close");
         BatchStats batching = target.stats();
         long childRss = target.childPeakRssBytes();
-        DeviceWrites writes = window.end((result.acked() + ingestAcked) * workload.payloadBytes());
+        DeviceWrites writes = window.end((result.acked() + otherAcked) * workload.payloadBytes());
+        phases.end("sync");
         deleteTree(dir);
+        phases.end("delete");
 
         ConfigResult row = new ConfigResult(label, workload.streams(), depth, workload.payloadBytes(), result,
                 batching, writes, new ProcessMemory.Sample(liveHeap, childRss >= 0 ? childRss : peakRss,
-                        childRss >= 0 || rssPerRun), cpu, childCpu, reads, settled);
-        log.printf(Locale.ROOT, "  done: %,.0f ev/s, p50 %,d us, p99 %,d us, %.1f ev/force, device %.2f B/B, "
+                        childRss >= 0 || rssPerRun), cpu, childCpu, reads, unsplit);
+        log.printf(Locale.ROOT, "  done in %s: %,.0f ev/s, p50 %,d us, p99 %,d us, %.1f ev/force, device %.2f B/B, "
                         + "%.1f cpu us/ev, others %.0f%% cpu%s%s%s%n",
-                row.eventsPerSecond(), result.latencyP50Nanos() / 1000, result.latencyP99Nanos() / 1000,
+                phases, row.eventsPerSecond(), result.latencyP50Nanos() / 1000, result.latencyP99Nanos() / 1000,
                 batching.eventsPerForce(), writes.bytesPerPayloadByte(), row.cpuMicrosPerEvent(), 100 * cpu.otherShare(),
                 reads == null ? "" : String.format(Locale.ROOT, ", reads p50 %,d us p99 %,d us%s", reads.p50Nanos() / 1000,
                         reads.p99Nanos() / 1000, reads.wrong() > 0 ? " (" + reads.wrong() + " WRONG: " + reads.firstWrong() + ")" : ""),
-                settled ? "" : ", splitter NOT caught up",
+                unsplit == 0 ? "" : String.format(Locale.ROOT, ", %,d events NOT split (splitter held)", unsplit),
                 result.failed() > 0 ? ", " + result.failed() + " FAILED (first: " + result.firstError() + ")" : "");
         return row;
     }
@@ -197,6 +217,10 @@ final class BenchRunner {
         int[] used = java.util.stream.IntStream.range(0, counts.length).filter(s -> counts[s] > 0).toArray();
         SplittableRandom random = new SplittableRandom(options.seed() + 4);
         ReadTimer timer = new ReadTimer("whole streams, under " + (long) options.ingestRate() + " ev/s of appends");
+        for (int i = 0; i < options.reads() / 10; i++) { // untimed: the read path warms up, as in service
+            int s = used[random.nextInt(used.length)];
+            new ReadTimer("warm-up").readWhole(source, workload.streamName(s), counts[s]);
+        }
         long t0 = System.nanoTime();
         long acked0 = ingest.completed();
         for (int i = 0; i < options.reads(); i++) {
@@ -227,14 +251,69 @@ final class BenchRunner {
         };
     }
 
+    /** Where a configuration's wall time went, for the progress lines. */
+    private static final class Phases {
+        private final long start = System.nanoTime();
+        private final StringBuilder text = new StringBuilder();
+        private long last = start;
+
+        void end(String phase) {
+            long now = System.nanoTime();
+            text.append(text.isEmpty() ? "" : ", ").append(phase)
+                    .append(String.format(Locale.ROOT, " %.1f", (now - last) / 1e9));
+            last = now;
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%.1f s (%s)", (System.nanoTime() - start) / 1e9, text);
+        }
+    }
+
+    /**
+     * Deletes a folder and everything in it. Files go on {@link #DELETE_THREADS} threads: an
+     * unlink here waits on the filesystem journal (busy with others' writes on a shared machine),
+     * and 10,000 stream files deleted one by one took 10-20 s, several times the run they followed.
+     */
     static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
         }
+        List<Path> folders = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
         try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+            paths.forEach(p -> (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? folders : files).add(p));
+        }
+        if (files.size() < DELETE_THREADS * 16) {
+            for (Path f : files) {
+                Files.deleteIfExists(f);
             }
+        } else {
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(DELETE_THREADS)) {
+                List<java.util.concurrent.Future<?>> parts = new ArrayList<>();
+                int per = (files.size() + DELETE_THREADS - 1) / DELETE_THREADS;
+                for (int i = 0; i < files.size(); i += per) {
+                    List<Path> part = files.subList(i, Math.min(files.size(), i + per));
+                    parts.add(pool.submit(() -> {
+                        for (Path f : part) {
+                            Files.deleteIfExists(f);
+                        }
+                        return null;
+                    }));
+                }
+                for (var f : parts) {
+                    f.get();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while deleting " + root, e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+            }
+        }
+        folders.sort(Comparator.reverseOrder());
+        for (Path d : folders) {
+            Files.deleteIfExists(d);
         }
     }
 }

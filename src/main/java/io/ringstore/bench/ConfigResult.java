@@ -14,11 +14,12 @@ package io.ringstore.bench;
  * @param cpu             CPU time of this process and of others during the measured appends
  * @param childCpuSeconds CPU seconds the daemon child used during the measured appends (0 when in-process)
  * @param reads           whole-stream reads while background appends went on, or null when not timed
- * @param settled         false when the target's deferred work (the splitter) did not finish in time
+ * @param unsplitEvents   events the store's splitter had not moved to stream files when the window closed
+ *                        (held by I/O pressure): their stream-file writes are missing from the device bytes
  */
 record ConfigResult(String target, int streams, int inFlight, int payloadBytes, LoadDriver.Result run,
                     BatchStats batching, DeviceWrites device, ProcessMemory.Sample memory, CpuUsage.Sample cpu,
-                    double childCpuSeconds, SplitterReport.ReadSet reads, boolean settled) {
+                    double childCpuSeconds, SplitterReport.ReadSet reads, long unsplitEvents) {
 
     double eventsPerSecond() {
         return run.eventsPerSecond();

@@ -49,6 +49,8 @@ final class DaemonChild implements AutoCloseable {
                 socket.toString(), "--config", config.toString(), "--leds", "off");
         List<String> cmd = JavaChild.command(pi, UNIT_JVM_OPTIONS, "io.ringstore.cli.Main", args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        // A bench stopped by Ctrl-C or SIGTERM takes its daemon with it.
+        Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly, "bench-daemon-reaper"));
         DaemonChild d = new DaemonChild(p, socket);
         Path logFile = folder.resolve("daemon.log");
         Thread.ofPlatform().name("bench-daemon-output").daemon().start(() -> d.copyOutput(logFile));

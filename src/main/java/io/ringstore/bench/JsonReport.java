@@ -77,7 +77,7 @@ final class JsonReport {
                     .field("cpuMicrosPerEvent", r.cpuMicrosPerEvent())
                     .field("otherProcessesCpuShare", r.cpu().otherShare())
                     .field("liveHeapBytes", r.memory().liveHeapBytes())
-                    .field("settled", r.settled())
+                    .field("unsplitEvents", r.unsplitEvents())
                     .last("peakRssBytes", r.memory().peakRssBytes());
         }
         sb.append(']');

@@ -12,7 +12,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -26,7 +25,6 @@ import java.util.concurrent.TimeoutException;
  */
 final class SocketTarget implements AppendTarget, StreamSource {
     private static final long CALL_TIMEOUT_SECONDS = 60;
-    private static final long POLL_MILLIS = 20;
 
     private final DaemonChild daemon;
     private final List<RingStoreClient> clients;
@@ -90,28 +88,12 @@ final class SocketTarget implements AppendTarget, StreamSource {
 
     /** Polls the daemon's status until its splitter lag is 0. */
     @Override
-    public boolean settle(long timeoutMillis, PrintStream log, long progressMillis)
+    public long settle(long timeoutMillis, long stallMillis, PrintStream log, long progressMillis)
             throws IOException, InterruptedException {
-        long start = System.nanoTime();
-        long nextPrint = start + progressMillis * 1_000_000;
-        while (true) {
+        return DrainWait.await(() -> {
             StatusResponse s = status();
-            long now = System.nanoTime();
-            if (s.getSplitterLagEvents() == 0) {
-                return true;
-            }
-            if (now - start > timeoutMillis * 1_000_000) {
-                log.printf(Locale.ROOT, "  splitter drain: TIMED OUT, daemon splitter %s, lag %,d events%n",
-                        s.getSplitterState(), s.getSplitterLagEvents());
-                return false;
-            }
-            if (now >= nextPrint) {
-                log.printf(Locale.ROOT, "  splitter drain (daemon): %s, lag %,d events, %.1f s%n", s.getSplitterState(),
-                        s.getSplitterLagEvents(), (now - start) / 1e9);
-                nextPrint = now + progressMillis * 1_000_000;
-            }
-            Thread.sleep(POLL_MILLIS);
-        }
+            return new DrainWait.Lag(s.getSplitterState(), s.getSplitterLagEvents());
+        }, timeoutMillis, stallMillis, log, progressMillis, "splitter drain (daemon)");
     }
 
     private StatusResponse status() throws IOException {

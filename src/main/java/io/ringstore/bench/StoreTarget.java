@@ -69,8 +69,12 @@ final class StoreTarget implements AppendTarget, StreamSource {
 
     /** Waits for the splitter to move every event to its stream file (lag 0). */
     @Override
-    public boolean settle(long timeoutMillis, PrintStream log, long progressMillis) throws InterruptedException {
-        return SplitterWatch.attach(store).awaitLagZero(timeoutMillis, log, "splitter drain", progressMillis) >= 0;
+    public long settle(long timeoutMillis, long stallMillis, PrintStream log, long progressMillis)
+            throws IOException, InterruptedException {
+        return DrainWait.await(() -> {
+            var s = store.splitterStatus();
+            return new DrainWait.Lag(s.state().name().toLowerCase(java.util.Locale.ROOT), s.lagEvents());
+        }, timeoutMillis, stallMillis, log, progressMillis, "splitter drain");
     }
 
     @Override

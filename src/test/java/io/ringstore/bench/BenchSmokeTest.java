@@ -59,14 +59,17 @@ class BenchSmokeTest {
                     assertEquals(READS, r.reads().reads(), what);
                     assertEquals(0, r.reads().wrong(), what + ": " + r.reads().firstWrong());
                     assertTrue(r.reads().p50Nanos() > 0 && r.reads().p99Nanos() >= r.reads().p50Nanos(), what);
-                    assertTrue(r.batching().events() >= events, what + ": the target's own count");
+                    assertTrue(r.batching().events() >= events + options.warmupFor(events),
+                            what + ": the target's own count, background appends included");
                 } else {
                     assertNull(r.reads(), what + ": reads are timed only at the deepest depth");
-                    assertEquals(events, r.batching().events(), what + ": the target's own count");
+                    assertEquals(events + options.warmupFor(events), r.batching().events(),
+                            what + ": the target's own count, warm-up included");
                 }
             }
         }
-        assertEquals(NAIVE, report.find("naive", 8).batching().forces(), "naive: one fdatasync per append");
+        assertEquals(NAIVE + options.warmupFor(NAIVE), report.find("naive", 8).batching().forces(),
+                "naive: one fdatasync per append");
 
         assertEquals(6, report.sweep().size(), "store and sqlite at 3 stream counts");
         for (String target : List.of("store", "sqlite")) {
@@ -110,7 +113,6 @@ class BenchSmokeTest {
     private static void assertSane(ConfigResult r, int events, String what) {
         assertEquals(events, r.run().acked(), what);
         assertEquals(0, r.run().failed(), what + ": " + r.run().firstError());
-        assertTrue(r.settled(), what + ": splitter caught up");
         assertTrue(r.eventsPerSecond() > 0 && r.payloadMBps() > 0, what);
         assertTrue(r.run().latencyP50Nanos() > 0 && r.run().latencyP99Nanos() >= r.run().latencyP50Nanos(), what);
         assertTrue(r.batching().forces() > 0 && r.batching().eventsPerForce() >= 1, what);
