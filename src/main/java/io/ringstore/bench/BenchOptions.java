@@ -28,6 +28,7 @@ import java.util.Set;
  * @param sqliteJar      the SQLite JDBC driver's jar, or null to look for it
  * @param json           print JSON instead of the table
  * @param pi             the Pi profile: this JVM and the daemon's run on one CPU with a 64 MiB heap
+ * @param daemonJavaOptions extra JVM options for the daemon child (a profiler, JFR), after the unit's
  * @param drainStallMillis how long a splitter drain may go without progress before the bench stops waiting
  * @param seed           seed for stream choice and payload bytes
  * @param idleMillis     idle sample of the device's background writes before each configuration (0: none)
@@ -36,7 +37,7 @@ import java.util.Set;
 record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams, int payloadBytes, int producers,
                     List<Integer> inFlight, List<String> targets, List<Integer> sweepStreams, int sweepEvents,
                     List<String> sweepTargets, int reads, double ingestRate, int fsyncWrites, int warmupEvents, Path dir,
-                    Path sqliteJar, boolean json, boolean pi, long drainStallMillis, long seed, long idleMillis,
+                    Path sqliteJar, boolean json, boolean pi, List<String> daemonJavaOptions, long drainStallMillis, long seed, long idleMillis,
                     long progressMillis) {
 
     /** Every target, in the order they run: the storage limit first, the naive design last. */
@@ -74,6 +75,8 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
                                     the daemon is a fresh JVM, and a daemon in service is warm
               --drain-stall-ms N    stop waiting for a splitter that makes no progress this long (paused by
                                     I/O pressure) (default 60000; --quick 15000); the row says so
+              --daemon-java-options "OPTS"  more JVM options for the daemon child, e.g. a profiler:
+                                    "-XX:StartFlightRecording=filename=/tmp/daemon.jfr,settings=profile"
               --dir DIR             folder (default: new temp folder under /var/tmp, removed after)
               --sqlite-jar FILE     org.xerial:sqlite-jdbc jar (default: class path, then
                                     bench-lib/sqlite-jdbc-*.jar beside ringstore.jar, then
@@ -109,6 +112,7 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
                     "--reads, --fsync-writes, --warmup and --idle-ms must be >= 0, --ingest-rate >= 1");
         }
         inFlight = List.copyOf(inFlight);
+        daemonJavaOptions = List.copyOf(daemonJavaOptions);
         targets = TARGETS.stream().filter(targets::contains).toList();
         sweepStreams = List.copyOf(sweepStreams);
         sweepTargets = List.copyOf(sweepTargets);
@@ -118,7 +122,7 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
         Args a = Args.parse(args,
                 Set.of("--events", "--events-in-flight-1", "--naive-events", "--streams", "--payload", "--producers",
                         "--in-flight", "--targets", "--sweep-streams", "--sweep-events", "--sweep-targets", "--reads",
-                        "--ingest-rate", "--fsync-writes", "--warmup", "--drain-stall-ms", "--dir", "--sqlite-jar", "--seed", "--idle-ms"),
+                        "--ingest-rate", "--fsync-writes", "--warmup", "--drain-stall-ms", "--daemon-java-options", "--dir", "--sqlite-jar", "--seed", "--idle-ms"),
                 Set.of("--quick", "--json", "--pi"));
         boolean quick = a.has("--quick");
         try {
@@ -143,6 +147,8 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
                     a.has("--sqlite-jar") ? Path.of(a.get("--sqlite-jar", null)) : null,
                     a.has("--json"),
                     a.has("--pi"),
+                    a.has("--daemon-java-options") ? List.of(a.get("--daemon-java-options", "").trim().split("\\s+"))
+                            : List.of(),
                     a.getLong("--drain-stall-ms", quick ? 15_000 : 60_000),
                     a.getLong("--seed", 42),
                     a.getLong("--idle-ms", quick ? 200 : 2_000),

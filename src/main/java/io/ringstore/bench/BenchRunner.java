@@ -236,7 +236,7 @@ final class BenchRunner {
         WriterOptions writer = WriterOptions.defaults();
         return switch (label) {
             case "store" -> StoreTarget.open(dir);
-            case "socket" -> SocketTarget.open(dir, options.producers(), options.pi());
+            case "socket" -> SocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions());
             case "sqlite" -> {
                 SqliteTarget t = SqliteTarget.open(sqlite, dir.resolve("events.db"), writer.queueCapacity(),
                         writer.maxBatch());

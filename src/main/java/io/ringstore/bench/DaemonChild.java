@@ -41,13 +41,18 @@ final class DaemonChild implements AutoCloseable {
         this.socket = socket;
     }
 
-    /** Starts a daemon on {@code folder}/data serving {@code folder}/d.sock and waits until it is ready. */
-    static DaemonChild start(Path folder, boolean pi) throws IOException, InterruptedException {
+    /**
+     * Starts a daemon on {@code folder}/data serving {@code folder}/d.sock and waits until it is
+     * ready; {@code javaOptions} go after the unit's.
+     */
+    static DaemonChild start(Path folder, boolean pi, List<String> javaOptions) throws IOException, InterruptedException {
         Path config = Files.writeString(folder.resolve("empty.conf"), "# bench: the daemon's defaults\n");
         Path socket = folder.resolve("d.sock");
         List<String> args = List.of("serve", "--data", folder.resolve("data").toString(), "--socket",
                 socket.toString(), "--config", config.toString(), "--leds", "off");
-        List<String> cmd = JavaChild.command(pi, UNIT_JVM_OPTIONS, "io.ringstore.cli.Main", args);
+        List<String> jvm = new ArrayList<>(UNIT_JVM_OPTIONS);
+        jvm.addAll(javaOptions);
+        List<String> cmd = JavaChild.command(pi, jvm, "io.ringstore.cli.Main", args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         // A bench stopped by Ctrl-C or SIGTERM takes its daemon with it.
         Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly, "bench-daemon-reaper"));

@@ -39,8 +39,9 @@ final class SocketTarget implements AppendTarget, StreamSource {
     }
 
     /** Starts a daemon in {@code folder} and opens {@code connections} producer connections to it. */
-    static SocketTarget open(Path folder, int connections, boolean pi) throws IOException, InterruptedException {
-        DaemonChild daemon = DaemonChild.start(folder, pi);
+    static SocketTarget open(Path folder, int connections, boolean pi, List<String> javaOptions)
+            throws IOException, InterruptedException {
+        DaemonChild daemon = DaemonChild.start(folder, pi, javaOptions);
         List<RingStoreClient> clients = new ArrayList<>();
         try {
             for (int i = 0; i < connections; i++) {
