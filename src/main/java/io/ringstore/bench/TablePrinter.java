@@ -7,7 +7,7 @@ import java.util.Map;
 
 /** The human-readable report: the comparison table, the sweep, the ratios with their targets, and notes. */
 final class TablePrinter {
-    private static final String ROW = "%-22s %5s %9s %9s %7s %9s %9s %9s %9s %7s %8s %7s %8s%n";
+    private static final String ROW = "%-22s %5s %9s %9s %7s %9s %9s %9s %9s %7s %7s %8s %7s %8s%n";
     private static final Map<String, String> NAMES = Map.of("limit", "storage limit", "store", "ringstore in-process",
             "socket", "ringstore socket", "sqlite", "SQLite WAL FULL", "naive", "naive stream files");
 
@@ -66,7 +66,9 @@ final class TablePrinter {
                 (long) o.ingestRate(), o.readDepth());
         out.println("  dev B/pay B: device sectors written x 512 / payload bytes acked, over open + appends + reads +");
         out.println("    splitter drain (ringstore waits until every event is in its stream file) + close (SQLite");
-        out.println("    checkpoints its WAL) + sync. The counter is device-wide: others' writes count too.");
+        out.println("    checkpoints its WAL) + sync. The counter is device-wide: others' writes count too;");
+        out.println("    bg B/pay B is the device's idle write rate just before, over the same window: how much of");
+        out.println("    dev B/pay B may be others'. Compare rows whose bg B/pay B is small.");
         out.println("  ev/commit: events per force (SQLite: per transaction commit).");
         out.println("  peak RSS: VmHWM of the process holding the data: the daemon's for the socket; this JVM's");
         out.println("    otherwise (producers included; SQLite's native memory counts, its page cache does not).");
@@ -78,9 +80,9 @@ final class TablePrinter {
 
     private static void header(PrintStream out) {
         out.printf(Locale.ROOT, ROW, "target", "depth", "events", "ev/s", "MB/s", "append", "append", "read", "read",
-                "dev B/", "ev/", "peak", "cpu");
+                "dev B/", "bg B/", "ev/", "peak", "cpu");
         out.printf(Locale.ROOT, ROW, "", "", "acked", "", "", "p50 us", "p99 us", "p50 us", "p99 us", "pay B",
-                "commit", "RSS MiB", "us/ev");
+                "pay B", "commit", "RSS MiB", "us/ev");
     }
 
     private static void row(PrintStream out, ConfigResult r, String name, String depth) {
@@ -89,7 +91,8 @@ final class TablePrinter {
                 String.format(Locale.ROOT, "%,.0f", r.eventsPerSecond()), fixed(r.payloadMBps(), 2),
                 micros(r.run().latencyP50Nanos()), micros(r.run().latencyP99Nanos()),
                 reads == null ? "-" : micros(reads.p50Nanos()), reads == null ? "-" : micros(reads.p99Nanos()),
-                fixed(r.device().bytesPerPayloadByte(), 2), fixed(r.batching().eventsPerForce(), 1),
+                fixed(r.device().bytesPerPayloadByte(), 2), fixed(r.device().backgroundPerPayloadByte(), 2),
+                fixed(r.batching().eventsPerForce(), 1),
                 mib(r.memory().peakRssBytes()), fixed(r.cpuMicrosPerEvent(), 1));
         if (r.run().failed() > 0) {
             out.printf(Locale.ROOT, "  ^ %,d appends FAILED; first: %s%n", r.run().failed(), r.run().firstError());
