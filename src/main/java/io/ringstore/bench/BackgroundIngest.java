@@ -5,7 +5,7 @@ package io.ringstore.bench;
  * {@link LoadDriver} on its own thread, generated for up to {@link #MAX_SECONDS} and stopped when
  * the measurement is done.
  */
-final class BackgroundIngest implements AutoCloseable {
+final class BackgroundIngest {
     /** Background appends are generated for this long at most (the arrays are sized by it). */
     static final int MAX_SECONDS = 300;
 
@@ -51,10 +51,5 @@ final class BackgroundIngest implements AutoCloseable {
         driver.stop();
         thread.join();
         return result;
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        stop();
     }
 }
