@@ -91,6 +91,8 @@ final class SocketTarget implements AppendTarget, StreamSource {
     @Override
     public long settle(long timeoutMillis, long stallMillis, PrintStream log, long progressMillis)
             throws IOException, InterruptedException {
+        // Streams short of their ripe size would wait a window (30 s) for their file.
+        await(reader.drainSplitter());
         return DrainWait.await(() -> {
             StatusResponse s = status();
             return new DrainWait.Lag(s.getSplitterState(), s.getSplitterLagEvents());

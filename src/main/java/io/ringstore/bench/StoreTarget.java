@@ -71,6 +71,8 @@ final class StoreTarget implements AppendTarget, StreamSource {
     @Override
     public long settle(long timeoutMillis, long stallMillis, PrintStream log, long progressMillis)
             throws IOException, InterruptedException {
+        // Streams short of their ripe size would wait a window (30 s) for their file.
+        store.splitter().drain();
         return DrainWait.await(() -> {
             var s = store.splitterStatus();
             return new DrainWait.Lag(s.state().name().toLowerCase(java.util.Locale.ROOT), s.lagEvents());
