@@ -1,16 +1,46 @@
 package io.ringstore.bench;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.util.concurrent.CompletableFuture;
 
-/** Something the load driver appends to: the store, or the plain-file baseline. */
+/** Something the load driver appends to: the store (in-process or through its socket), SQLite, a plain file. */
 interface AppendTarget extends AutoCloseable {
 
-    /** Short label for tables: "store" or "baseline". */
+    /** Short label for tables, e.g. "store" or "limit". */
     String label();
 
     /** Appends one event; the future completes when it is acknowledged (durable, in sync mode). */
     CompletableFuture<?> append(String stream, byte[] payload);
+
+    /**
+     * Appends one event on behalf of producer {@code producer} (0-based): a target with one
+     * connection per producer (the socket) uses that producer's own connection.
+     */
+    default CompletableFuture<?> append(int producer, String stream, byte[] payload) {
+        return append(stream, payload);
+    }
+
+    /**
+     * Waits until nothing the target deferred after acknowledging is left (the store's splitter
+     * has moved every event to its stream file; see {@link DrainWait}), so a device window closed
+     * afterwards holds all the writes the appends cause. Returns the events still deferred when
+     * it stopped waiting (0: none).
+     */
+    default long settle(long timeoutMillis, long stallMillis, PrintStream log, long progressMillis)
+            throws IOException, InterruptedException {
+        return 0;
+    }
+
+    /** CPU seconds used so far by processes other than this JVM that do the target's work (a daemon), else 0. */
+    default double childCpuSeconds() {
+        return 0;
+    }
+
+    /** Peak RSS of the process that holds the data (a daemon child), or -1 when that is this JVM. */
+    default long childPeakRssBytes() {
+        return -1;
+    }
 
     /** Group-commit counters so far. */
     BatchStats stats();

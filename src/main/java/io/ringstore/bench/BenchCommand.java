@@ -3,15 +3,20 @@ package io.ringstore.bench;
 import io.ringstore.cli.Args;
 import io.ringstore.cli.ExitCodes;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.tinylog.configuration.Configuration;
 
 /**
- * {@code ringstore bench}: the store against the storage itself. Progress and the store's log
+ * {@code ringstore bench}: the store against SQLite, the naive design and the storage itself. Progress and the store's log
  * lines go to stderr; the report (table, or JSON with {@code --json}) is all that goes to stdout.
  */
 public final class BenchCommand {
+    /** Set in the child JVM that {@code --pi} starts, so it runs the bench instead of starting another. */
+    private static final String PI_CHILD = "ringstore.bench.pi-child";
+
     private BenchCommand() {}
 
     public static int run(String[] args) {
@@ -30,6 +35,9 @@ public final class BenchCommand {
             System.err.println("bench: " + e.getMessage());
             System.err.print(BenchOptions.USAGE);
             return ExitCodes.USAGE;
+        }
+        if (options.pi() && !Boolean.getBoolean(PI_CHILD)) {
+            return runConstrained(args);
         }
         logToStderr();
         BenchReport report;
@@ -50,6 +58,27 @@ public final class BenchCommand {
         }
         System.out.flush();
         return ExitCodes.OK;
+    }
+
+    /**
+     * {@code --pi}: the whole bench again in a child JVM with a small board's constraints (one
+     * CPU, 64 MiB heap; see {@link JavaChild}), its output passed through. The daemon it starts
+     * inherits the CPU mask and gets the same JVM limits.
+     */
+    private static int runConstrained(String[] args) {
+        List<String> rest = new ArrayList<>(List.of("bench"));
+        rest.addAll(Arrays.asList(args));
+        List<String> cmd = JavaChild.command(true, List.of("-D" + PI_CHILD + "=true"), "io.ringstore.cli.Main", rest);
+        System.err.println("bench --pi: " + JavaChild.piDescription() + ": " + String.join(" ", cmd));
+        try {
+            return new ProcessBuilder(cmd).inheritIO().start().waitFor();
+        } catch (IOException e) {
+            System.err.println("bench: cannot start the constrained JVM: " + e);
+            return ExitCodes.IO_ERROR;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ExitCodes.IO_ERROR;
+        }
     }
 
     /** {@code bench --splitter}: issue 3's measurements of the lazy splitter. */

@@ -9,81 +9,173 @@ import java.util.Set;
 /**
  * The benchmark's settings, checked once.
  *
- * @param events         events appended per configuration
+ * @param events         events appended per configuration at in-flight depths above 1
+ * @param eventsAtDepth1 the first this many of them at in-flight 1 (one force per few events is slow)
+ * @param naiveEvents    the first this many go to the naive design (one fdatasync per event)
  * @param streams        streams the events are spread over (uniformly, seeded)
  * @param payloadBytes   payload bytes per event
- * @param producers      producer threads
+ * @param producers      producer threads (connections, for the socket)
  * @param inFlight       the in-flight depths to run, each for every target
- * @param targets        what to run at each depth, in order: "baseline", "store" or both (ratios need both)
+ * @param targets        what to run at each depth, in this order: some of {@link #TARGETS}
+ * @param sweepStreams   stream counts of the sweep (empty: no sweep)
+ * @param sweepEvents    events per sweep configuration
+ * @param sweepTargets   what the sweep runs: some of "store", "sqlite"
+ * @param reads          whole-stream reads timed per target while background appends go on (0: none)
+ * @param ingestRate     background appends per second during those reads
+ * @param fsyncWrites    4 KiB write + fdatasync samples of the storage probe (0: none)
+ * @param warmupEvents   unmeasured appends each configuration takes first (at most a fifth of its events)
  * @param dir            folder to work in, or null for a fresh temp folder under /var/tmp
+ * @param sqliteJar      the SQLite JDBC driver's jar, or null to look for it
  * @param json           print JSON instead of the table
+ * @param pi             the Pi profile: this JVM and the daemon's run on one CPU with a 64 MiB heap
+ * @param daemonJavaOptions extra JVM options for the daemon child (a profiler, JFR), after the unit's
+ * @param drainStallMillis how long a splitter drain may go without progress before the bench stops waiting
  * @param seed           seed for stream choice and payload bytes
  * @param idleMillis     idle sample of the device's background writes before each configuration (0: none)
  * @param progressMillis interval of progress lines on stderr
  */
-record BenchOptions(int events, int streams, int payloadBytes, int producers, List<Integer> inFlight,
-                    List<String> targets, Path dir,
-                    boolean json, long seed, long idleMillis, long progressMillis) {
+record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams, int payloadBytes, int producers,
+                    List<Integer> inFlight, List<String> targets, List<Integer> sweepStreams, int sweepEvents,
+                    List<String> sweepTargets, int reads, double ingestRate, int fsyncWrites, int warmupEvents, Path dir,
+                    Path sqliteJar, boolean json, boolean pi, List<String> daemonJavaOptions, long drainStallMillis, long seed, long idleMillis,
+                    long progressMillis) {
+
+    /** Every target, in the order they run: the storage limit first, the naive design last. */
+    static final List<String> TARGETS = List.of("limit", "store", "socket", "sqlite", "naive");
 
     static final String USAGE = """
-            usage: ringstore bench [--events N] [--streams N] [--payload BYTES] [--producers N]
-                                   [--in-flight N[,N...]] [--dir DIR] [--seed N] [--idle-ms N]
-                                   [--targets baseline,store] [--quick] [--json]
-              Appends N events of BYTES payload over N streams (chosen at random, fixed seed) from
-              N producer threads, each keeping the given number of appends in flight, first to a
-              plain-file baseline (framing + one fdatasync per drained batch) and then to the store
-              (default configuration: durability sync). Prints events/s, payload MB/s, append
-              latency, events per force, force latency, device bytes written per payload byte
-              (from /sys/dev/block/MAJ:MIN/stat of the folder's device) and store/baseline ratios.
-              defaults: --events 1000000 --streams 10000 --payload 256 --producers 8
-                        --in-flight 1,32 --dir (new temp folder under /var/tmp, removed after)
-                        --seed 42 --idle-ms 2000
-              --quick   100000 events (unless --events is given), 1 s idle samples
-              --targets run only some targets (e.g. "store" under a profiler); ratios need both
+            usage: ringstore bench [--quick] [--json] [--pi] [options]
+              Runs, one after another on the same folder and device, the same appends against:
+                limit   the storage limit: framed records to a plain file, one fdatasync per batch
+                store   ringstore in-process (default configuration: durability sync, splitter on)
+                socket  ringstore through its Unix socket: a daemon child process, one connection
+                        per producer
+                sqlite  SQLite (WAL, synchronous=FULL, one writer thread, one transaction per batch,
+                        UNIQUE(stream, version)); needs the sqlite-jdbc jar (see --sqlite-jar)
+                naive   each append forced into its stream's own file
+              at each in-flight depth; times whole-stream reads while background appends go on; sweeps
+              the stream count; probes 4 KiB write + fdatasync latency. Prints events/s, MB/s, append
+              and read p50/p99, device bytes written per payload byte (/sys/dev/block/MAJ:MIN/stat of
+              the folder's device), peak RSS, and the ratios with the issue's targets.
+              --events N            events per configuration (default 1000000; --quick 30000)
+              --events-in-flight-1 N  the first N of them at in-flight 1 (default 100000; --quick 5000)
+              --naive-events N      the first N go to the naive design (default 30000; --quick 1000)
+              --streams N           streams (default 10000)        --payload BYTES (default 256)
+              --producers N         producers / connections (default 8)
+              --in-flight N[,N...]  depths (default 32,1)
+              --targets LIST        some of limit,store,socket,sqlite,naive (default all)
+              --sweep-streams LIST  stream counts of the sweep (default 1,100,10000,100000; 0: no sweep)
+              --sweep-events N      events per sweep run (default 200000; --quick 10000)
+              --sweep-targets LIST  some of store,sqlite (default store,sqlite)
+              --reads N             whole-stream reads per target (default 2000; --quick 200; 0: none)
+              --ingest-rate N       background appends/s while reading (default 2000)
+              --fsync-writes N      4 KiB fdatasync samples (default 1000; --quick 200)
+              --warmup N            unmeasured appends first, to 100 other streams at the deepest depth,
+                                    at most a fifth of a run's events (default 10000; --quick 3000):
+                                    the daemon is a fresh JVM, and a daemon in service is warm
+              --drain-stall-ms N    stop waiting for a splitter that makes no progress this long (paused by
+                                    I/O pressure) (default 60000; --quick 15000); the row says so
+              --daemon-java-options "OPTS"  more JVM options for the daemon child, e.g. a profiler:
+                                    "-XX:StartFlightRecording=filename=/tmp/daemon.jfr,settings=profile"
+              --dir DIR             folder (default: new temp folder under /var/tmp, removed after)
+              --sqlite-jar FILE     org.xerial:sqlite-jdbc jar (default: class path, then
+                                    bench-lib/sqlite-jdbc-*.jar beside ringstore.jar, then
+                                    /usr/share/java/sqlite-jdbc.jar)
+              --seed N (default 42) --idle-ms N (default 2000; --quick 200)
+              --quick   small sizes: the whole run in under a minute
+              --pi      a small board's constraints: the bench and the daemon run on one CPU (taskset),
+                        -XX:ActiveProcessorCount=1, -Xmx64m
               --json    machine-readable report on stdout (progress stays on stderr)
             ringstore bench --splitter [...]: the lazy splitter's numbers (issue 3); see
               ringstore bench --splitter --help
             """;
 
     BenchOptions {
-        if (events < 1 || streams < 1 || payloadBytes < 0 || producers < 1) {
-            throw new IllegalArgumentException("--events, --streams and --producers must be >= 1, --payload >= 0");
+        if (events < 1 || eventsAtDepth1 < 1 || naiveEvents < 1 || streams < 1 || payloadBytes < 0 || producers < 1) {
+            throw new IllegalArgumentException(
+                    "--events, --events-in-flight-1, --naive-events, --streams and --producers must be >= 1, --payload >= 0");
         }
         if (inFlight == null || inFlight.isEmpty() || inFlight.stream().anyMatch(n -> n < 1)) {
             throw new IllegalArgumentException("--in-flight needs one or more depths >= 1: " + inFlight);
         }
-        if (idleMillis < 0 || progressMillis < 1) {
-            throw new IllegalArgumentException("--idle-ms must be >= 0");
+        if (targets == null || targets.isEmpty() || !TARGETS.containsAll(targets)) {
+            throw new IllegalArgumentException("--targets takes some of " + String.join(",", TARGETS) + ": " + targets);
+        }
+        if (sweepStreams.stream().anyMatch(n -> n < 1) || sweepEvents < 1
+                || !List.of("store", "sqlite").containsAll(sweepTargets)) {
+            throw new IllegalArgumentException("--sweep-streams counts and --sweep-events must be >= 1, "
+                    + "--sweep-targets some of store,sqlite");
+        }
+        if (reads < 0 || ingestRate <= 0 || fsyncWrites < 0 || warmupEvents < 0 || idleMillis < 0
+                || progressMillis < 1 || drainStallMillis < 1) {
+            throw new IllegalArgumentException(
+                    "--reads, --fsync-writes, --warmup and --idle-ms must be >= 0, --ingest-rate >= 1");
         }
         inFlight = List.copyOf(inFlight);
-        if (targets == null || targets.isEmpty() || !List.of("baseline", "store").containsAll(targets)) {
-            throw new IllegalArgumentException("--targets takes baseline, store or both: " + targets);
-        }
-        targets = List.copyOf(targets);
+        daemonJavaOptions = List.copyOf(daemonJavaOptions);
+        targets = TARGETS.stream().filter(targets::contains).toList();
+        sweepStreams = List.copyOf(sweepStreams);
+        sweepTargets = List.copyOf(sweepTargets);
     }
 
     static BenchOptions parse(String[] args) throws Args.UsageException {
         Args a = Args.parse(args,
-                Set.of("--events", "--streams", "--payload", "--producers", "--in-flight", "--dir", "--seed",
-                        "--idle-ms", "--targets"),
-                Set.of("--quick", "--json"));
+                Set.of("--events", "--events-in-flight-1", "--naive-events", "--streams", "--payload", "--producers",
+                        "--in-flight", "--targets", "--sweep-streams", "--sweep-events", "--sweep-targets", "--reads",
+                        "--ingest-rate", "--fsync-writes", "--warmup", "--drain-stall-ms", "--daemon-java-options", "--dir", "--sqlite-jar", "--seed", "--idle-ms"),
+                Set.of("--quick", "--json", "--pi"));
         boolean quick = a.has("--quick");
         try {
+            String sweep = a.get("--sweep-streams", "1,100,10000,100000");
             return new BenchOptions(
-                    intValue(a, "--events", quick ? 100_000 : 1_000_000),
+                    intValue(a, "--events", quick ? 30_000 : 1_000_000),
+                    intValue(a, "--events-in-flight-1", quick ? 5_000 : 100_000),
+                    intValue(a, "--naive-events", quick ? 1_000 : 30_000),
                     intValue(a, "--streams", 10_000),
                     intValue(a, "--payload", 256),
                     intValue(a, "--producers", 8),
-                    depths(a.get("--in-flight", "1,32")),
-                    List.of(a.get("--targets", "baseline,store").split(",")),
+                    numbers("--in-flight", a.get("--in-flight", "32,1")),
+                    List.of(a.get("--targets", String.join(",", TARGETS)).split(",")),
+                    sweep.equals("0") ? List.of() : numbers("--sweep-streams", sweep),
+                    intValue(a, "--sweep-events", quick ? 10_000 : 200_000),
+                    List.of(a.get("--sweep-targets", "store,sqlite").split(",")),
+                    intValue(a, "--reads", quick ? 200 : 2_000),
+                    intValue(a, "--ingest-rate", 2_000),
+                    intValue(a, "--fsync-writes", quick ? 200 : 1_000),
+                    intValue(a, "--warmup", quick ? 3_000 : 10_000),
                     a.has("--dir") ? Path.of(a.get("--dir", null)) : null,
+                    a.has("--sqlite-jar") ? Path.of(a.get("--sqlite-jar", null)) : null,
                     a.has("--json"),
+                    a.has("--pi"),
+                    a.has("--daemon-java-options") ? List.of(a.get("--daemon-java-options", "").trim().split("\\s+"))
+                            : List.of(),
+                    a.getLong("--drain-stall-ms", quick ? 15_000 : 60_000),
                     a.getLong("--seed", 42),
-                    a.getLong("--idle-ms", quick ? 1_000 : 2_000),
-                    quick ? 1_000 : 2_000);
+                    a.getLong("--idle-ms", quick ? 200 : 2_000),
+                    quick ? 2_000 : 5_000);
         } catch (IllegalArgumentException e) {
             throw new Args.UsageException(e.getMessage());
         }
+    }
+
+    boolean runs(String target) {
+        return targets.contains(target);
+    }
+
+    /** Events a target appends at this depth. */
+    int eventsAt(String target, int depth) {
+        int n = depth == 1 ? Math.min(events, eventsAtDepth1) : events;
+        return target.equals("naive") ? Math.min(n, naiveEvents) : n;
+    }
+
+    /** Unmeasured appends before a run of {@code events}: {@link #warmupEvents}, at most a fifth of the run. */
+    int warmupFor(int events) {
+        return Math.min(warmupEvents, events / 5);
+    }
+
+    /** The depth at which reads are timed: the deepest. */
+    int readDepth() {
+        return inFlight.stream().mapToInt(Integer::intValue).max().orElse(1);
     }
 
     private static int intValue(Args a, String key, int fallback) throws Args.UsageException {
@@ -94,15 +186,15 @@ record BenchOptions(int events, int streams, int payloadBytes, int producers, Li
         return (int) v;
     }
 
-    private static List<Integer> depths(String text) throws Args.UsageException {
+    static List<Integer> numbers(String key, String text) throws Args.UsageException {
         List<Integer> out = new ArrayList<>();
         for (String part : text.split(",")) {
             try {
                 out.add(Integer.parseInt(part.trim()));
             } catch (NumberFormatException e) {
-                throw new Args.UsageException("--in-flight takes numbers separated by commas: " + text);
+                throw new Args.UsageException(key + " takes numbers separated by commas: " + text);
             }
         }
-        return out;
+        return List.copyOf(out);
     }
 }

@@ -2,19 +2,20 @@ package io.ringstore.bench;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
- * Everything a bench run measured, in the order it ran, plus what it ran on.
+ * Everything a bench run measured, in the order it ran, plus what it ran on, and the ratios and
+ * targets of issue 7 computed from it.
  *
- * @param options        the settings
- * @param environment    where it ran
- * @param rows           one per target and in-flight depth
- * @param heapUsedBytes  heap used at the end
- * @param heapMaxBytes   the heap limit
- * @param peakRssBytes   VmHWM at the end (since the last per-configuration reset, if resets worked)
+ * @param options     the settings
+ * @param environment where it ran
+ * @param rows        one per target and in-flight depth (the standard workload)
+ * @param sweep       one per sweep target and stream count
+ * @param fsync       the 4 KiB write + fdatasync probe, or null
  */
-record BenchReport(BenchOptions options, Environment environment, List<ConfigResult> rows, long heapUsedBytes,
-                   long heapMaxBytes, long peakRssBytes) {
+record BenchReport(BenchOptions options, Environment environment, List<ConfigResult> rows, List<ConfigResult> sweep,
+                   FsyncProbe.Result fsync) {
 
     /**
      * Where the bench ran.
@@ -23,16 +24,41 @@ record BenchReport(BenchOptions options, Environment environment, List<ConfigRes
      * @param device            block device name and MAJ:MIN, or "n/a"
      * @param deviceNote        why there is no device counter, or null
      * @param durability        the store's durability mode (its default)
-     * @param baselineBodyBytes body bytes per baseline frame (matched to the store's record body)
+     * @param baselineBodyBytes body bytes per storage-limit frame (matched to the store's record body)
      * @param streamsUsed       distinct streams the seeded workload touches
      * @param platform          JVM, OS and CPU count
+     * @param sqlite            SQLite and driver versions and where the driver came from, or why SQLite did not run
+     * @param piProfile         what the Pi profile constrained, or null without it
      */
     record Environment(String folder, String device, String deviceNote, String durability, int baselineBodyBytes,
-                       int streamsUsed, String platform) {}
+                       int streamsUsed, String platform, String sqlite, String piProfile) {}
 
-    /** Store divided by baseline at one in-flight depth. */
-    record Ratio(int inFlight, double eventsPerSecond, double latencyP50, double latencyP99,
-                 double devicePerPayload, double eventsPerForce, double cpuPerEvent) {}
+    /**
+     * One ratio the issue asks for, with its target when it has one.
+     *
+     * @param name  what is divided by what, and where
+     * @param value the ratio, NaN when a side is missing
+     * @param goal  "&gt;= x" or "&lt;= x", or null for a ratio without a target
+     * @param bound the target's bound
+     */
+    record Ratio(String name, double value, String goal, double bound) {
+        /** "hit", "MISSED", or "n/a" (no target, or a side missing). */
+        String verdict() {
+            if (goal == null || Double.isNaN(value)) {
+                return "n/a";
+            }
+            boolean hit = goal.equals(">=") ? value >= bound : value <= bound;
+            return hit ? "hit" : "MISSED";
+        }
+
+        /** How far from the target, as a factor (&gt; 1: short by that much), NaN without one. */
+        double shortBy() {
+            if (goal == null || Double.isNaN(value) || value == 0) {
+                return Double.NaN;
+            }
+            return goal.equals(">=") ? bound / value : value / bound;
+        }
+    }
 
     ConfigResult find(String target, int inFlight) {
         for (ConfigResult r : rows) {
@@ -43,22 +69,58 @@ record BenchReport(BenchOptions options, Environment environment, List<ConfigRes
         return null;
     }
 
+    ConfigResult findSweep(String target, int streams) {
+        for (ConfigResult r : sweep) {
+            if (r.target().equals(target) && r.streams() == streams) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** The ratios that matter: ringstore vs SQLite, vs the storage limit, device bytes, sweep flatness. */
     List<Ratio> ratios() {
         List<Ratio> out = new ArrayList<>();
-        for (int depth : options.inFlight()) {
-            ConfigResult s = find("store", depth);
-            ConfigResult b = find("baseline", depth);
-            if (s == null || b == null) {
+        List<Integer> depths = options.inFlight().stream().sorted((a, b) -> b - a).toList();
+        for (int d : depths) { // issue 7: at least 4x SQLite with 32 in flight, 1.2x with 1
+            out.add(new Ratio("socket / sqlite ev/s, in-flight " + d, evRatio("socket", "sqlite", d),
+                    d == 32 || d == 1 ? ">=" : null, d == 1 ? 1.2 : 4.0));
+            out.add(new Ratio("store / sqlite ev/s, in-flight " + d, evRatio("store", "sqlite", d), null, 0));
+        }
+        for (int d : depths) {
+            out.add(new Ratio("socket / limit ev/s, in-flight " + d, evRatio("socket", "limit", d),
+                    d == 32 ? ">=" : null, 0.40)); // at least 40% of the storage limit with 32 in flight
+            out.add(new Ratio("store / limit ev/s, in-flight " + d, evRatio("store", "limit", d), null, 0));
+        }
+        for (int d : depths) {
+            out.add(new Ratio("socket / sqlite device B per payload B, in-flight " + d,
+                    deviceRatio("socket", "sqlite", d), d == depths.getFirst() ? "<=" : null, 0.25)); // a quarter
+        }
+        for (String t : options.sweepTargets()) {
+            List<Integer> counts = options.sweepStreams().stream().sorted().toList();
+            if (counts.size() < 2) {
                 continue;
             }
-            out.add(new Ratio(depth,
-                    s.eventsPerSecond() / b.eventsPerSecond(),
-                    (double) s.run().latencyP50Nanos() / b.run().latencyP50Nanos(),
-                    (double) s.run().latencyP99Nanos() / b.run().latencyP99Nanos(),
-                    s.device().bytesPerPayloadByte() / b.device().bytesPerPayloadByte(),
-                    s.batching().eventsPerForce() / b.batching().eventsPerForce(),
-                    s.cpuMicrosPerEvent() / b.cpuMicrosPerEvent()));
+            int few = counts.getFirst();
+            int many = counts.getLast();
+            ConfigResult a = findSweep(t, many);
+            ConfigResult b = findSweep(t, few);
+            double v = a == null || b == null ? Double.NaN : a.eventsPerSecond() / b.eventsPerSecond();
+            out.add(new Ratio(String.format(Locale.ROOT, "%s sweep ev/s, %,d / %,d streams", t, many, few), v,
+                    t.equals("store") ? ">=" : null, 0.85)); // 100,000 streams within 15% of 1
         }
         return out;
+    }
+
+    private double evRatio(String a, String b, int depth) {
+        ConfigResult x = find(a, depth);
+        ConfigResult y = find(b, depth);
+        return x == null || y == null ? Double.NaN : x.eventsPerSecond() / y.eventsPerSecond();
+    }
+
+    private double deviceRatio(String a, String b, int depth) {
+        ConfigResult x = find(a, depth);
+        ConfigResult y = find(b, depth);
+        return x == null || y == null ? Double.NaN : x.device().bytesPerPayloadByte() / y.device().bytesPerPayloadByte();
     }
 }

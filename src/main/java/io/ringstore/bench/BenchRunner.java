@@ -1,6 +1,7 @@
 package io.ringstore.bench;
 
 import io.ringstore.store.StoreConfig;
+import io.ringstore.writer.WriterOptions;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -9,20 +10,33 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * Runs every configuration in turn - for each in-flight depth the baseline, then the store - each
- * in a fresh subfolder that is deleted afterwards. Around each one: sync, an idle sample of the
- * device's background write rate, then the measured window (open, load, close, sync), so the
- * device counter delta holds the writes the configuration caused, including its file creation
- * and the journal commits behind its forces.
+ * Runs issue 7's comparison: the 4 KiB fsync probe, then at each in-flight depth every target in
+ * turn (the order reverses between depths so no target always goes first), then the stream-count
+ * sweep. Each configuration runs in a fresh subfolder of the same folder, deleted afterwards,
+ * inside one device window ({@link DeviceWindow}: sync, idle sample, open, appends, timed reads
+ * under background appends, the splitter's drain, close, sync), so the device bytes hold every
+ * write the configuration caused.
  */
 final class BenchRunner {
     private static final Path DEFAULT_PARENT = Path.of("/var/tmp");
+    /** Streams the warm-up appends go to (named "warm-...", apart from the measured ones). */
+    private static final int WARMUP_STREAMS = 100;
+    /** Threads deleting a configuration's files. */
+    private static final int DELETE_THREADS = 8;
+    /** Longest wait for a store's splitter to move everything to stream files after a run. */
+    private static final long SETTLE_TIMEOUT_MILLIS = 600_000;
 
     private final BenchOptions options;
     private final PrintStream log;
+    private DeviceWriteCounter device;
+    private SqliteDriver sqlite;
+    private String sqliteVersion;
+    private int configurations;
+    private int done;
 
     BenchRunner(BenchOptions options, PrintStream log) {
         this.options = options;
@@ -33,36 +47,78 @@ final class BenchRunner {
         boolean ownFolder = options.dir() == null;
         Path root = ownFolder ? createTempFolder(log) : Files.createDirectories(options.dir());
         try {
-            DeviceWriteCounter device = DeviceWriteCounter.forFolder(root);
+            device = DeviceWriteCounter.forFolder(root);
             log.println("bench: folder=" + root + " device=" + device.name()
-                    + (device.available() ? "" : " (device bytes n/a: " + device.reason() + ")"));
+                    + (device.available() ? "" : " (device bytes n/a: " + device.reason() + ")")
+                    + (options.pi() ? " pi profile: " + JavaChild.piDescription() : ""));
+            List<String> targets = new ArrayList<>(options.targets());
+            List<String> sweepTargets = new ArrayList<>(options.sweepTargets());
+            String sqliteNote = findSqlite(targets, sweepTargets);
             Workload workload = Workload.generate(options.events(), options.streams(), options.payloadBytes(),
                     options.seed());
             int bodyBytes = PlainFileLog.comparableBodyLength(workload);
             String durability = StoreConfig.defaults(root).writer().durability().name().toLowerCase(Locale.ROOT);
             log.printf(Locale.ROOT, "bench: %,d events x %d B payload over %,d streams (%,d used, seed %d), "
-                            + "%d producers, in-flight %s, store durability %s%n",
+                            + "%d producers, in-flight %s, targets %s, store durability %s%n",
                     options.events(), options.payloadBytes(), options.streams(), workload.streamsUsed(),
-                    options.seed(), options.producers(), options.inFlight(), durability);
+                    options.seed(), options.producers(), options.inFlight(), targets, durability);
+            configurations = options.inFlight().size() * targets.size()
+                    + options.sweepStreams().size() * sweepTargets.size();
+
+            FsyncProbe.Result fsync = null;
+            if (options.fsyncWrites() > 0) {
+                fsync = FsyncProbe.run(root.resolve("fsync-probe"), options.fsyncWrites(), options.seed());
+                log.printf(Locale.ROOT, "[storage] 4 KiB write + fdatasync x %d: p50 %,d us, p99 %,d us, max %,d us%n",
+                        fsync.writes(), fsync.p50Micros(), fsync.p99Micros(), fsync.maxMicros());
+            }
             List<ConfigResult> rows = new ArrayList<>();
-            int total = options.inFlight().size() * options.targets().size();
+            boolean forward = true;
             for (int depth : options.inFlight()) {
-                for (String target : options.targets()) {
-                    log.printf(Locale.ROOT, "[%d/%d] %s, in-flight %d%n", rows.size() + 1, total, target, depth);
-                    rows.add(measure(target, depth, root, device, workload, bodyBytes));
+                boolean reads = options.reads() > 0 && depth == options.readDepth();
+                for (String target : forward ? targets : targets.reversed()) {
+                    Workload w = workload.first(options.eventsAt(target, depth));
+                    rows.add(measure(target, depth, w, root.resolve(target + "-inflight-" + depth), reads));
+                }
+                forward = !forward;
+            }
+            List<ConfigResult> sweep = new ArrayList<>();
+            int sweepDepth = options.readDepth();
+            for (int streams : options.sweepStreams()) {
+                Workload w = Workload.generate("sweep-", options.sweepEvents(), streams, options.payloadBytes(),
+                        options.seed());
+                for (String target : sweepTargets) {
+                    sweep.add(measure(target, sweepDepth, w, root.resolve("sweep-" + streams + "-" + target), false));
                 }
             }
             BenchReport.Environment env = new BenchReport.Environment(root.toString(), device.name(),
                     device.reason(), durability, bodyBytes, workload.streamsUsed(),
                     "java " + Runtime.version() + ", " + System.getProperty("os.name") + " "
                             + System.getProperty("os.version") + " " + System.getProperty("os.arch") + ", "
-                            + Runtime.getRuntime().availableProcessors() + " cpus");
-            return new BenchReport(options, env, List.copyOf(rows), ProcessMemory.heapUsedBytes(),
-                    ProcessMemory.heapMaxBytes(), ProcessMemory.peakRssBytes());
+                            + Runtime.getRuntime().availableProcessors() + " cpus, heap max "
+                            + ProcessMemory.heapMaxBytes() / (1024 * 1024) + " MiB",
+                    sqliteVersion != null ? sqliteVersion + " (driver from " + sqlite.source() + ")" : sqliteNote,
+                    options.pi() ? JavaChild.piDescription() : null);
+            return new BenchReport(options, env, List.copyOf(rows), List.copyOf(sweep), fsync);
         } finally {
             if (ownFolder) {
                 deleteTree(root);
             }
+        }
+    }
+
+    /** Loads the SQLite driver if SQLite is to run; when it cannot be found, drops SQLite and says why. */
+    private String findSqlite(List<String> targets, List<String> sweepTargets) {
+        if (!targets.contains("sqlite") && !sweepTargets.contains("sqlite")) {
+            return "not run (not among the targets)";
+        }
+        try {
+            sqlite = SqliteDriver.find(options.sqliteJar());
+            return null;
+        } catch (IOException e) {
+            log.println("bench: SQLite NOT RUN: " + e.getMessage());
+            targets.remove("sqlite");
+            sweepTargets.remove("sqlite");
+            return "not run: " + e.getMessage();
         }
     }
 
@@ -76,76 +132,188 @@ final class BenchRunner {
         return Files.createTempDirectory(parent, "ringstore-bench-");
     }
 
-    private ConfigResult measure(String label, int depth, Path root, DeviceWriteCounter device, Workload workload,
-                                 int bodyBytes) throws IOException, InterruptedException {
-        Path dir = Files.createDirectories(root.resolve(label + "-inflight-" + depth));
-        FileSystemSync.syncAll();
-        double background = -1;
-        if (device.available() && options.idleMillis() > 0) {
-            long before = device.sectorsWritten();
-            long start = System.nanoTime();
-            Thread.sleep(options.idleMillis());
-            background = (device.sectorsWritten() - before) / ((System.nanoTime() - start) / 1e9);
-        }
+    private ConfigResult measure(String label, int depth, Workload workload, Path dir, boolean timeReads)
+            throws IOException, InterruptedException {
+        done++;
+        log.printf(Locale.ROOT, "[%d/%d] %s, %,d events over %,d streams, in-flight %d%n", done, configurations,
+                label, workload.events(), workload.streams(), depth);
+        Files.createDirectories(dir);
+        Phases phases = new Phases();
+        DeviceWindow window = DeviceWindow.start(device, options.idleMillis());
         System.gc();
         boolean rssPerRun = ProcessMemory.resetPeakRss();
-        long sectorsBefore = device.available() ? device.sectorsWritten() : -1;
-        long windowStart = System.nanoTime();
-
-        AppendTarget target = open(label, dir, workload, bodyBytes);
+        phases.end("idle sample");
+        AppendTarget target = open(label, dir, workload, depth);
+        phases.end("open");
         LoadDriver.Result result;
         long liveHeap;
         long peakRss;
         CpuUsage.Sample cpu;
+        double childCpu;
+        SplitterReport.ReadSet reads = null;
+        long otherAcked = 0; // warm-up and background appends: device bytes are counted against them too
+        long unsplit;
         try {
+            int warmup = options.warmupFor(workload.events());
+            if (warmup > 0) {
+                Workload warm = Workload.generate("warm-", warmup, WARMUP_STREAMS, options.payloadBytes(),
+                        options.seed() + 5);
+                otherAcked += new LoadDriver(target, warm, options.producers(), options.readDepth()).run().acked();
+                phases.end("warm-up");
+            }
             LoadDriver driver = new LoadDriver(target, workload, options.producers(), depth);
+            double childCpuBefore = target.childCpuSeconds();
             CpuUsage cpuWindow = CpuUsage.start();
             try (ProgressReporter progress = ProgressReporter.start(log, label + " in-flight " + depth,
                     workload.events(), driver::completed, options.progressMillis())) {
                 result = driver.run();
             }
             cpu = cpuWindow.stop();
+            phases.end("appends");
+            childCpu = target.childCpuSeconds() - childCpuBefore;
+            if (childCpu > 0 && cpu.otherSeconds() >= 0) { // the daemon's CPU is the target's, not others'
+                cpu = new CpuUsage.Sample(cpu.selfSeconds(), Math.max(0, cpu.otherSeconds() - childCpu),
+                        cpu.wallSeconds(), cpu.cpus());
+            }
+            if (timeReads && target instanceof StreamSource source) {
+                BackgroundIngest ingest = BackgroundIngest.start(target, options.streams(), options.payloadBytes(),
+                        options.seed() + 3, options.producers(), depth, options.ingestRate());
+                reads = timeReads(source, workload, ingest);
+                otherAcked += ingest.stop().acked();
+                phases.end("reads");
+            }
+            unsplit = target.settle(SETTLE_TIMEOUT_MILLIS, options.drainStallMillis(), log, options.progressMillis());
+            phases.end("drain");
             liveHeap = ProcessMemory.liveHeapBytes();
             peakRss = ProcessMemory.peakRssBytes();
         } finally {
             target.close();
         }
+        phases.end("close");
         BatchStats batching = target.stats();
-        FileSystemSync.syncAll();
-        long payload = result.acked() * (long) workload.payloadBytes();
-        DeviceWrites writes = device.available()
-                ? new DeviceWrites(device.sectorsWritten() - sectorsBefore, (System.nanoTime() - windowStart) / 1e9,
-                        background, payload)
-                : DeviceWrites.unavailable(payload);
+        long childRss = target.childPeakRssBytes();
+        DeviceWrites writes = window.end((result.acked() + otherAcked) * workload.payloadBytes());
+        phases.end("sync");
         deleteTree(dir);
+        phases.end("delete");
 
-        ConfigResult row = new ConfigResult(label, depth, workload.payloadBytes(), result, batching, writes,
-                new ProcessMemory.Sample(liveHeap, peakRss, rssPerRun), cpu);
-        log.printf(Locale.ROOT, "  done: %,.0f ev/s, p50 %d us, p99 %d us, %.1f ev/force, device %.2f B/B, %.1f cpu us/ev, others %.0f%% cpu%s%n",
-                row.eventsPerSecond(), result.latencyP50Nanos() / 1000, result.latencyP99Nanos() / 1000,
+        ConfigResult row = new ConfigResult(label, workload.streams(), depth, workload.payloadBytes(), result,
+                batching, writes, new ProcessMemory.Sample(liveHeap, childRss >= 0 ? childRss : peakRss,
+                        childRss >= 0 || rssPerRun), cpu, childCpu, reads, unsplit);
+        log.printf(Locale.ROOT, "  done in %s: %,.0f ev/s, p50 %,d us, p99 %,d us, %.1f ev/force, device %.2f B/B, "
+                        + "%.1f cpu us/ev, others %.0f%% cpu%s%s%s%n",
+                phases, row.eventsPerSecond(), result.latencyP50Nanos() / 1000, result.latencyP99Nanos() / 1000,
                 batching.eventsPerForce(), writes.bytesPerPayloadByte(), row.cpuMicrosPerEvent(), 100 * cpu.otherShare(),
+                reads == null ? "" : String.format(Locale.ROOT, ", reads p50 %,d us p99 %,d us%s", reads.p50Nanos() / 1000,
+                        reads.p99Nanos() / 1000, reads.wrong() > 0 ? " (" + reads.wrong() + " WRONG: " + reads.firstWrong() + ")" : ""),
+                unsplit == 0 ? "" : String.format(Locale.ROOT, ", %,d events NOT split (splitter held)", unsplit),
                 result.failed() > 0 ? ", " + result.failed() + " FAILED (first: " + result.firstError() + ")" : "");
         return row;
     }
 
-    private static AppendTarget open(String label, Path dir, Workload workload, int bodyBytes) throws IOException {
-        if (label.equals("store")) {
-            return StoreTarget.open(dir);
+    /** Whole-stream reads of random streams of the workload (each must come back complete) while {@code ingest} runs. */
+    private SplitterReport.ReadSet timeReads(StreamSource source, Workload workload, BackgroundIngest ingest) {
+        int[] counts = workload.eventsPerStream();
+        int[] used = java.util.stream.IntStream.range(0, counts.length).filter(s -> counts[s] > 0).toArray();
+        SplittableRandom random = new SplittableRandom(options.seed() + 4);
+        ReadTimer timer = new ReadTimer("whole streams, under " + (long) options.ingestRate() + " ev/s of appends");
+        for (int i = 0; i < options.reads() / 10; i++) { // untimed: the read path warms up, as in service
+            int s = used[random.nextInt(used.length)];
+            new ReadTimer("warm-up").readWhole(source, workload.streamName(s), counts[s]);
         }
-        // Same queue capacity and batch limit as the store's writer, so batching is comparable.
-        var writer = io.ringstore.writer.WriterOptions.defaults();
-        return PlainFileLog.open(dir.resolve("baseline.log"), workload.events(), bodyBytes, writer.queueCapacity(),
-                writer.maxBatch());
+        long t0 = System.nanoTime();
+        long acked0 = ingest.completed();
+        for (int i = 0; i < options.reads(); i++) {
+            int s = used[random.nextInt(used.length)];
+            timer.readWhole(source, workload.streamName(s), counts[s]);
+        }
+        return timer.result(ingest.completed() - acked0, System.nanoTime() - t0);
     }
 
+    private AppendTarget open(String label, Path dir, Workload workload, int depth)
+            throws IOException, InterruptedException {
+        // Same queue capacity and batch limit as the store's writer, so batching is comparable.
+        WriterOptions writer = WriterOptions.defaults();
+        return switch (label) {
+            case "store" -> StoreTarget.open(dir);
+            case "socket" -> SocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions());
+            case "sqlite" -> {
+                SqliteTarget t = SqliteTarget.open(sqlite, dir.resolve("events.db"), writer.queueCapacity(),
+                        writer.maxBatch());
+                sqliteVersion = t.version();
+                yield t;
+            }
+            case "naive" -> NaiveStreamFiles.open(dir, options.producers(), depth,
+                    PlainFileLog.comparableBodyLength(workload));
+            case "limit" -> PlainFileLog.open(dir.resolve("limit.log"), workload.events(),
+                    PlainFileLog.comparableBodyLength(workload), writer.queueCapacity(), writer.maxBatch());
+            default -> throw new IllegalArgumentException("unknown target: " + label);
+        };
+    }
+
+    /** Where a configuration's wall time went, for the progress lines. */
+    private static final class Phases {
+        private final long start = System.nanoTime();
+        private final StringBuilder text = new StringBuilder();
+        private long last = start;
+
+        void end(String phase) {
+            long now = System.nanoTime();
+            text.append(text.isEmpty() ? "" : ", ").append(phase)
+                    .append(String.format(Locale.ROOT, " %.1f", (now - last) / 1e9));
+            last = now;
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%.1f s (%s)", (System.nanoTime() - start) / 1e9, text);
+        }
+    }
+
+    /**
+     * Deletes a folder and everything in it. Files go on {@link #DELETE_THREADS} threads: an
+     * unlink here waits on the filesystem journal (busy with others' writes on a shared machine),
+     * and 10,000 stream files deleted one by one took 10-20 s, several times the run they followed.
+     */
     static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
         }
+        List<Path> folders = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
         try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+            paths.forEach(p -> (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) ? folders : files).add(p));
+        }
+        if (files.size() < DELETE_THREADS * 16) {
+            for (Path f : files) {
+                Files.deleteIfExists(f);
             }
+        } else {
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(DELETE_THREADS)) {
+                List<java.util.concurrent.Future<?>> parts = new ArrayList<>();
+                int per = (files.size() + DELETE_THREADS - 1) / DELETE_THREADS;
+                for (int i = 0; i < files.size(); i += per) {
+                    List<Path> part = files.subList(i, Math.min(files.size(), i + per));
+                    parts.add(pool.submit(() -> {
+                        for (Path f : part) {
+                            Files.deleteIfExists(f);
+                        }
+                        return null;
+                    }));
+                }
+                for (var f : parts) {
+                    f.get();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while deleting " + root, e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+            }
+        }
+        folders.sort(Comparator.reverseOrder());
+        for (Path d : folders) {
+            Files.deleteIfExists(d);
         }
     }
 }

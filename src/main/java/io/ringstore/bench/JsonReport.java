@@ -20,27 +20,54 @@ final class JsonReport {
         BenchOptions o = report.options();
         BenchReport.Environment env = report.environment();
         sb.append('{');
-        field("events", o.events()).field("streams", o.streams()).field("streamsUsed", env.streamsUsed())
+        field("events", o.events()).field("eventsAtInFlight1", o.eventsAtDepth1()).field("naiveEvents", o.naiveEvents())
+                .field("streams", o.streams()).field("streamsUsed", env.streamsUsed())
                 .field("payloadBytes", o.payloadBytes()).field("producers", o.producers()).field("seed", o.seed())
+                .field("reads", o.reads()).field("readIngestRate", o.ingestRate())
                 .field("durability", env.durability()).field("folder", env.folder()).field("device", env.device())
                 .field("deviceNote", env.deviceNote()).field("baselineBodyBytes", env.baselineBodyBytes())
-                .field("platform", env.platform());
-        sb.append("\"results\":[");
-        List<ConfigResult> rows = report.rows();
+                .field("platform", env.platform()).field("sqlite", env.sqlite()).field("piProfile", env.piProfile());
+        if (report.fsync() != null) {
+            sb.append("\"fsync4k\":{");
+            field("writes", report.fsync().writes()).field("p50Micros", report.fsync().p50Micros())
+                    .field("p99Micros", report.fsync().p99Micros()).last("maxMicros", report.fsync().maxMicros());
+            sb.append(',');
+        }
+        rows("results", report.rows());
+        sb.append(',');
+        rows("sweep", report.sweep());
+        sb.append(",\"ratios\":[");
+        List<BenchReport.Ratio> ratios = report.ratios();
+        for (int i = 0; i < ratios.size(); i++) {
+            BenchReport.Ratio q = ratios.get(i);
+            sb.append(i == 0 ? "{" : ",{");
+            field("name", q.name()).field("value", q.value()).field("goal", q.goal())
+                    .field("bound", q.goal() == null ? null : q.bound()).last("verdict", q.verdict());
+        }
+        sb.append("]}");
+    }
+
+    private void rows(String name, List<ConfigResult> rows) {
+        sb.append('"').append(name).append("\":[");
         for (int i = 0; i < rows.size(); i++) {
             ConfigResult r = rows.get(i);
             BatchStats b = r.batching();
+            SplitterReport.ReadSet reads = r.reads();
             sb.append(i == 0 ? "{" : ",{");
-            field("target", r.target()).field("inFlight", r.inFlight()).field("eventsAcked", r.run().acked())
+            field("target", r.target()).field("streams", r.streams()).field("inFlight", r.inFlight())
+                    .field("eventsAcked", r.run().acked())
                     .field("eventsFailed", r.run().failed()).field("firstError", r.run().firstError())
                     .field("seconds", r.run().seconds()).field("eventsPerSecond", r.eventsPerSecond())
                     .field("payloadMBps", r.payloadMBps())
                     .field("latencyP50Micros", r.run().latencyP50Nanos() / 1000.0)
                     .field("latencyP99Micros", r.run().latencyP99Nanos() / 1000.0)
                     .field("latencyMaxMicros", r.run().latencyMaxNanos() / 1000.0)
+                    .field("reads", reads == null ? null : reads.reads())
+                    .field("readsWrong", reads == null ? null : reads.wrong())
+                    .field("readP50Micros", reads == null ? null : reads.p50Nanos() / 1000.0)
+                    .field("readP99Micros", reads == null ? null : reads.p99Nanos() / 1000.0)
                     .field("batches", b.batches()).field("forces", b.forces())
                     .field("eventsPerForce", b.eventsPerForce()).field("eventsPerBatch", b.eventsPerBatch())
-                    .field("frameBytesPerEvent", b.frameBytesPerEvent())
                     .field("forceP50Micros", b.forceP50Micros()).field("forceP99Micros", b.forceP99Micros())
                     .field("forceSampleScope", b.forceSampleScope())
                     .field("deviceSectorsWritten", r.device().sectors())
@@ -50,22 +77,10 @@ final class JsonReport {
                     .field("cpuMicrosPerEvent", r.cpuMicrosPerEvent())
                     .field("otherProcessesCpuShare", r.cpu().otherShare())
                     .field("liveHeapBytes", r.memory().liveHeapBytes())
+                    .field("unsplitEvents", r.unsplitEvents())
                     .last("peakRssBytes", r.memory().peakRssBytes());
         }
-        sb.append("],\"storeOverBaseline\":[");
-        List<BenchReport.Ratio> ratios = report.ratios();
-        for (int i = 0; i < ratios.size(); i++) {
-            BenchReport.Ratio q = ratios.get(i);
-            sb.append(i == 0 ? "{" : ",{");
-            field("inFlight", q.inFlight()).field("eventsPerSecond", q.eventsPerSecond())
-                    .field("latencyP50", q.latencyP50()).field("latencyP99", q.latencyP99())
-                    .field("deviceBytesPerPayloadByte", q.devicePerPayload())
-                    .field("eventsPerForce", q.eventsPerForce())
-                    .last("cpuMicrosPerEvent", q.cpuPerEvent());
-        }
-        sb.append("],");
-        field("heapUsedBytes", report.heapUsedBytes()).field("heapMaxBytes", report.heapMaxBytes())
-                .last("peakRssBytes", report.peakRssBytes());
+        sb.append(']');
     }
 
     private JsonReport field(String name, Object value) {
@@ -90,8 +105,8 @@ final class JsonReport {
             sb.append("null");
         } else if (v instanceof Double d) {
             sb.append(d.isNaN() || d.isInfinite() ? "null" : String.format(Locale.ROOT, "%.4f", d));
-        } else if (v instanceof Number n) {
-            sb.append(n);
+        } else if (v instanceof Number || v instanceof Boolean) {
+            sb.append(v);
         } else {
             string(v.toString());
         }

@@ -133,7 +133,7 @@ final class LoadDriver {
                 window.acquire();
                 int slot = k++;
                 long begin = System.nanoTime();
-                target.append(workload.streamOf(i), payload).whenComplete((ok, error) -> {
+                target.append(producer, workload.streamOf(i), payload).whenComplete((ok, error) -> {
                     latency[slot] = System.nanoTime() - begin;
                     if (error == null) {
                         acked.increment();

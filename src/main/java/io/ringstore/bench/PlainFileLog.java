@@ -11,17 +11,12 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32C;
 
 /**
- * The "no store" baseline: the storage limit for the same producers and batch sizes. One thread
- * drains a queue (same capacity and batch limit as the store's writer), frames each record,
+ * The storage limit for the same producers and batch sizes. One thread drains a queue (same
+ * capacity and batch limit as the store's writer; {@link QueuedBatchTarget}), frames each record,
  * writes the batch to a preallocated plain file with one positional FileChannel write, forces
  * once ({@code fdatasync}), then acknowledges the batch. No stream table, no protobuf, no mmap.
  *
@@ -36,41 +31,25 @@ import java.util.zip.CRC32C;
  *  8+S+P   .    zeros up to the comparable body length
  * </pre>
  */
-final class PlainFileLog implements AppendTarget, Runnable {
+final class PlainFileLog extends QueuedBatchTarget {
     private static final int SEQUENCE_BYTES = Long.BYTES;
 
     private final FileChannel channel;
     private final int bodyLength;
     private final int frameLength;
-    private final int maxBatch;
-    private final ArrayBlockingQueue<Request> queue;
-    private final Thread thread;
-    private volatile boolean stopping;
 
     // Writer-thread state.
-    private final List<Request> batch = new ArrayList<>();
     private final ByteBuffer buffer;
     private final CRC32C crc = new CRC32C();
     private long filePosition;
     private long sequence;
-    private long[] forceMicros = new long[4096];
-
-    // Published counters.
-    private volatile long batches;
-    private volatile long events;
-    private volatile long forces;
-    private volatile IOException failure;
-
-    private record Request(String stream, byte[] payload, CompletableFuture<Void> done) {}
 
     private PlainFileLog(FileChannel channel, int bodyLength, int queueCapacity, int maxBatch) {
+        super("limit", queueCapacity, maxBatch);
         this.channel = channel;
         this.bodyLength = bodyLength;
         this.frameLength = (int) RecordFrame.frameLength(bodyLength);
-        this.maxBatch = maxBatch;
-        this.queue = new ArrayBlockingQueue<>(queueCapacity);
         this.buffer = ByteBuffer.allocateDirect(frameLength * maxBatch).order(ByteOrder.LITTLE_ENDIAN);
-        this.thread = Thread.ofPlatform().name("bench-baseline-writer").unstarted(this);
     }
 
     /**
@@ -81,11 +60,11 @@ final class PlainFileLog implements AppendTarget, Runnable {
             throws IOException {
         long size = events * RecordFrame.frameLength(bodyLength);
         if (Posix.fallocate(file, Math.max(size, 4096)) == Posix.Allocation.UNSUPPORTED) {
-            System.err.println("bench: fallocate unsupported here; the baseline file grows as it is written");
+            System.err.println("bench: fallocate unsupported here; the limit's file grows as it is written");
         }
         FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE);
         PlainFileLog log = new PlainFileLog(channel, bodyLength, queueCapacity, maxBatch);
-        log.thread.start();
+        log.start();
         return log;
     }
 
@@ -107,81 +86,6 @@ final class PlainFileLog implements AppendTarget, Runnable {
                 .setTimestampMicros(System.currentTimeMillis() * 1000)
                 .build();
         return Math.max(r.getSerializedSize(), SEQUENCE_BYTES + w.streamNameBytes() + w.payloadBytes());
-    }
-
-    @Override
-    public String label() {
-        return "baseline";
-    }
-
-    @Override
-    public CompletableFuture<?> append(String stream, byte[] payload) {
-        Request r = new Request(stream, payload, new CompletableFuture<>());
-        if (stopping) {
-            r.done.completeExceptionally(new IllegalStateException("baseline stopped"));
-            return r.done;
-        }
-        try {
-            queue.put(r);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            r.done.completeExceptionally(e);
-        }
-        return r.done;
-    }
-
-    @Override
-    public void run() {
-        try {
-            while (true) {
-                Request first = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    if (stopping) {
-                        return;
-                    }
-                    continue;
-                }
-                batch.add(first);
-                queue.drainTo(batch, maxBatch - 1);
-                writeBatch();
-                batch.clear();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            List<Request> rest = new ArrayList<>();
-            queue.drainTo(rest);
-            rest.forEach(r -> r.done.completeExceptionally(new IllegalStateException("baseline stopped")));
-        }
-    }
-
-    private void writeBatch() {
-        buffer.clear();
-        for (Request r : batch) {
-            frame(r);
-        }
-        buffer.flip();
-        try {
-            long at = filePosition;
-            while (buffer.hasRemaining()) {
-                at += channel.write(buffer, at);
-            }
-            filePosition = at;
-            long start = System.nanoTime();
-            channel.force(false);
-            recordForce((System.nanoTime() - start) / 1_000);
-        } catch (IOException e) {
-            failure = e;
-            batch.forEach(r -> r.done.completeExceptionally(e));
-            return;
-        }
-        batch.forEach(r -> r.done.complete(null));
-        events += batch.size();
-        batches++;
-    }
-
-    private void frame(Request r) {
-        frame(buffer, crc, sequence++, r.stream, r.payload, bodyLength);
     }
 
     /**
@@ -206,36 +110,33 @@ final class PlainFileLog implements AppendTarget, Runnable {
         buffer.position(end);
     }
 
-    private void recordForce(long micros) {
-        int n = (int) forces;
-        if (n == forceMicros.length) {
-            forceMicros = Arrays.copyOf(forceMicros, n * 2);
+    /** One positional write of the framed batch, one fdatasync, then the acknowledgements. */
+    @Override
+    int writeBatch(List<Request> batch) throws IOException {
+        buffer.clear();
+        for (Request r : batch) {
+            frame(buffer, crc, sequence++, r.stream(), r.payload(), bodyLength);
         }
-        forceMicros[n] = micros;
-        forces = n + 1;
+        buffer.flip();
+        long at = filePosition;
+        while (buffer.hasRemaining()) {
+            at += channel.write(buffer, at);
+        }
+        filePosition = at;
+        long start = System.nanoTime();
+        channel.force(false);
+        recordForce((System.nanoTime() - start) / 1_000);
+        batch.forEach(r -> r.done().complete(null));
+        return batch.size();
     }
 
-    /** Call after {@link #close()} for exact force percentiles (the array is writer-thread state). */
     @Override
-    public BatchStats stats() {
-        long n = forces;
-        long[] sorted = thread.isAlive() ? new long[0] : Arrays.copyOf(forceMicros, (int) n);
-        Arrays.sort(sorted);
-        return new BatchStats(batches, events, n, events * frameLength, Percentiles.of(sorted, 0.50),
-                Percentiles.of(sorted, 0.99), thread.isAlive() ? "n/a while running" : "all forces");
+    long frameBytesPerEvent() {
+        return frameLength;
     }
 
     @Override
-    public void close() throws IOException {
-        stopping = true;
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    void closeResources() throws IOException {
         channel.close();
-        if (failure != null) {
-            throw failure;
-        }
     }
 }

@@ -38,7 +38,12 @@ final class ProcessMemory {
 
     /** VmHWM in bytes, or -1. */
     static long peakRssBytes() {
-        return statusKb("VmHWM:");
+        return statusKb(STATUS, "VmHWM:");
+    }
+
+    /** VmHWM of another process in bytes, or -1. */
+    static long peakRssBytes(long pid) {
+        return statusKb(Path.of("/proc", Long.toString(pid), "status"), "VmHWM:");
     }
 
     static long heapUsedBytes() {
@@ -55,9 +60,9 @@ final class ProcessMemory {
         return heapUsedBytes();
     }
 
-    private static long statusKb(String key) {
+    private static long statusKb(Path status, String key) {
         try {
-            for (String line : Files.readAllLines(STATUS)) {
+            for (String line : Files.readAllLines(status)) {
                 if (line.startsWith(key)) {
                     return Long.parseLong(line.substring(key.length()).trim().split("\\s+")[0]) * 1024;
                 }

@@ -1,8 +1,5 @@
 package io.ringstore.bench;
 
-import io.ringstore.log.proto.LogRecord;
-import io.ringstore.read.Direction;
-import io.ringstore.read.StreamSlice;
 import io.ringstore.split.SplitterState;
 import io.ringstore.store.RingStore;
 import io.ringstore.store.StoreConfig;
@@ -10,11 +7,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Latency of reading a whole stream back (rebuilding an aggregate) while other streams take
@@ -33,8 +28,6 @@ import java.util.concurrent.atomic.AtomicReference;
 final class RehydrationRun {
     private static final long PAUSE_TIMEOUT_MILLIS = 10_000;
     private static final long LAG_ZERO_TIMEOUT_MILLIS = 300_000;
-    /** Background ingest is generated for this long and stopped when the reads are done. */
-    private static final int BACKGROUND_SECONDS = 900;
 
     private final SplitterBenchOptions options;
     private final PrintStream log;
@@ -52,8 +45,6 @@ final class RehydrationRun {
                 load.seed() + 1);
         Workload unsplit = Workload.exact("unsplit-", r.streamsPerSet(), r.eventsPerStream(), load.payloadBytes(),
                 load.seed() + 2);
-        Workload background = Workload.generate("bg-", (int) Math.min(Integer.MAX_VALUE - 8,
-                (long) (r.ingestRate() * BACKGROUND_SECONDS)), load.streams(), load.payloadBytes(), load.seed() + 3);
         HeldGauge gauge = new HeldGauge();
         StoreConfig config = StoreConfig.defaults(dir).withPressureGauge(gauge).withSplitter(options.splitterOptions());
         try (StoreTarget target = StoreTarget.open(config)) {
@@ -66,30 +57,18 @@ final class RehydrationRun {
             }
             log.printf(Locale.ROOT, "  split set in stream files (%,d events split)%n", watch.status().eventsSplit());
 
-            LoadDriver ingest = new LoadDriver(target, background, load.producers(), depth, r.ingestRate());
-            AtomicReference<LoadDriver.Result> ingestResult = new AtomicReference<>();
-            Thread ingestThread = Thread.ofPlatform().name("bench-ingest").start(() -> {
-                try {
-                    ingestResult.set(ingest.run());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            // Reads start once the ingest flows (a quarter second of it acknowledged).
-            long warm = Math.max(1, (long) (r.ingestRate() / 4));
-            while (ingest.completed() < warm && ingestThread.isAlive()) {
-                Thread.sleep(5);
-            }
+            BackgroundIngest ingest = BackgroundIngest.start(target, load.streams(), load.payloadBytes(),
+                    load.seed() + 3, load.producers(), depth, r.ingestRate());
             List<SplitterReport.ReadSet> sets = new ArrayList<>();
             SplittableRandom random = new SplittableRandom(load.seed() + 4);
-            Reads splitRunning = new Reads("split, splitter running");
+            ReadTimer splitRunning = new ReadTimer("split, splitter running");
             long t0 = System.nanoTime();
             long acked0 = ingest.completed();
             for (int i = 0; i < r.reads(); i++) {
-                splitRunning.readWhole(store, split.streamName(random.nextInt(split.streams())), r.eventsPerStream());
+                splitRunning.readWhole(target, split.streamName(random.nextInt(split.streams())), r.eventsPerStream());
             }
             sets.add(splitRunning.result(ingest.completed() - acked0, System.nanoTime() - t0));
-            log.printf(Locale.ROOT, "  %s: p50 %d us, p99 %d us%n", splitRunning.label,
+            log.printf(Locale.ROOT, "  %s: p50 %d us, p99 %d us%n", splitRunning.label(),
                     sets.getLast().p50Nanos() / 1000, sets.getLast().p99Nanos() / 1000);
 
             gauge.hold();
@@ -100,13 +79,13 @@ final class RehydrationRun {
             check(new LoadDriver(target, unsplit, load.producers(), depth).run(), unsplit.events(), "unsplit set");
             log.printf(Locale.ROOT, "  unsplit set appended; splitter %s, lag %,d events%n", watch.status().state(),
                     watch.status().lagEvents());
-            Reads splitPaused = new Reads("split, splitter paused");
-            Reads unsplitPaused = new Reads("unsplit (log tail), splitter paused");
+            ReadTimer splitPaused = new ReadTimer("split, splitter paused");
+            ReadTimer unsplitPaused = new ReadTimer("unsplit (log tail), splitter paused");
             t0 = System.nanoTime();
             acked0 = ingest.completed();
             for (int i = 0; i < r.reads(); i++) {
-                splitPaused.readWhole(store, split.streamName(random.nextInt(split.streams())), r.eventsPerStream());
-                unsplitPaused.readWhole(store, unsplit.streamName(random.nextInt(unsplit.streams())),
+                splitPaused.readWhole(target, split.streamName(random.nextInt(split.streams())), r.eventsPerStream());
+                unsplitPaused.readWhole(target, unsplit.streamName(random.nextInt(unsplit.streams())),
                         r.eventsPerStream());
             }
             long acked = ingest.completed() - acked0;
@@ -118,11 +97,10 @@ final class RehydrationRun {
                 log.printf(Locale.ROOT, "  %s: p50 %d us, p99 %d us%n", s.label(), s.p50Nanos() / 1000,
                         s.p99Nanos() / 1000);
             }
-            ingest.stop();
-            ingestThread.join();
+            LoadDriver.Result ingestResult = ingest.stop();
             gauge.release();
             return new SplitterReport.Rehydration(r.streamsPerSet(), r.eventsPerStream(), r.ingestRate(),
-                    List.copyOf(sets), splitDuring, ingestResult.get());
+                    List.copyOf(sets), splitDuring, ingestResult);
         }
     }
 
@@ -130,66 +108,6 @@ final class RehydrationRun {
         if (result.acked() != events) {
             throw new IllegalStateException(what + ": " + result.acked() + " of " + events + " appends acknowledged; "
                     + "first error: " + result.firstError());
-        }
-    }
-
-    /** Timed whole-stream reads of one set, each checked. */
-    private static final class Reads {
-        private final String label;
-        private long[] nanos = new long[1024];
-        private int n;
-        private int wrong;
-        private String firstWrong;
-
-        Reads(String label) {
-            this.label = label;
-        }
-
-        void readWhole(RingStore store, String stream, int events) {
-            long start = System.nanoTime();
-            String problem;
-            try {
-                StreamSlice slice = store.readStream(stream, 0, events, Direction.FORWARD);
-                long took = System.nanoTime() - start;
-                problem = problem(slice, events);
-                record(took);
-            } catch (RuntimeException e) {
-                record(System.nanoTime() - start);
-                problem = e.toString();
-            }
-            if (problem != null) {
-                wrong++;
-                if (firstWrong == null) {
-                    firstWrong = "stream=" + stream + ": " + problem;
-                }
-            }
-        }
-
-        private static String problem(StreamSlice slice, int events) {
-            List<LogRecord> got = slice.events();
-            if (got.size() != events) {
-                return got.size() + " events instead of " + events;
-            }
-            for (int v = 0; v < events; v++) {
-                if (got.get(v).getVersion() != v) {
-                    return "version " + got.get(v).getVersion() + " at index " + v;
-                }
-            }
-            return null;
-        }
-
-        private void record(long took) {
-            if (n == nanos.length) {
-                nanos = Arrays.copyOf(nanos, n * 2);
-            }
-            nanos[n++] = took;
-        }
-
-        SplitterReport.ReadSet result(long ingestAcked, long phaseNanos) {
-            long[] sorted = Arrays.copyOf(nanos, n);
-            Arrays.sort(sorted);
-            return new SplitterReport.ReadSet(label, n, wrong, firstWrong, Percentiles.of(sorted, 0.50),
-                    Percentiles.of(sorted, 0.99), n == 0 ? 0 : sorted[n - 1], ingestAcked / (phaseNanos / 1e9));
         }
     }
 }

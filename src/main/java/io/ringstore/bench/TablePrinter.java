@@ -1,11 +1,15 @@
 package io.ringstore.bench;
 
 import java.io.PrintStream;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
-/** The human-readable report: one row per configuration, then store/baseline ratios and notes. */
+/** The human-readable report: the comparison table, the sweep, the ratios with their targets, and notes. */
 final class TablePrinter {
-    private static final String ROW = "%-8s %9s %9s %9s %7s %8s %8s %8s %7s %7s %9s %9s %7s %7s %6s %6s %6s %6s%n";
+    private static final String ROW = "%-22s %5s %9s %9s %7s %9s %9s %9s %9s %7s %7s %8s %7s %8s%n";
+    private static final Map<String, String> NAMES = Map.of("limit", "storage limit", "store", "ringstore in-process",
+            "socket", "ringstore socket", "sqlite", "SQLite WAL FULL", "naive", "naive stream files");
 
     private TablePrinter() {}
 
@@ -13,75 +17,111 @@ final class TablePrinter {
         BenchOptions o = report.options();
         BenchReport.Environment env = report.environment();
         out.printf(Locale.ROOT, "ringstore bench: %,d events x %d B payload over %,d streams (%,d used, seed %d), "
-                        + "%d producers, store durability %s (default)%n",
+                        + "%d producers, durable acks (store durability %s)%n",
                 o.events(), o.payloadBytes(), o.streams(), env.streamsUsed(), o.seed(), o.producers(),
                 env.durability());
         out.printf(Locale.ROOT, "folder %s, device %s; %s%n", env.folder(), env.device(), env.platform());
+        if (env.piProfile() != null) {
+            out.println("Pi profile: " + env.piProfile() + " (this JVM and the daemon's)");
+        }
+        out.println("SQLite: " + env.sqlite());
         if (env.deviceNote() != null) {
             out.println("device bytes: n/a (" + env.deviceNote() + ")");
         }
+        if (report.fsync() != null) {
+            FsyncProbe.Result f = report.fsync();
+            out.printf(Locale.ROOT, "storage: 4 KiB write + fdatasync p50 %,d us, p99 %,d us, max %,d us (%,d writes)%n",
+                    f.p50Micros(), f.p99Micros(), f.maxMicros(), f.writes());
+        }
         out.println();
-        out.printf(Locale.ROOT, ROW, "target", "in-flight", "events", "ev/s", "MB/s", "lat p50", "lat p99",
-                "ev/force", "frame B", "force", "force p50", "force p99", "dev B", "bg B", "cpu", "others", "heap", "RSS");
-        out.printf(Locale.ROOT, ROW, "", "", "acked", "", "payload", "us", "us", "", "/event", "count", "us", "us",
-                "/pay B", "/pay B", "us/ev", "cpu %", "MiB", "MiB");
+        header(out);
         for (ConfigResult r : report.rows()) {
-            BatchStats b = r.batching();
-            out.printf(Locale.ROOT, ROW, r.target(), r.inFlight(), String.format(Locale.ROOT, "%,d", r.run().acked()),
-                    String.format(Locale.ROOT, "%,.0f", r.eventsPerSecond()), fixed(r.payloadMBps(), 2),
-                    micros(r.run().latencyP50Nanos()), micros(r.run().latencyP99Nanos()),
-                    fixed(b.eventsPerForce(), 1), fixed(b.frameBytesPerEvent(), 0),
-                    String.format(Locale.ROOT, "%,d", b.forces()),
-                    String.format(Locale.ROOT, "%,d", b.forceP50Micros()),
-                    String.format(Locale.ROOT, "%,d", b.forceP99Micros()),
-                    fixed(r.device().bytesPerPayloadByte(), 2), fixed(r.device().backgroundPerPayloadByte(), 2),
-                    fixed(r.cpuMicrosPerEvent(), 1), fixed(100 * r.cpu().otherShare(), 0), mib(r.memory().liveHeapBytes()), mib(r.memory().peakRssBytes()));
-            if (r.run().failed() > 0) {
-                out.printf(Locale.ROOT, "  ^ %,d appends FAILED; first: %s%n", r.run().failed(), r.run().firstError());
+            row(out, r, NAMES.getOrDefault(r.target(), r.target()), Integer.toString(r.inFlight()));
+        }
+        if (!report.sweep().isEmpty()) {
+            out.println();
+            out.printf(Locale.ROOT, "stream-count sweep: %,d events at each count, in-flight %d%n", o.sweepEvents(),
+                    o.readDepth());
+            header(out);
+            for (ConfigResult r : report.sweep()) {
+                row(out, r, String.format(Locale.ROOT, "%s %,d streams", r.target(), r.streams()),
+                        Integer.toString(r.inFlight()));
             }
         }
         out.println();
-        out.printf(Locale.ROOT, "%-22s %8s %8s %8s %9s %9s %10s%n", "store / baseline", "ev/s", "lat p50", "lat p99",
-                "dev B/B", "ev/force", "cpu us/ev");
+        out.println("ratios (one run, same folder; issue 7's targets where it sets one):");
         for (BenchReport.Ratio q : report.ratios()) {
-            out.printf(Locale.ROOT, "%-22s %8s %8s %8s %9s %9s %10s%n", "in-flight " + q.inFlight(), ratio(q.eventsPerSecond()),
-                    ratio(q.latencyP50()), ratio(q.latencyP99()), ratio(q.devicePerPayload()), ratio(q.eventsPerForce()),
-                    ratio(q.cpuPerEvent()));
+            String verdict = q.goal() == null ? "" : String.format(Locale.ROOT, "target %s %.2f: %s%s", q.goal(),
+                    q.bound(), q.verdict(), q.verdict().equals("MISSED")
+                            ? String.format(Locale.ROOT, " (short by %.2fx)", q.shortBy()) : "");
+            out.printf(Locale.ROOT, "  %-52s %8s   %s%n", q.name(), ratio(q.value()), verdict);
         }
         interferenceWarning(report, out);
         out.println();
         out.println("notes:");
-        out.println("  dev B/pay B: device sectors written x 512 / (events x payload), over open + run + close + sync;");
-        out.println("    the counter is device-wide. bg B/pay B: the device's idle write rate just before, over the");
-        out.println("    same window - writes by other processes that are inside dev B/pay B.");
-        out.printf(Locale.ROOT, "  baseline: one thread frames (length, CRC32C, %d B body, pad 8) into a preallocated file,%n",
+        out.println("  ev/s, MB/s (payload), append p50/p99: measured appends only, from submit to durable ack.");
+        out.printf(Locale.ROOT, "  read p50/p99: %,d whole-stream reads of random streams of the run, each checked complete and in%n",
+                o.reads());
+        out.printf(Locale.ROOT, "    order, while %,d ev/s of background appends go on (depth %d rows; page cache warm).%n",
+                (long) o.ingestRate(), o.readDepth());
+        out.println("  dev B/pay B: device sectors written x 512 / payload bytes acked, over open + appends + reads +");
+        out.println("    splitter drain (ringstore waits until every event is in its stream file) + close (SQLite");
+        out.println("    checkpoints its WAL) + sync. The counter is device-wide: others' writes count too;");
+        out.println("    bg B/pay B is the device's idle write rate just before, over the same window: how much of");
+        out.println("    dev B/pay B may be others'. Compare rows whose bg B/pay B is small.");
+        out.println("  ev/commit: events per force (SQLite: per transaction commit).");
+        out.println("  peak RSS: VmHWM of the process holding the data: the daemon's for the socket; this JVM's");
+        out.println("    otherwise (producers included; SQLite's native memory counts, its page cache does not).");
+        out.println("  cpu us/ev: CPU of this JVM and of the daemon child per event during the appends.");
+        out.printf(Locale.ROOT, "  storage limit: framed records (%d B body, the store's record size) to a preallocated file,%n",
                 env.baselineBodyBytes());
-        out.println("    one FileChannel write + fdatasync per drained batch, then acks; same queue/batch limits.");
-        out.println("  force p50/p99: store from writerStats (last 1024 forces), baseline over all its forces.");
-        out.println("  cpu us/ev: this JVM's CPU time (all threads) per event during the load; others cpu %: share of");
-        out.println("    all CPUs used by other processes meanwhile (from /proc/stat) - competition on a shared machine.");
-        out.println("    On a shared machine the cpu us/ev ratio is the steadiest store/baseline comparison.");
-        out.println("  heap: live after a full GC at the end of the run; RSS: VmHWM reset before each configuration");
-        out.println("    (touched pages of the store's mapped segments count in it, the baseline's page cache does not).");
-        out.printf(Locale.ROOT, "memory at end: heap used %s MiB of max %s MiB; peak RSS (VmHWM) %s MiB%n",
-                mib(report.heapUsedBytes()), mib(report.heapMaxBytes()), mib(report.peakRssBytes()));
+        out.println("    one write + fdatasync per drained batch; the naive design runs fewer events (one fdatasync each).");
+    }
+
+    private static void header(PrintStream out) {
+        out.printf(Locale.ROOT, ROW, "target", "depth", "events", "ev/s", "MB/s", "append", "append", "read", "read",
+                "dev B/", "bg B/", "ev/", "peak", "cpu");
+        out.printf(Locale.ROOT, ROW, "", "", "acked", "", "", "p50 us", "p99 us", "p50 us", "p99 us", "pay B",
+                "pay B", "commit", "RSS MiB", "us/ev");
+    }
+
+    private static void row(PrintStream out, ConfigResult r, String name, String depth) {
+        SplitterReport.ReadSet reads = r.reads();
+        out.printf(Locale.ROOT, ROW, name, depth, String.format(Locale.ROOT, "%,d", r.run().acked()),
+                String.format(Locale.ROOT, "%,.0f", r.eventsPerSecond()), fixed(r.payloadMBps(), 2),
+                micros(r.run().latencyP50Nanos()), micros(r.run().latencyP99Nanos()),
+                reads == null ? "-" : micros(reads.p50Nanos()), reads == null ? "-" : micros(reads.p99Nanos()),
+                fixed(r.device().bytesPerPayloadByte(), 2), fixed(r.device().backgroundPerPayloadByte(), 2),
+                fixed(r.batching().eventsPerForce(), 1),
+                mib(r.memory().peakRssBytes()), fixed(r.cpuMicrosPerEvent(), 1));
+        if (r.run().failed() > 0) {
+            out.printf(Locale.ROOT, "  ^ %,d appends FAILED; first: %s%n", r.run().failed(), r.run().firstError());
+        }
+        if (reads != null && reads.wrong() > 0) {
+            out.printf(Locale.ROOT, "  ^ %,d reads WRONG; first: %s%n", reads.wrong(), reads.firstWrong());
+        }
+        if (r.unsplitEvents() > 0) {
+            out.printf(Locale.ROOT, "  ^ %,d events were still unsplit (splitter held by I/O pressure) when the window%n"
+                    + "    closed: dev B/pay B misses their stream-file writes (a lower bound)%n", r.unsplitEvents());
+        }
     }
 
     /** Says so when other processes visibly competed, since every number here is then partly theirs. */
     private static void interferenceWarning(BenchReport report, PrintStream out) {
         double cpu = 0;
         double device = 0;
-        for (ConfigResult r : report.rows()) {
-            cpu = Math.max(cpu, nanToZero(r.cpu().otherShare()));
-            device = Math.max(device, nanToZero(r.device().backgroundPerPayloadByte() / r.device().bytesPerPayloadByte()));
+        for (List<ConfigResult> rows : List.of(report.rows(), report.sweep())) {
+            for (ConfigResult r : rows) {
+                cpu = Math.max(cpu, nanToZero(r.cpu().otherShare()));
+                device = Math.max(device, nanToZero(r.device().backgroundPerPayloadByte() / r.device().bytesPerPayloadByte()));
+            }
         }
         if (cpu >= SHARED_CPU || device >= SHARED_DEVICE) {
             out.println();
             out.printf(Locale.ROOT, "WARNING: the machine was shared: other processes used up to %.0f%% of the CPUs, and the%n", 100 * cpu);
             out.printf(Locale.ROOT, "  device's idle write rate came to up to %.0f%% of a window's writes. Throughput and dev B/pay B%n",
                     100 * device);
-            out.println("  include their interference; the counter is device-wide (attribute writes per process, e.g.");
-            out.println("  with the block:block_bio_queue tracepoint, when it matters).");
+            out.println("  include their interference (the socket's daemon counts as another process in the CPU share).");
         }
     }
 

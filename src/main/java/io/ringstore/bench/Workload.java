@@ -106,6 +106,15 @@ final class Workload {
         return payload;
     }
 
+    /** Events of each stream number in this workload. */
+    int[] eventsPerStream() {
+        int[] counts = new int[streamNames.length];
+        for (int s : streamOfEvent) {
+            counts[s]++;
+        }
+        return counts;
+    }
+
     /** Distinct streams actually used (at most the configured number). */
     int streamsUsed() {
         boolean[] seen = new boolean[streamNames.length];

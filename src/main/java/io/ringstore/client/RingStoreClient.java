@@ -154,6 +154,15 @@ public final class RingStoreClient implements AutoCloseable {
         return call(Request.newBuilder().setStatus(StatusRequest.getDefaultInstance()), Response::getStatus, null, null);
     }
 
+    /**
+     * Asks the daemon's splitter to move everything committed now to the stream files (needs
+     * write access); answers with the status as of the request.
+     */
+    public CompletableFuture<StatusResponse> drainSplitter() {
+        return call(Request.newBuilder().setStatus(StatusRequest.newBuilder().setDrainSplitter(true)),
+                Response::getStatus, null, null);
+    }
+
     /** Completes when the daemon answered. */
     public CompletableFuture<Void> ping() {
         return call(Request.newBuilder().setPing(PingRequest.getDefaultInstance()), r -> null, null, null);

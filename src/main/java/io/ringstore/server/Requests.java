@@ -63,6 +63,7 @@ final class Requests {
         boolean allowed = switch (op) {
             case PING -> true;
             case APPEND, SET_STREAM_LIMITS, DELETE_STREAM -> access.canWrite();
+            case STATUS -> request.getStatus().getDrainSplitter() ? access.canWrite() : access.canRead();
             default -> access.canRead();
         };
         if (!allowed) {
@@ -85,7 +86,12 @@ final class Requests {
                         .start(() -> readStream(id, request.getReadStream(), release));
                 case READ_ALL -> Thread.ofVirtual().name("ringstore-read-" + connection.number())
                         .start(() -> readAll(id, request.getReadAll(), release));
-                case STATUS -> reply(release, Response.newBuilder().setId(id).setStatus(status()).build());
+                case STATUS -> {
+                    if (request.getStatus().getDrainSplitter()) {
+                        store.splitter().drain();
+                    }
+                    reply(release, Response.newBuilder().setId(id).setStatus(status()).build());
+                }
                 case SUBSCRIBE -> Subscription.start(connection, store, id, request.getSubscribe(), release);
                 case UNSUBSCRIBE -> unsubscribe(id, request.getUnsubscribe().getSubscriptionId(), release);
                 case OP_NOT_SET -> throw new IllegalStateException("handled above");

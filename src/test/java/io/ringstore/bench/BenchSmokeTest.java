@@ -1,6 +1,8 @@
 package io.ringstore.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,57 +11,118 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Runs the whole bench at a tiny size: every configuration counts every event and yields sane numbers. */
+/**
+ * Runs the whole comparison (issue 7) at a tiny size, every target including the daemon child and
+ * SQLite: every row is there, every event is counted, reads come back complete, and the numbers
+ * are sane (device bytes at least the payload, percentiles ordered, ratios computed).
+ */
 class BenchSmokeTest {
     private static final int EVENTS = 2_000;
+    private static final int EVENTS_AT_1 = 300;
+    private static final int NAIVE = 100;
+    private static final int SWEEP_EVENTS = 1_000;
+    private static final int READS = 20;
 
     @TempDir
     Path dir;
 
     @Test
-    void tinyRunCountsEveryEventAndReportsPlausibleNumbers() throws Exception {
-        BenchOptions options = BenchOptions.parse(new String[] {"--events", "2000", "--streams", "100",
-                "--payload", "256", "--producers", "4", "--in-flight", "1,8", "--idle-ms", "0",
-                "--dir", dir.toString()});
+    void tinyQuickRunHasEveryRowAndSaneValues() throws Exception {
+        BenchOptions options = BenchOptions.parse(new String[] {"--quick", "--events", "" + EVENTS,
+                "--events-in-flight-1", "" + EVENTS_AT_1, "--naive-events", "" + NAIVE, "--streams", "100",
+                "--producers", "4", "--in-flight", "8,1", "--sweep-streams", "1,20,200",
+                "--sweep-events", "" + SWEEP_EVENTS, "--reads", "" + READS, "--ingest-rate", "500",
+                "--fsync-writes", "20", "--idle-ms", "0", "--dir", dir.toString()});
+        assertEquals(BenchOptions.TARGETS, options.targets(), "--quick runs every target");
         ByteArrayOutputStream progress = new ByteArrayOutputStream();
         BenchReport report = new BenchRunner(options, new PrintStream(progress, true, StandardCharsets.UTF_8)).run();
+        String log = progress.toString(StandardCharsets.UTF_8);
 
-        assertEquals(4, report.rows().size());
-        for (ConfigResult r : report.rows()) {
-            String what = r.target() + " in-flight " + r.inFlight();
-            assertEquals(EVENTS, r.run().acked(), what);
-            assertEquals(0, r.run().failed(), what + ": " + r.run().firstError());
-            assertNull(r.run().firstError(), what);
-            assertEquals(EVENTS, r.batching().events(), what + ": target's own event count");
-            assertTrue(r.eventsPerSecond() > 0 && r.payloadMBps() > 0, what);
-            assertTrue(r.run().latencyP50Nanos() > 0, what);
-            assertTrue(r.run().latencyP99Nanos() >= r.run().latencyP50Nanos(), what);
-            assertTrue(r.batching().forces() > 0 && r.batching().eventsPerForce() >= 1, what);
-            assertTrue(r.batching().forceP99Micros() >= r.batching().forceP50Micros(), what);
-            if (r.device().available()) {
-                assertTrue(r.device().bytesPerPayloadByte() > 0, what + ": the device saw writes");
+        assertTrue(report.environment().sqlite().startsWith("SQLite 3."), report.environment().sqlite());
+        assertEquals(20, report.fsync().writes());
+        assertTrue(report.fsync().p50Micros() > 0 && report.fsync().p99Micros() >= report.fsync().p50Micros());
+
+        assertEquals(10, report.rows().size(), "5 targets x 2 depths:\n" + log);
+        for (String target : BenchOptions.TARGETS) {
+            for (int depth : new int[] {8, 1}) {
+                ConfigResult r = report.find(target, depth);
+                String what = target + " in-flight " + depth;
+                assertNotNull(r, what + " missing");
+                int events = target.equals("naive") ? NAIVE : depth == 1 ? EVENTS_AT_1 : EVENTS;
+                assertSane(r, events, what);
+                boolean readable = depth == 8 && List.of("store", "socket", "sqlite").contains(target);
+                if (readable) {
+                    assertEquals(READS, r.reads().reads(), what);
+                    assertEquals(0, r.reads().wrong(), what + ": " + r.reads().firstWrong());
+                    assertTrue(r.reads().p50Nanos() > 0 && r.reads().p99Nanos() >= r.reads().p50Nanos(), what);
+                    assertTrue(r.batching().events() >= events + options.warmupFor(events),
+                            what + ": the target's own count, background appends included");
+                } else {
+                    assertNull(r.reads(), what + ": reads are timed only at the deepest depth");
+                    assertEquals(events + options.warmupFor(events), r.batching().events(),
+                            what + ": the target's own count, warm-up included");
+                }
             }
         }
-        // The baseline writes frames as long as the store's, so device bytes compare like for like.
-        double store = report.find("store", 8).batching().frameBytesPerEvent();
-        double baseline = report.find("baseline", 8).batching().frameBytesPerEvent();
-        assertTrue(Math.abs(store - baseline) <= 8, "frame bytes/event store=" + store + " baseline=" + baseline);
-        assertEquals(2, report.ratios().size());
-        assertTrue(report.ratios().getFirst().eventsPerSecond() > 0);
+        assertEquals(NAIVE + options.warmupFor(NAIVE), report.find("naive", 8).batching().forces(),
+                "naive: one fdatasync per append");
+
+        assertEquals(6, report.sweep().size(), "store and sqlite at 3 stream counts");
+        for (String target : List.of("store", "sqlite")) {
+            for (int streams : new int[] {1, 20, 200}) {
+                ConfigResult r = report.findSweep(target, streams);
+                assertNotNull(r, target + " " + streams + " streams missing");
+                assertSane(r, SWEEP_EVENTS, target + " sweep " + streams);
+                assertEquals(streams, r.streams());
+            }
+        }
+
+        List<BenchReport.Ratio> ratios = report.ratios();
+        for (String name : List.of("socket / sqlite ev/s, in-flight 8", "socket / sqlite ev/s, in-flight 1",
+                "socket / limit ev/s, in-flight 8", "socket / sqlite device B per payload B, in-flight 8",
+                "store sweep ev/s, 200 / 1 streams")) {
+            BenchReport.Ratio q = ratios.stream().filter(x -> x.name().equals(name)).findFirst().orElse(null);
+            assertNotNull(q, name + " missing from " + ratios);
+            assertTrue(q.value() > 0 && Double.isFinite(q.value()) || q.name().contains("device"), q.toString());
+        }
+        assertEquals("hit", new BenchReport.Ratio("x", 5, ">=", 4).verdict());
+        assertEquals("MISSED", new BenchReport.Ratio("x", 0.3, "<=", 0.25).verdict());
 
         ByteArrayOutputStream table = new ByteArrayOutputStream();
         TablePrinter.print(report, new PrintStream(table, true, StandardCharsets.UTF_8));
-        assertTrue(table.toString(StandardCharsets.UTF_8).contains("store / baseline"));
+        String text = table.toString(StandardCharsets.UTF_8);
+        for (String part : List.of("storage limit", "ringstore in-process", "ringstore socket", "SQLite WAL FULL",
+                "naive stream files", "stream-count sweep", "ratios", "4 KiB write + fdatasync")) {
+            assertTrue(text.contains(part), part + " missing:\n" + text);
+        }
+        assertFalse(text.contains("NaN"), text);
         ByteArrayOutputStream json = new ByteArrayOutputStream();
         JsonReport.print(report, new PrintStream(json, true, StandardCharsets.UTF_8));
-        String text = json.toString(StandardCharsets.UTF_8).trim();
-        assertTrue(text.contains("\"eventsAcked\":2000"), text);
-        assertOneJsonObject(text);
+        String j = json.toString(StandardCharsets.UTF_8).trim();
+        assertTrue(j.contains("\"target\":\"socket\",\"streams\":100,\"inFlight\":8,\"eventsAcked\":2000"), j);
+        assertOneJsonObject(j);
         try (var left = Files.list(dir)) {
             assertEquals(0, left.count(), "each configuration's folder is removed");
+        }
+    }
+
+    private static void assertSane(ConfigResult r, int events, String what) {
+        assertEquals(events, r.run().acked(), what);
+        assertEquals(0, r.run().failed(), what + ": " + r.run().firstError());
+        assertTrue(r.eventsPerSecond() > 0 && r.payloadMBps() > 0, what);
+        assertTrue(r.run().latencyP50Nanos() > 0 && r.run().latencyP99Nanos() >= r.run().latencyP50Nanos(), what);
+        assertTrue(r.batching().forces() > 0 && r.batching().eventsPerForce() >= 1, what);
+        assertTrue(r.memory().peakRssBytes() > 0, what + ": peak RSS");
+        assertTrue(r.cpuMicrosPerEvent() > 0, what);
+        if (r.device().available()) {
+            // Every acknowledged payload byte reached the device at least once (the counter is device-wide,
+            // so others can only add).
+            assertTrue(r.device().bytesPerPayloadByte() >= 1, what + ": device bytes/payload byte "
+                    + r.device().bytesPerPayloadByte());
         }
     }
 

@@ -132,6 +132,23 @@ class ServerEndToEndTest {
     }
 
     @Test
+    void aDrainRequestMovesEventsBeforeTheirWindow() throws Exception {
+        // The default window is 30 s: without the drain, a lone event waits that long in the log.
+        try (TestServer t = TestServer.start(dir)) {
+            RingStoreClient c = t.client();
+            c.append("lone", ExpectedVersion.NO_STREAM, List.of(event("t", "0"))).join();
+            assertEquals(1, c.status().get(10, TimeUnit.SECONDS).getSplitterLagEvents());
+            c.drainSplitter().get(10, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (c.status().get(10, TimeUnit.SECONDS).getSplitterLagEvents() > 0) {
+                assertTrue(System.nanoTime() < deadline, "the drain did not move the event within 10 s");
+                Thread.sleep(20);
+            }
+            assertEquals(1, c.readStream("lone", 0, 10, Direction.FORWARD).get(10, TimeUnit.SECONDS).events().size());
+        }
+    }
+
+    @Test
     void pipelinedAnswersComeBackOutOfOrderMatchedByIds() throws Exception {
         try (TestServer t = TestServer.start(dir); RawConnection raw = new RawConnection(t.socket)) {
             t.client().append("warm", ExpectedVersion.ANY, List.of(event("t", "0"))).join();

@@ -1,0 +1,161 @@
+package io.ringstore.bench;
+
+import io.ringstore.client.RecordedEvent;
+import io.ringstore.client.RingStoreClient;
+import io.ringstore.client.StreamPage;
+import io.ringstore.protocol.v1.StatusResponse;
+import io.ringstore.read.Direction;
+import io.ringstore.writer.EventData;
+import io.ringstore.writer.ExpectedVersion;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The store as an application sees it: a real daemon child process ({@link DaemonChild}) and
+ * one client connection ({@link RingStoreClient}) per producer, each pipelining its appends.
+ * Reads go through one more connection of their own. The daemon's batching numbers come from its
+ * status; its CPU and peak RSS from /proc.
+ */
+final class SocketTarget implements AppendTarget, StreamSource {
+    private static final long CALL_TIMEOUT_SECONDS = 60;
+
+    private final DaemonChild daemon;
+    private final List<RingStoreClient> clients;
+    private final RingStoreClient reader;
+    private volatile StatusResponse lastStatus = StatusResponse.getDefaultInstance();
+    private volatile long peakRss = -1;
+
+    private SocketTarget(DaemonChild daemon, List<RingStoreClient> clients, RingStoreClient reader) {
+        this.daemon = daemon;
+        this.clients = clients;
+        this.reader = reader;
+    }
+
+    /** Starts a daemon in {@code folder} and opens {@code connections} producer connections to it. */
+    static SocketTarget open(Path folder, int connections, boolean pi, List<String> javaOptions)
+            throws IOException, InterruptedException {
+        DaemonChild daemon = DaemonChild.start(folder, pi, javaOptions);
+        List<RingStoreClient> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < connections; i++) {
+                clients.add(RingStoreClient.connect(daemon.socket()));
+            }
+            return new SocketTarget(daemon, clients, RingStoreClient.connect(daemon.socket()));
+        } catch (IOException | RuntimeException e) {
+            clients.forEach(SocketTarget::closeQuietly);
+            daemon.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public String label() {
+        return "socket";
+    }
+
+    @Override
+    public CompletableFuture<?> append(String stream, byte[] payload) {
+        return append(0, stream, payload);
+    }
+
+    @Override
+    public CompletableFuture<?> append(int producer, String stream, byte[] payload) {
+        return clients.get(producer % clients.size()).append(stream, ExpectedVersion.ANY,
+                List.of(EventData.of(Workload.EVENT_TYPE, payload)));
+    }
+
+    @Override
+    public int readWhole(String stream) throws IOException {
+        int n = 0;
+        long from = 0;
+        while (true) {
+            StreamPage page = await(reader.readStream(stream, from, StoreTarget.READ_PAGE, Direction.FORWARD));
+            for (RecordedEvent e : page.events()) {
+                StreamSource.checkVersion(stream, n++, e.version());
+            }
+            if (page.endOfStream() || page.events().isEmpty()) {
+                return n;
+            }
+            from = page.nextVersion();
+        }
+    }
+
+    /** Polls the daemon's status until its splitter lag is 0. */
+    @Override
+    public long settle(long timeoutMillis, long stallMillis, PrintStream log, long progressMillis)
+            throws IOException, InterruptedException {
+        // Streams short of their ripe size would wait a window (30 s) for their file.
+        await(reader.drainSplitter());
+        return DrainWait.await(() -> {
+            StatusResponse s = status();
+            return new DrainWait.Lag(s.getSplitterState(), s.getSplitterLagEvents());
+        }, timeoutMillis, stallMillis, log, progressMillis, "splitter drain (daemon)");
+    }
+
+    private StatusResponse status() throws IOException {
+        StatusResponse s = await(reader.status());
+        lastStatus = s;
+        return s;
+    }
+
+    @Override
+    public double childCpuSeconds() {
+        return daemon.cpuSeconds();
+    }
+
+    /** The daemon's VmHWM, read just before it was stopped (while running: now). */
+    @Override
+    public long childPeakRssBytes() {
+        return peakRss >= 0 ? peakRss : daemon.peakRssBytes();
+    }
+
+    /** From the daemon's status as of the last status call (close takes one). */
+    @Override
+    public BatchStats stats() {
+        StatusResponse s = lastStatus;
+        return new BatchStats(s.getBatches(), s.getEventsAppended(), s.getForces(), 0, s.getForceP50Micros(),
+                s.getForceP99Micros(), "daemon status: last 1024 forces");
+    }
+
+    /** Takes the daemon's last status and peak RSS, closes the connections, stops the daemon (exit 0). */
+    @Override
+    public void close() throws IOException {
+        try {
+            status();
+        } catch (IOException | RuntimeException e) {
+            // stats stay as last seen; the daemon's exit code below tells whether it was well
+        }
+        peakRss = daemon.peakRssBytes();
+        clients.forEach(SocketTarget::closeQuietly);
+        closeQuietly(reader);
+        daemon.close();
+    }
+
+    private static <T> T await(CompletableFuture<T> f) throws IOException {
+        try {
+            return f.get(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (TimeoutException e) {
+            throw new IOException("no answer from the daemon within " + CALL_TIMEOUT_SECONDS + " s", e);
+        }
+    }
+
+    private static void closeQuietly(RingStoreClient c) {
+        try {
+            c.close();
+        } catch (RuntimeException e) {
+            // A connection that failed to close is gone with the daemon anyway.
+        }
+    }
+}
