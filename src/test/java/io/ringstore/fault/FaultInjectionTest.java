@@ -113,6 +113,14 @@ class FaultInjectionTest {
                 assertTrue(p.append(store, p.single(0, 100 + p.random.nextInt(400)), code, ledger), "warm-up append");
             }
             assertTrue(store.committedPosition() < SEGMENT_SIZE / 2, "the warm-up must not roll");
+            // The splitter's first pass writes its checkpoint (a write, a rename, a folder force)
+            // on its own thread: let it happen before arming, or on a loaded machine it can take
+            // the fault meant for the first segment roll.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (store.splitterStatus().position() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(store.splitterStatus().position() > 0, "the splitter never wrote its first checkpoint");
 
             io.arm(scenario.op(), scenario.mode(), scenario.nth(), scenario.failure());
             runProducers(store, producers, code, ledger);
