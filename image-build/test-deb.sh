@@ -62,7 +62,7 @@ in_root ringstore --help >/dev/null || die "the launcher cannot run ringstore --
 # What systemd would set up for the unit: its folders and the JVM options it sets.
 OPTS=$(sed -n 's/^Environment="RINGSTORE_JAVA_OPTS=\(.*\)"$/\1/p' "$ROOT/usr/lib/systemd/system/ringstore.service")
 [ -n "$OPTS" ] || die "no RINGSTORE_JAVA_OPTS in the unit"
-for d in /var/lib/ringstore /run/ringstore /run/ringstore/tmp; do
+for d in /var/lib/ringstore /run/ringstore /var/cache/ringstore; do
     install -d -o "$(in_root id -u ringstore)" -g "$(in_root id -g ringstore)" "$ROOT$d"
 done
 LOG="$OUT/test-deb-daemon.log"

@@ -57,7 +57,7 @@ class SystemdUnitTest {
         assertFalse(unit.lines().anyMatch(l -> l.startsWith("MemoryDenyWriteExecute=")),
                 "MemoryDenyWriteExecute= breaks the JVM's JIT");
         assertTrue(unit.contains("\nExecStart=/usr/bin/ringstore serve\n"));
-        for (String dir : List.of("StateDirectory=ringstore", "RuntimeDirectory=ringstore ringstore/tmp", "ConfigurationDirectory=ringstore",
+        for (String dir : List.of("StateDirectory=ringstore", "RuntimeDirectory=ringstore", "ConfigurationDirectory=ringstore",
                 "User=ringstore", "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectHome=yes",
                 "DeviceAllow=char-gpiochip rw")) {
             assertTrue(unit.contains("\n" + dir + "\n"), "missing " + dir);
@@ -67,10 +67,10 @@ class SystemdUnitTest {
         Matcher heap = Pattern.compile("-Xmx(\\d+)m").matcher(opts);
         assertTrue(heap.find(), "the unit sizes the heap");
         assertTrue(Integer.parseInt(heap.group(1)) <= 160, "heap too big for a 512 MiB board: " + heap.group());
-        // java.io.tmpdir must be a folder the service may write (ProtectSystem=strict) and
-        // execute from (Pi4J unpacks native libraries there): one of its runtime folders.
-        assertTrue(opts.contains("-Djava.io.tmpdir=/run/ringstore/tmp")
-                && unit.contains("\nRuntimeDirectory=ringstore ringstore/tmp\n"), "java.io.tmpdir");
+        // java.io.tmpdir must be a folder the service may write (ProtectSystem=strict) and execute
+        // from (Pi4J unpacks native libraries there): its cache folder, not /run (noexec on Debian).
+        assertTrue(opts.contains("-Djava.io.tmpdir=/var/cache/ringstore")
+                && unit.contains("\nCacheDirectory=ringstore\n"), "java.io.tmpdir");
     }
 
     @Test
