@@ -46,6 +46,7 @@ if grep -q 'Raspberry Pi' /proc/device-tree/model 2>/dev/null; then
         || fail "on $(tr -d '\0' < /proc/device-tree/model) the LEDs were not driven"
     say "LEDs driven on $(tr -d '\0' < /proc/device-tree/model): $(ringstore status | grep -o '"leds":{[^}]*}')"
 fi
+say "/run mount options: $(findmnt -no OPTIONS /run)"
 say "java.io.tmpdir (/var/cache/ringstore): $(ls -A /var/cache/ringstore | tr '\n' ' ')"
 say "journal: $(journalctl -b -u ringstore -o cat --no-pager | grep -m1 'ready: ')"
 
