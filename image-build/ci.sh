@@ -38,6 +38,8 @@ tools() {
 T0=$(date +%s)
 step "apt-get install tools" tools
 ensure_binfmt
+# A base build that failed leaves its .partial behind.
+rm -f "$CACHE"/*.partial
 WARM=0
 if [ -s "$(sh "$IMAGE_BUILD/base-rootfs.sh" --path)" ]; then
     WARM=1
