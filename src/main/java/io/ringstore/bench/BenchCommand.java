@@ -15,9 +15,13 @@ public final class BenchCommand {
     private BenchCommand() {}
 
     public static int run(String[] args) {
+        boolean splitter = Arrays.asList(args).contains("--splitter");
         if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
-            System.out.print(BenchOptions.USAGE);
+            System.out.print(splitter ? SplitterBenchOptions.USAGE : BenchOptions.USAGE);
             return ExitCodes.OK;
+        }
+        if (splitter) {
+            return runSplitter(args);
         }
         BenchOptions options;
         try {
@@ -44,6 +48,33 @@ public final class BenchCommand {
         } else {
             TablePrinter.print(report, System.out);
         }
+        System.out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** {@code bench --splitter}: issue 3's measurements of the lazy splitter. */
+    private static int runSplitter(String[] args) {
+        SplitterBenchOptions options;
+        try {
+            options = SplitterBenchOptions.parse(args);
+        } catch (Args.UsageException e) {
+            System.err.println("bench: " + e.getMessage());
+            System.err.print(SplitterBenchOptions.USAGE);
+            return ExitCodes.USAGE;
+        }
+        logToStderr();
+        SplitterReport report;
+        try {
+            report = new SplitterBench(options, System.err).run();
+        } catch (IOException e) {
+            System.err.println("bench: storage failure: " + e);
+            return ExitCodes.IO_ERROR;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            System.err.println("bench: interrupted");
+            return ExitCodes.IO_ERROR;
+        }
+        SplitterTablePrinter.print(report, System.out);
         System.out.flush();
         return ExitCodes.OK;
     }

@@ -41,6 +41,8 @@ record BenchOptions(int events, int streams, int payloadBytes, int producers, Li
               --quick   100000 events (unless --events is given), 1 s idle samples
               --targets run only some targets (e.g. "store" under a profiler); ratios need both
               --json    machine-readable report on stdout (progress stays on stderr)
+            ringstore bench --splitter [...]: the lazy splitter's numbers (issue 3); see
+              ringstore bench --splitter --help
             """;
 
     BenchOptions {

@@ -31,7 +31,7 @@ final class BenchRunner {
 
     BenchReport run() throws IOException, InterruptedException {
         boolean ownFolder = options.dir() == null;
-        Path root = ownFolder ? createTempFolder() : Files.createDirectories(options.dir());
+        Path root = ownFolder ? createTempFolder(log) : Files.createDirectories(options.dir());
         try {
             DeviceWriteCounter device = DeviceWriteCounter.forFolder(root);
             log.println("bench: folder=" + root + " device=" + device.name()
@@ -66,7 +66,8 @@ final class BenchRunner {
         }
     }
 
-    private Path createTempFolder() throws IOException {
+    /** A fresh folder under /var/tmp (on the disk, unlike /tmp on many systems). */
+    static Path createTempFolder(PrintStream log) throws IOException {
         Path parent = DEFAULT_PARENT;
         if (!Files.isDirectory(parent)) {
             parent = Path.of(System.getProperty("java.io.tmpdir"));
@@ -137,7 +138,7 @@ final class BenchRunner {
                 writer.maxBatch());
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
         }

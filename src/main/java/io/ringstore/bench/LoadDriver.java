@@ -5,6 +5,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Runs the workload against one target: {@code producers} threads, producer p appending events
@@ -12,6 +13,10 @@ import java.util.concurrent.atomic.LongAdder;
  * unacknowledged (a semaphore per producer, released by the acknowledgement). Latency is from
  * just before {@code append} to the acknowledgement callback. The clock runs from the moment all
  * producers are released to the moment the last acknowledgement has arrived.
+ *
+ * <p>Paced (a rate above 0): event i is not appended before {@code start + i / rate}, so the
+ * producers together offer a steady ingest rate (they fall behind it only when the target is
+ * slower). {@link #stop()} ends a run early: no new appends, the ones in flight are waited for.
  */
 final class LoadDriver {
 
@@ -42,15 +47,32 @@ final class LoadDriver {
     private final Workload workload;
     private final int producers;
     private final int inFlight;
+    private final double eventsPerSecond;
     private final LongAdder acked = new LongAdder();
     private final LongAdder failed = new LongAdder();
     private final AtomicReference<String> firstError = new AtomicReference<>();
+    private volatile boolean stopped;
+    private volatile long startNanos;
 
     LoadDriver(AppendTarget target, Workload workload, int producers, int inFlight) {
+        this(target, workload, producers, inFlight, 0);
+    }
+
+    /** A driver offering at most {@code eventsPerSecond} (0: as fast as the target takes them). */
+    LoadDriver(AppendTarget target, Workload workload, int producers, int inFlight, double eventsPerSecond) {
+        if (eventsPerSecond < 0) {
+            throw new IllegalArgumentException("rate must be >= 0: " + eventsPerSecond);
+        }
         this.target = target;
         this.workload = workload;
         this.producers = producers;
         this.inFlight = inFlight;
+        this.eventsPerSecond = eventsPerSecond;
+    }
+
+    /** Producers append nothing more; {@link #run()} returns once the appends in flight are acknowledged. */
+    void stop() {
+        stopped = true;
     }
 
     /** Acknowledgements so far (successful or not), for progress lines. */
@@ -61,39 +83,53 @@ final class LoadDriver {
     Result run() throws InterruptedException {
         int events = workload.events();
         long[][] latencies = new long[producers][];
+        int[] issued = new int[producers];
         CountDownLatch go = new CountDownLatch(1);
         Thread[] threads = new Thread[producers];
         for (int p = 0; p < producers; p++) {
             int producer = p;
             latencies[p] = new long[(events - p + producers - 1) / producers];
             threads[p] = Thread.ofPlatform().name("bench-producer-" + p).unstarted(
-                    () -> produce(producer, latencies[producer], go));
+                    () -> issued[producer] = produce(producer, latencies[producer], go));
             threads[p].start();
         }
         long start = System.nanoTime();
+        startNanos = start;
         go.countDown();
         for (Thread t : threads) {
             t.join();
         }
         long elapsed = System.nanoTime() - start;
-        long[] all = new long[events];
         int n = 0;
-        for (long[] l : latencies) {
-            System.arraycopy(l, 0, all, n, l.length);
-            n += l.length;
+        for (int count : issued) {
+            n += count;
+        }
+        long[] all = new long[n];
+        n = 0;
+        for (int p = 0; p < producers; p++) {
+            System.arraycopy(latencies[p], 0, all, n, issued[p]);
+            n += issued[p];
         }
         Arrays.sort(all);
         return new Result(acked.sum(), failed.sum(), firstError.get(), elapsed, Percentiles.of(all, 0.50),
                 Percentiles.of(all, 0.99), all.length == 0 ? 0 : all[all.length - 1]);
     }
 
-    private void produce(int producer, long[] latency, CountDownLatch go) {
+    /** Returns how many appends this producer issued (all of its share, unless stopped). */
+    private int produce(int producer, long[] latency, CountDownLatch go) {
         Semaphore window = new Semaphore(inFlight);
+        int k = 0;
         try {
             go.await();
             byte[] payload = workload.payload();
-            int k = 0;
-            for (int i = producer; i < workload.events(); i += producers) {
+            double nanosPerEvent = eventsPerSecond > 0 ? 1e9 / eventsPerSecond : 0;
+            for (int i = producer; i < workload.events() && !stopped; i += producers) {
+                if (nanosPerEvent > 0) {
+                    long due = startNanos + (long) (i * nanosPerEvent);
+                    for (long wait = due - System.nanoTime(); wait > 0 && !stopped; wait = due - System.nanoTime()) {
+                        LockSupport.parkNanos(wait);
+                    }
+                }
                 window.acquire();
                 int slot = k++;
                 long begin = System.nanoTime();
@@ -112,5 +148,6 @@ final class LoadDriver {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return k;
     }
 }

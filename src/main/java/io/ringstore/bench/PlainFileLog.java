@@ -181,20 +181,28 @@ final class PlainFileLog implements AppendTarget, Runnable {
     }
 
     private void frame(Request r) {
+        frame(buffer, crc, sequence++, r.stream, r.payload, bodyLength);
+    }
+
+    /**
+     * Puts one frame of the layout above at {@code buffer}'s position and moves past it: body
+     * (sequence, stream name, payload, zeros up to {@code bodyLength}), then CRC and length.
+     */
+    static void frame(ByteBuffer buffer, CRC32C crc, long sequence, String stream, byte[] payload, int bodyLength) {
         int start = buffer.position();
         int bodyStart = start + RecordFrame.BODY_OFFSET;
+        int end = start + (int) RecordFrame.frameLength(bodyLength);
         buffer.position(bodyStart);
-        buffer.putLong(sequence++);
-        buffer.put(r.stream.getBytes(StandardCharsets.UTF_8));
-        buffer.put(r.payload);
-        int end = start + frameLength;
+        buffer.putLong(sequence);
+        buffer.put(stream.getBytes(StandardCharsets.UTF_8));
+        buffer.put(payload);
         while (buffer.position() < end) {
             buffer.put((byte) 0);
         }
         crc.reset();
         crc.update(buffer.slice(bodyStart, bodyLength));
         buffer.putInt(start + RecordFrame.CRC_OFFSET, (int) crc.getValue());
-        buffer.putInt(start + RecordFrame.LENGTH_OFFSET, bodyLength);
+        buffer.putInt(start + RecordFrame.LENGTH_OFFSET, bodyLength); // commit point
         buffer.position(end);
     }
 

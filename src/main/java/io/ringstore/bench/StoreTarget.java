@@ -10,7 +10,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
-/** The store under test, opened with its default configuration (durability sync) in a fresh folder. */
+/**
+ * The store under test, opened with its default configuration (durability sync) in a fresh
+ * folder, or with a given one (the splitter benchmark turns the splitter off or holds it).
+ */
 final class StoreTarget implements AppendTarget {
     private final RingStore store;
 
@@ -19,7 +22,16 @@ final class StoreTarget implements AppendTarget {
     }
 
     static StoreTarget open(Path dataDir) throws IOException {
-        return new StoreTarget(RingStore.open(StoreConfig.defaults(dataDir)));
+        return open(StoreConfig.defaults(dataDir));
+    }
+
+    static StoreTarget open(StoreConfig config) throws IOException {
+        return new StoreTarget(RingStore.open(config));
+    }
+
+    /** The open store, for splitter status and stream reads. */
+    RingStore store() {
+        return store;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.ringstore.bench;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -21,19 +22,66 @@ final class Workload {
     }
 
     static Workload generate(int events, int streams, int payloadBytes, long seed) {
+        return generate("stream-", events, streams, payloadBytes, seed);
+    }
+
+    /** Streams named {@code prefix} + zero-padded number; each event's stream uniform at random. */
+    static Workload generate(String prefix, int events, int streams, int payloadBytes, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
-        int width = Integer.toString(Math.max(0, streams - 1)).length();
-        String[] names = new String[streams];
-        for (int s = 0; s < streams; s++) {
-            names[s] = "stream-" + "0".repeat(width - Integer.toString(s).length()) + s;
-        }
         int[] of = new int[events];
         for (int i = 0; i < events; i++) {
             of[i] = random.nextInt(streams);
         }
+        return new Workload(names(prefix, streams), of, payload(random, payloadBytes));
+    }
+
+    /**
+     * Exactly {@code perStream} events in each of {@code streams} streams, in a seeded shuffled
+     * order, so each stream's events lie scattered through the log as they would in real life.
+     */
+    static Workload exact(String prefix, int streams, int perStream, int payloadBytes, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        int[] of = new int[Math.multiplyExact(streams, perStream)];
+        for (int i = 0; i < of.length; i++) {
+            of[i] = i % streams;
+        }
+        for (int i = of.length - 1; i > 0; i--) { // Fisher-Yates
+            int j = random.nextInt(i + 1);
+            int t = of[i];
+            of[i] = of[j];
+            of[j] = t;
+        }
+        return new Workload(names(prefix, streams), of, payload(random, payloadBytes));
+    }
+
+    /** The first {@code n} events of this workload (the same streams and payload). */
+    Workload first(int n) {
+        return n >= streamOfEvent.length ? this : new Workload(streamNames, Arrays.copyOf(streamOfEvent, n), payload);
+    }
+
+    private static String[] names(String prefix, int streams) {
+        int width = Integer.toString(Math.max(0, streams - 1)).length();
+        String[] names = new String[streams];
+        for (int s = 0; s < streams; s++) {
+            names[s] = prefix + "0".repeat(width - Integer.toString(s).length()) + s;
+        }
+        return names;
+    }
+
+    private static byte[] payload(SplittableRandom random, int payloadBytes) {
         byte[] payload = new byte[payloadBytes];
         random.nextBytes(payload);
-        return new Workload(names, of, payload);
+        return payload;
+    }
+
+    /** Stream number {@code s}'s name. */
+    String streamName(int s) {
+        return streamNames[s];
+    }
+
+    /** Streams named (used or not). */
+    int streams() {
+        return streamNames.length;
     }
 
     int events() {

@@ -39,7 +39,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
     static final Set<String> KEYS = Set.of(
             "config", "data", "segment_size", "durability", "force_interval_ms", "repair", "queue_capacity",
             "splitter", "splitter_window_bytes", "splitter_window_ms", "splitter_max_lag_bytes",
-            "splitter_max_lag_seconds", "retain_log_minutes", "retain_log_bytes",
+            "splitter_max_lag_seconds", "splitter_max_lag_events", "retain_log_minutes", "retain_log_bytes",
             "socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
             "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds");
@@ -87,6 +87,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             SplitterOptions split = d.withEnabled(s.bool("splitter", true))
                     .withWindow(windowBytes, s.number("splitter_window_ms", d.windowMillis(), 1, 3_600_000))
                     .withMaxLag(maxLagBytes, s.number("splitter_max_lag_seconds", d.maxLagSeconds(), 1, 86_400 * 7))
+                    .withMaxLagEvents(s.number("splitter_max_lag_events", d.maxLagEvents(), 1, 1L << 40))
                     .withRetention(s.number("retain_log_minutes", d.retainMillis() / 60_000, 0, 525_600 * 10) * 60_000,
                             s.bytes("retain_log_bytes", d.retainBytes(), 0, Long.MAX_VALUE / 2));
             store = store.withSplitter(split);

@@ -1,6 +1,7 @@
 package io.ringstore.log;
 
 import io.ringstore.log.proto.LogRecord;
+import io.ringstore.nativeio.Posix;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -120,6 +121,8 @@ public final class MainLog implements AutoCloseable {
             throw e;
         }
         segments.put(nextBase, next);
+        // The sealed segment leaves our resident set; the splitter faults back what it reads.
+        release(current);
         current = next;
         sealed = false;
         writeOffset = SegmentHeader.LENGTH;
@@ -362,6 +365,32 @@ public final class MainLog implements AutoCloseable {
         }
         return deleted;
     }
+
+    /**
+     * Lets go of the pages of whole segments that end at or before {@code position} (the
+     * splitter has read them): they leave this process's resident set, so RSS tracks what is
+     * being worked on rather than every segment ever touched. Readers fault pages back in from
+     * the page cache when they need them.
+     */
+    public void releaseBefore(long position) {
+        for (Segment seg : segments.tailMap(releasedBefore, true).headMap(position, true).values()) {
+            if (seg.base() + seg.size() <= position && seg != current) {
+                release(seg);
+                releasedBefore = seg.base() + seg.size();
+            }
+        }
+    }
+
+    private static void release(Segment seg) {
+        try {
+            Posix.adviseDontNeed(seg.mapping());
+        } catch (RuntimeException e) {
+            // Closed by retention meanwhile: nothing to release.
+        }
+    }
+
+    /** Segments before this were released by {@link #releaseBefore} (splitter thread only). */
+    private long releasedBefore;
 
     public List<Path> segmentFiles() {
         return segments.values().stream().map(Segment::file).toList();

@@ -29,6 +29,7 @@ public final class Posix {
     public static final int EDQUOT = 122;
     public static final int EOPNOTSUPP = 95;
     private static final int MADV_RANDOM = 1;
+    private static final int MADV_DONTNEED = 4;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -186,12 +187,25 @@ public final class Posix {
      * @return true when the advice was taken
      */
     public static boolean adviseRandom(MemorySegment mapping) {
+        return madvise(mapping, MADV_RANDOM);
+    }
+
+    /**
+     * Drops a range of a shared file mapping from this process's page tables. The data stays in
+     * the file and the page cache (dirty pages stay dirty); it only stops counting as this
+     * process's resident memory until touched again. Best effort.
+     */
+    public static boolean adviseDontNeed(MemorySegment mapping) {
+        return madvise(mapping, MADV_DONTNEED);
+    }
+
+    private static boolean madvise(MemorySegment mapping, int advice) {
         if (mapping.byteSize() == 0) {
             return true;
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
-            int rc = (int) MADVISE.invokeExact(state, mapping, mapping.byteSize(), MADV_RANDOM);
+            int rc = (int) MADVISE.invokeExact(state, mapping, mapping.byteSize(), advice);
             return rc == 0;
         } catch (RuntimeException | Error e) {
             throw e;

@@ -143,7 +143,8 @@ public final class Splitter implements Runnable {
                         long started = System.nanoTime();
                         splitWindow(false);
                         long busyMillis = Math.max(1, (System.nanoTime() - started) / 1_000_000);
-                        pause((long) (busyMillis * (1 - options.overLimitDuty()) / options.overLimitDuty()));
+                        double duty = overLimitDuty();
+                        pause((long) (busyMillis * (1 - duty) / duty));
                         continue;
                     }
                     boolean backlog = log.committedPosition() - position > options.windowBytes();
@@ -189,16 +190,32 @@ public final class Splitter implements Runnable {
     }
 
     private boolean overLimit() {
+        return lagRatio() > 1;
+    }
+
+    /**
+     * How far behind the splitter is, as a multiple of its bound (the largest of the bytes,
+     * events and seconds ratios); above 1 it is over the limit.
+     */
+    private double lagRatio() {
         long lagBytes = log.committedPosition() - position;
         if (lagBytes <= 0) {
             lastLagSeconds = 0;
-            return false;
-        }
-        if (lagBytes > options.maxLagBytes()) {
-            return true;
+            return 0;
         }
         lastLagSeconds = oldestUnsplitAgeSeconds();
-        return lastLagSeconds > options.maxLagSeconds();
+        return Math.max(Math.max((double) lagBytes / options.maxLagBytes(), (double) tail.events() / options.maxLagEvents()),
+                lastLagSeconds / options.maxLagSeconds());
+    }
+
+    /**
+     * Share of time spent splitting while over the limit under pressure: the configured duty at
+     * the bound, growing with the square of the overshoot (full speed at twice the bound), so
+     * that a writer faster than the base duty cannot push the lag up forever.
+     */
+    private double overLimitDuty() {
+        double ratio = lagRatio();
+        return Math.min(1.0, options.overLimitDuty() * ratio * ratio);
     }
 
     private double oldestUnsplitAgeSeconds() {
@@ -250,8 +267,19 @@ public final class Splitter implements Runnable {
                 if (window.isEmpty()) {
                     firstSeenNanos = System.nanoTime();
                 }
-                window.addAll(b.records());
-                next = b.next();
+                List<LogRecord> records = b.records();
+                // The window ends at the record that fills it, not at the end of a read batch:
+                // 1024 small records can be many windows' worth, and over the lag limit the
+                // window is what bounds each burst of work.
+                int take = records.size();
+                for (int i = 1; i < records.size(); i++) {
+                    if (records.get(i).getPosition() - start >= options.windowBytes()) {
+                        take = i;
+                        break;
+                    }
+                }
+                window.addAll(take == records.size() ? records : records.subList(0, take));
+                next = take == records.size() ? b.next() : records.get(take).getPosition();
                 if (next - start >= options.windowBytes()) {
                     break;
                 }
@@ -288,6 +316,7 @@ public final class Splitter implements Runnable {
         lastSplit.forEach(tail::trimThrough);
         windows++;
         eventsSplit += window.size();
+        log.releaseBefore(position);
         reclaim();
     }
 

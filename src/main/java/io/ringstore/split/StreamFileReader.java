@@ -67,6 +67,18 @@ public final class StreamFileReader implements AutoCloseable {
         return r;
     }
 
+    /**
+     * Like {@link #openAt(Path, String, long)} on a channel already open for reading; the reader
+     * takes it over (closing the reader closes it).
+     */
+    static StreamFileReader openAt(FileChannel ch, Path file, String stream, long offset) throws IOException {
+        StreamFileReader r = new StreamFileReader(file, ch, stream);
+        r.readHeader();
+        r.offset = offset;
+        r.anyNextVersion = true;
+        return r;
+    }
+
     private boolean anyNextVersion;
 
     /** The stream a file's header names, or null when the header is damaged. */

@@ -13,10 +13,12 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.tinylog.Logger;
 
 /**
@@ -32,11 +34,21 @@ import org.tinylog.Logger;
  */
 public final class StreamFiles {
     private static final int READABLE_CHARS = 40;
+    /** MessageDigest.getInstance looks up providers on every call; one digest per thread is reused. */
+    private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        }
+    });
 
     private final Path dir;
     private final LinkedHashMap<String, FileChannel> open;
     private final LinkedHashMap<String, Long> lastVersions;
     private final List<FileChannel> unsynced = new ArrayList<>();
+    /** Fan-out folders known to exist (at most 256), so opening a file costs no mkdir attempt. */
+    private final Set<Path> folders = new HashSet<>();
     private boolean syncfsWorks = true;
 
     public StreamFiles(Path dir, int maxOpenFiles, int rememberedVersions) {
@@ -77,10 +89,14 @@ public final class StreamFiles {
     }
 
     private static byte[] sha256(String s) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 missing from the JDK", e);
+        return SHA_256.get().digest(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Creates {@code folder} unless this instance already saw it exist. */
+    private void ensureFolder(Path folder) throws IOException {
+        if (!folders.contains(folder)) {
+            Files.createDirectories(folder);
+            folders.add(folder);
         }
     }
 
@@ -127,17 +143,19 @@ public final class StreamFiles {
 
     /** Checks the file's last footer and last group; repairs a torn tail; returns the last version. */
     private long checkTail(Path file, String stream) throws IOException {
-        long size = Files.size(file);
         int header = StreamFileFormat.headerLength(stream);
-        if (size >= header + StreamFileFormat.FOOTER_LENGTH) {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        // One open serves the footer and the last group (this runs for every stream whose last
+        // version was forgotten, which is most touches once streams outnumber rememberedFiles).
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size >= header + StreamFileFormat.FOOTER_LENGTH) {
                 ByteBuffer footer = ByteBuffer.allocate(StreamFileFormat.FOOTER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
                 ch.read(footer, size - StreamFileFormat.FOOTER_LENGTH);
                 if (footer.position() == StreamFileFormat.FOOTER_LENGTH && StreamFileFormat.footerOk(footer, 0)) {
                     long groupStart = footer.getLong(StreamFileFormat.FOOTER_GROUP_START_OFFSET);
                     long lastVersion = footer.getLong(StreamFileFormat.FOOTER_LAST_VERSION_OFFSET);
                     if (groupStart >= header && groupStart < size
-                            && lastGroupSound(file, stream, groupStart, size, lastVersion)) {
+                            && lastGroupSound(ch, file, stream, groupStart, size, lastVersion)) {
                         return lastVersion;
                     }
                 }
@@ -151,6 +169,7 @@ public final class StreamFiles {
             while (r.next() != null) {
                 // read to the end of what is sound
             }
+            long size = Files.size(file);
             long keep = r.lastFooterEnd();
             if (keep < size) {
                 Logger.warn("cutting torn tail of stream file file={} offset={} bytes={} (re-split from the log)",
@@ -165,9 +184,9 @@ public final class StreamFiles {
     }
 
     /** Reads just the last group (one window's worth of one stream) and checks it is whole. */
-    private static boolean lastGroupSound(Path file, String stream, long groupStart, long size, long lastVersion)
-            throws IOException {
-        try (StreamFileReader r = StreamFileReader.openAt(file, stream, groupStart)) {
+    private static boolean lastGroupSound(FileChannel ch, Path file, String stream, long groupStart, long size,
+                                          long lastVersion) throws IOException {
+        try (StreamFileReader r = StreamFileReader.openAt(ch, file, stream, groupStart)) {
             while (r.next() != null) {
                 // read to the end
             }
@@ -183,14 +202,15 @@ public final class StreamFiles {
     public void appendGroup(String stream, List<byte[]> bodies, long firstVersion) throws IOException {
         long last = lastVersion(stream);
         FileChannel ch = open.get(stream);
-        boolean created = false;
         if (ch == null) {
             Path file = pathFor(stream);
-            Files.createDirectories(file.getParent());
-            created = last < 0 && !Files.exists(file);
+            ensureFolder(file.getParent());
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             open.put(stream, ch);
         }
+        long fileEnd = ch.size();
+        // A file that holds nothing yet gets its header (a zero-length one is a torn creation).
+        boolean created = last < 0 && fileEnd == 0;
         int bytes = created ? StreamFileFormat.headerLength(stream) : 0;
         for (byte[] b : bodies) {
             bytes += (int) io.ringstore.log.RecordFrame.frameLength(b.length);
@@ -200,7 +220,6 @@ public final class StreamFiles {
         if (created) {
             out.put(StreamFileFormat.header(stream, firstVersion));
         }
-        long fileEnd = ch.size();
         long groupStart = fileEnd + out.position();
         for (byte[] b : bodies) {
             StreamFileFormat.putFrame(out, b);
@@ -245,7 +264,7 @@ public final class StreamFiles {
      */
     public void rebuild(String stream, List<byte[]> bodies, long firstVersion) throws IOException {
         Path file = pathFor(stream);
-        Files.createDirectories(file.getParent());
+        ensureFolder(file.getParent());
         FileChannel old = open.remove(stream);
         closeQuietly(old);
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
@@ -348,6 +367,7 @@ public final class StreamFiles {
     public void close() {
         open.values().forEach(StreamFiles::closeQuietly);
         open.clear();
+        folders.clear(); // after a failed window: folders removed behind our back are made again
     }
 
     private static void closeQuietly(FileChannel ch) {

@@ -1,0 +1,69 @@
+package io.ringstore.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SettingsTest {
+    @TempDir
+    Path dir;
+
+    private static final Set<String> KNOWN = Set.of("data", "segment_size", "durability", "repair", "led_write");
+
+    @Test
+    void flagsOverrideTheFileAndSizesParse() throws Exception {
+        Path f = dir.resolve("c.conf");
+        Files.writeString(f, "# comment\n\ndata = /srv/a\nsegment_size = 32m\n");
+        Settings s = Settings.load(f, true, List.of("--segment-size", "128k", "--repair"), KNOWN, Set.of("repair"));
+        assertEquals(Path.of("/srv/a"), s.path("data", null));
+        assertEquals(128 << 10, s.bytes("segment_size", 0, 0, Long.MAX_VALUE));
+        assertTrue(s.bool("repair", false));
+    }
+
+    @Test
+    void errorsNameTheKeyAndWhereItWasSet() throws Exception {
+        Path f = dir.resolve("c.conf");
+        Files.writeString(f, "data = /srv/a\nsegment_size = huge\n");
+        Settings s = Settings.load(f, true, List.of(), KNOWN, Set.of());
+        Settings.BadSetting e = assertThrows(Settings.BadSetting.class, () -> s.bytes("segment_size", 0, 0, 1L << 30));
+        assertTrue(e.getMessage().contains(f + ":2") && e.getMessage().contains("segment_size"), e.getMessage());
+
+        Files.writeString(f, "colour = red\n");
+        e = assertThrows(Settings.BadSetting.class, () -> Settings.load(f, true, List.of(), KNOWN, Set.of()));
+        assertTrue(e.getMessage().contains(f + ":1") && e.getMessage().contains("unknown setting 'colour'"), e.getMessage());
+
+        e = assertThrows(Settings.BadSetting.class, () -> Settings.load(null, false, List.of("--durability"), KNOWN, Set.of()));
+        assertTrue(e.getMessage().contains("missing value for --durability"), e.getMessage());
+
+        e = assertThrows(Settings.BadSetting.class, () -> Settings.load(dir.resolve("missing.conf"), true, List.of(), KNOWN, Set.of()));
+        assertTrue(e.getMessage().contains("not found"), e.getMessage());
+    }
+
+    @Test
+    void theShippedConfigFileParsesAndNamesOnlyKnownKeys() throws Exception {
+        // Every commented default in the shipped file, uncommented, must be accepted as is.
+        String shipped = new String(getClass().getResourceAsStream("/ringstore.conf").readAllBytes());
+        StringBuilder active = new StringBuilder();
+        for (String line : shipped.split("\n")) {
+            if (line.startsWith("#") && line.contains(" = ") && !line.startsWith("# ")) {
+                String kv = line.substring(1);
+                if (!kv.strip().endsWith("=")) {
+                    active.append(kv).append('\n');
+                }
+            }
+        }
+        Path f = dir.resolve("shipped.conf");
+        Files.writeString(f, active.toString());
+        io.ringstore.daemon.DaemonSettings d = io.ringstore.daemon.DaemonSettings.parse(new String[] {"--config", f.toString()});
+        assertEquals(Path.of("/var/lib/ringstore"), d.store().dataDir());
+        assertEquals(64L << 20, d.store().segmentSize());
+        assertTrue(active.toString().contains("led_fault = 22"), active.toString());
+    }
+}
