@@ -26,6 +26,7 @@ done
 need_root
 need_tools genimage:genimage mkfs.vfat:dosfstools mcopy:mtools mke2fs:e2fsprogs
 ensure_binfmt
+lock_cache
 t0=$(date +%s)
 BASE=$(sh "$IMAGE_BUILD/base-rootfs.sh" | tail -n 1)
 [ -n "$DEB" ] || DEB=$(sh "$IMAGE_BUILD/build-deb.sh" | tail -n 1)

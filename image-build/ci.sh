@@ -38,7 +38,8 @@ tools() {
 T0=$(date +%s)
 step "apt-get install tools" tools
 ensure_binfmt
-# A base build that failed leaves its .partial behind.
+lock_cache
+# Under the lock a .partial is from a base build that was interrupted (up to ~800 MB).
 rm -f "$CACHE"/*.partial
 WARM=0
 if [ -s "$(sh "$IMAGE_BUILD/base-rootfs.sh" --path)" ]; then
@@ -48,7 +49,9 @@ else
     say "base root file system: cold cache, building it (about 10-20 minutes under emulation)"
 fi
 step "base root file system" sh "$IMAGE_BUILD/base-rootfs.sh" >/dev/null
+s=$(date +%s)
 DEB=$(sh "$IMAGE_BUILD/build-deb.sh" --lintian | tail -n 1)
+say "step 'build the .deb, lintian': $(( $(date +%s) - s )) s"
 say "deb: $DEB ($(stat -c %s "$DEB") bytes)"
 TARGET_ROOT="$CACHE/work/target-root"
 step ".deb in the arm64 root" sh "$IMAGE_BUILD/test-deb.sh" --deb "$DEB" --keep-root "$TARGET_ROOT"
@@ -59,7 +62,9 @@ step ".deb in the arm64 root" sh "$IMAGE_BUILD/test-deb.sh" --deb "$DEB" --keep-
     step "SystemdUnitTest with trixie's systemd-analyze" \
         mvn -B -q surefire:test -Dtest=SystemdUnitTest -Dsurefire.failIfNoSpecifiedTests=false
 )
+s=$(date +%s)
 IMG=$(sh "$IMAGE_BUILD/build-image.sh" --deb "$DEB" | tail -n 1)
+say "step 'build the image': $(( $(date +%s) - s )) s"
 step "boot the image in QEMU (virt)" sh "$IMAGE_BUILD/boot-test.sh" --image "$IMG" --deb "$DEB"
 # The Pi 3 model (6 minutes) drives the LEDs through Pi4J inside the sandbox. It runs when the
 # base was cached at the start, so that a cold run (which builds the base) stays under 45 minutes.
