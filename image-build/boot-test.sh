@@ -79,8 +79,9 @@ UNIT=$(printf '%s\n' '[Unit]' 'Description=ringstore boot test (from boot-test.s
 CMDLINE="$CMDLINE systemd.set_credential_binary=systemd.extra-unit.ringstore-boottest.service:$UNIT systemd.wants=ringstore-boottest.service"
 
 # The limits above fit a quiet host. QEMU emulates the CPU (TCG), so a host busy with other jobs
-# stretches everything: raspi3b took 22+ minutes to READY and past the restart with a load
-# average of 8-12 on 2 cores. RINGSTORE_BOOT_TIMEOUT (seconds) overrides the limit there.
+# stretches everything: with a load average of 8-12 on 2 cores, raspi3b reached READY after
+# 12 minutes and was still in the restart check at 20. RINGSTORE_BOOT_TIMEOUT (seconds)
+# overrides the limit.
 LIMIT=${RINGSTORE_BOOT_TIMEOUT:-$LIMIT}
 LOG="$WORK/console.log"
 say "booting $(basename "$IMG") on $MACHINE (kernel $KERNEL)"
