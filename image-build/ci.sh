@@ -4,12 +4,13 @@
 # systemd-analyze (SystemdUnitTest, required here), and the image built and booted under
 # qemu-system-aarch64. Installs the tools it needs with apt-get. Prints each step's time.
 #
-# Time on this 2-core machine: 4 minutes with the base root file system cached under
-# /var/tmp/ringstore-image (measured: 242 s); a cold cache (first run on a machine, or a changed
-# base-rootfs.sh) adds its build, 21 minutes measured while other jobs loaded both cores. With
-# the test suite first (3-6 minutes) CI stays under 45 minutes either way, so a cold cache is
-# built, not skipped; the log says which it is. RINGSTORE_SKIP_IMAGE_CHECKS=1 skips everything
-# here, saying so.
+# Measured on this shared 2-core machine (other jobs' builds at load average 5-12): warm (base
+# cached under /var/tmp/ringstore-image) 509 s; cold (first run on a machine, or a changed
+# base-rootfs.sh) 2,744 s, of which the base build 1,889 s. With the test suite first (14 min under
+# that load) a cold CI run took 60 minutes, over CI's 45, and the virt boot used 562 s of its
+# 600 s limit: so .ci/run runs this only with RINGSTORE_IMAGE_CHECKS=1 (README.md, "Packaging").
+# A cold cache is built, not skipped; the log says which it is. RINGSTORE_SKIP_IMAGE_CHECKS=1
+# skips everything here, saying so; RINGSTORE_IMAGE_RASPI3B=1 adds the Pi 3 model's boot test.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -41,9 +42,7 @@ ensure_binfmt
 lock_cache
 # Under the lock a .partial is from a base build that was interrupted (up to ~800 MB).
 rm -f "$CACHE"/*.partial
-WARM=0
 if [ -s "$(sh "$IMAGE_BUILD/base-rootfs.sh" --path)" ]; then
-    WARM=1
     say "base root file system: warm cache in $CACHE"
 else
     say "base root file system: cold cache, building it (about 10-20 minutes under emulation)"
@@ -66,12 +65,14 @@ s=$(date +%s)
 IMG=$(sh "$IMAGE_BUILD/build-image.sh" --deb "$DEB" | tail -n 1)
 say "step 'build the image': $(( $(date +%s) - s )) s"
 step "boot the image in QEMU (virt)" sh "$IMAGE_BUILD/boot-test.sh" --image "$IMG" --deb "$DEB"
-# The Pi 3 model (6 minutes) drives the LEDs through Pi4J inside the sandbox. It runs when the
-# base was cached at the start, so that a cold run (which builds the base) stays under 45 minutes.
-if [ "$WARM" = 1 ]; then
+# The Pi 3 model drives the LEDs through Pi4J inside the sandbox, but it emulates four cores on
+# this host's two: READY took 12 minutes with the host loaded by other jobs, one run ended in a
+# guest kernel oops after soft lockups, and it does not fit CI's time next to the rest. It runs
+# here only when asked (RINGSTORE_IMAGE_RASPI3B=1); the release checklist runs it on a quiet host.
+if [ "${RINGSTORE_IMAGE_RASPI3B:-0}" = 1 ]; then
     step "boot the image in QEMU (raspi3b)" sh "$IMAGE_BUILD/boot-test.sh" --image "$IMG" --machine raspi3b
 else
-    say "SKIPPED: raspi3b boot test (the base was built in this run; it runs when the cache is warm)"
+    say "SKIPPED: raspi3b boot test (set RINGSTORE_IMAGE_RASPI3B=1; release checklist in README.md)"
 fi
 rm -rf "$TARGET_ROOT"
 say "image checks passed in $(( $(date +%s) - T0 )) s"
