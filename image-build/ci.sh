@@ -5,7 +5,7 @@
 # qemu-system-aarch64. Installs the tools it needs with apt-get. Prints each step's time.
 #
 # Measured on this shared 2-core machine (other jobs' builds at load average 5-12): warm (base
-# cached under /var/tmp/ringstore-image) 509 s; cold (first run on a machine, or a changed
+# cached under /var/tmp/ringstore-image) 509-718 s; cold (first run on a machine, or a changed
 # base-rootfs.sh) 2,744 s, of which the base build 1,889 s. With the test suite first (14 min under
 # that load) a cold CI run took 60 minutes, over CI's 45, and the virt boot used 562 s of its
 # 600 s limit (now 900 s): so .ci/run runs this only with RINGSTORE_IMAGE_CHECKS=1 (README.md, "Packaging").
