@@ -5,7 +5,7 @@
 # qemu-user-static (9-12 minutes here); the result is cached as a tar keyed on a hash of this
 # file, so only a changed recipe (this file) builds it again. Prints the tar's path.
 #
-#   sh image-build/base-rootfs.sh [--rebuild]
+#   sh image-build/base-rootfs.sh [--rebuild | --path]
 #
 # Needs root, mmdebstrap, qemu-user-static and binfmt-support, and Debian's archive.
 # Manual pages are left out (dpkg path-exclude), but their folders must exist: update-alternatives
@@ -27,6 +27,10 @@ COMPONENTS="main non-free-firmware"
 need_root
 KEY=$(hash_files "$0")
 TAR="$CACHE/base-$SUITE-arm64-$KEY.tar"
+if [ "${1:-}" = "--path" ]; then # where the cached tar is or would be
+    echo "$TAR"
+    exit 0
+fi
 if [ -s "$TAR" ] && [ "${1:-}" != "--rebuild" ]; then
     say "cached: $TAR"
     echo "$TAR"

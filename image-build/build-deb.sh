@@ -51,7 +51,7 @@ export SOURCE_DATE_EPOCH=$EPOCH
     echo
     echo "  * Built from commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)."
     echo
-    echo " -- ringstore developers <ringstore@ringstore.dev>  $(LC_ALL=C date -u -R -d "@$EPOCH")"
+    echo " -- ringstore developers <ringstore@ringstore.invalid>  $(LC_ALL=C date -u -R -d "@$EPOCH")"
 } | gzip -9n > "$STAGE/usr/share/doc/ringstore/changelog.gz"
 chmod 0644 "$STAGE/usr/share/doc/ringstore/changelog.gz"
 

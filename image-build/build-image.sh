@@ -26,6 +26,7 @@ done
 need_root
 need_tools genimage:genimage mkfs.vfat:dosfstools mcopy:mtools mke2fs:e2fsprogs
 ensure_binfmt
+lock_cache
 t0=$(date +%s)
 BASE=$(sh "$IMAGE_BUILD/base-rootfs.sh" | tail -n 1)
 [ -n "$DEB" ] || DEB=$(sh "$IMAGE_BUILD/build-deb.sh" | tail -n 1)
@@ -49,9 +50,12 @@ in_root() { chroot "$ROOT" "$@"; }
 echo ringstore > "$ROOT/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tringstore\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$ROOT/etc/hosts"
 cat > "$ROOT/etc/fstab" <<'FSTAB'
-# noatime: no write to the SD card for every read.
-LABEL=RASPIROOT /              ext4 rw,noatime,errors=remount-ro 0 1
-LABEL=RASPIFIRM /boot/firmware vfat rw,noatime,umask=0022      0 2
+# noatime: no write to the SD card for every read. The boot partition is nofail with a long
+# device timeout: the store does not need it to run, and a slow first boot (seen under QEMU's
+# raspi3b model with a loaded host: udev came up after systemd's default 90 s) must not end in
+# emergency mode, which with root's password locked is a board nobody can reach.
+LABEL=RASPIROOT /              ext4 rw,noatime,errors=remount-ro                       0 1
+LABEL=RASPIFIRM /boot/firmware vfat rw,noatime,umask=0022,nofail,x-systemd.device-timeout=5min 0 2
 FSTAB
 cp -a "$IMAGE_BUILD/overlay/." "$ROOT/"
 in_root systemctl enable systemd-networkd.service ringstore-firstboot.service >/dev/null 2>&1

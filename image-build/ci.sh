@@ -4,9 +4,13 @@
 # systemd-analyze (SystemdUnitTest, required here), and the image built and booted under
 # qemu-system-aarch64. Installs the tools it needs with apt-get. Prints each step's time.
 #
-# Time on this 2-core machine: about 8 minutes with the base root file system cached under
-# /var/tmp/ringstore-image, about 20 more when it is cold (its first build, or a changed
-# base-rootfs.sh). RINGSTORE_SKIP_IMAGE_CHECKS=1 skips everything here, saying so.
+# Measured on this shared 2-core machine (other jobs' builds at load average 5-12): warm (base
+# cached under /var/tmp/ringstore-image) 509-718 s; cold (first run on a machine, or a changed
+# base-rootfs.sh) 2,744 s, of which the base build 1,889 s. With the test suite first (14 min under
+# that load) a cold CI run took 60 minutes, over CI's 45, and the virt boot used 562 s of its
+# 600 s limit (now 900 s): so .ci/run runs this only with RINGSTORE_IMAGE_CHECKS=1 (README.md, "Packaging").
+# A cold cache is built, not skipped; the log says which it is. RINGSTORE_SKIP_IMAGE_CHECKS=1
+# skips everything here, saying so; RINGSTORE_IMAGE_RASPI3B=1 adds the Pi 3 model's boot test.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -35,13 +39,18 @@ tools() {
 T0=$(date +%s)
 step "apt-get install tools" tools
 ensure_binfmt
-if ls "$CACHE"/base-trixie-arm64-*.tar >/dev/null 2>&1; then
-    say "base root file system: cache present in $CACHE (a changed recipe still rebuilds it)"
+lock_cache
+# Under the lock a .partial is from a base build that was interrupted (up to ~800 MB).
+rm -f "$CACHE"/*.partial
+if [ -s "$(sh "$IMAGE_BUILD/base-rootfs.sh" --path)" ]; then
+    say "base root file system: warm cache in $CACHE"
 else
     say "base root file system: cold cache, building it (about 10-20 minutes under emulation)"
 fi
 step "base root file system" sh "$IMAGE_BUILD/base-rootfs.sh" >/dev/null
+s=$(date +%s)
 DEB=$(sh "$IMAGE_BUILD/build-deb.sh" --lintian | tail -n 1)
+say "step 'build the .deb, lintian': $(( $(date +%s) - s )) s"
 say "deb: $DEB ($(stat -c %s "$DEB") bytes)"
 TARGET_ROOT="$CACHE/work/target-root"
 step ".deb in the arm64 root" sh "$IMAGE_BUILD/test-deb.sh" --deb "$DEB" --keep-root "$TARGET_ROOT"
@@ -52,7 +61,18 @@ step ".deb in the arm64 root" sh "$IMAGE_BUILD/test-deb.sh" --deb "$DEB" --keep-
     step "SystemdUnitTest with trixie's systemd-analyze" \
         mvn -B -q surefire:test -Dtest=SystemdUnitTest -Dsurefire.failIfNoSpecifiedTests=false
 )
+s=$(date +%s)
 IMG=$(sh "$IMAGE_BUILD/build-image.sh" --deb "$DEB" | tail -n 1)
-step "boot the image in QEMU" sh "$IMAGE_BUILD/boot-test.sh" --image "$IMG"
+say "step 'build the image': $(( $(date +%s) - s )) s"
+step "boot the image in QEMU (virt)" sh "$IMAGE_BUILD/boot-test.sh" --image "$IMG" --deb "$DEB"
+# The Pi 3 model drives the LEDs through Pi4J inside the sandbox, but it emulates four cores on
+# this host's two: READY took 12 minutes with the host loaded by other jobs, one run ended in a
+# guest kernel oops after soft lockups, and it does not fit CI's time next to the rest. It runs
+# here only when asked (RINGSTORE_IMAGE_RASPI3B=1); the release checklist runs it on a quiet host.
+if [ "${RINGSTORE_IMAGE_RASPI3B:-0}" = 1 ]; then
+    step "boot the image in QEMU (raspi3b)" sh "$IMAGE_BUILD/boot-test.sh" --image "$IMG" --machine raspi3b
+else
+    say "SKIPPED: raspi3b boot test (set RINGSTORE_IMAGE_RASPI3B=1; release checklist in README.md)"
+fi
 rm -rf "$TARGET_ROOT"
 say "image checks passed in $(( $(date +%s) - T0 )) s"

@@ -41,6 +41,23 @@ ensure_binfmt() {
         || die "cannot register qemu-aarch64 with binfmt_misc"
 }
 
+# lock_cache: one user of $CACHE at a time. The work folders under it have fixed names, so two
+# runs at once (two CI jobs, or CI and a person) would unpack into the same root and delete each
+# other's files. The lock is on fd 9, inherited by the scripts this one starts (they see
+# RINGSTORE_CACHE_LOCKED=1 and go on); it goes when the process that took it exits. base-rootfs.sh
+# does not take it itself (a change to that file changes the cache key): its callers do.
+lock_cache() {
+    [ "${RINGSTORE_CACHE_LOCKED:-0}" = 1 ] && return 0
+    need_tools flock:util-linux
+    mkdir -p "$CACHE"
+    exec 9>"$CACHE/.lock"
+    if ! flock -n 9; then
+        say "waiting for another run using $CACHE (up to 90 min)"
+        flock -w 5400 9 || die "$CACHE still locked after 90 min"
+    fi
+    export RINGSTORE_CACHE_LOCKED=1
+}
+
 hash_files() { cat "$@" | sha256sum | cut -c1-16; }
 
 # mount_chroot ROOT / umount_chroot ROOT: the pseudo file systems a package script or the JVM needs.

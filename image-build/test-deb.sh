@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
 done
 need_root
 ensure_binfmt
+lock_cache
 t0=$(date +%s)
 BASE=$(sh "$IMAGE_BUILD/base-rootfs.sh" | tail -n 1)
 [ -n "$DEB" ] || DEB=$(sh "$IMAGE_BUILD/build-deb.sh" | tail -n 1)

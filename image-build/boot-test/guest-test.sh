@@ -46,6 +46,7 @@ if grep -q 'Raspberry Pi' /proc/device-tree/model 2>/dev/null; then
         || fail "on $(tr -d '\0' < /proc/device-tree/model) the LEDs were not driven"
     say "LEDs driven on $(tr -d '\0' < /proc/device-tree/model): $(ringstore status | grep -o '"leds":{[^}]*}')"
 fi
+say "/run mount options: $(findmnt -no OPTIONS /run)"
 say "java.io.tmpdir (/var/cache/ringstore): $(ls -A /var/cache/ringstore | tr '\n' ' ')"
 say "journal: $(journalctl -b -u ringstore -o cat --no-pager | grep -m1 'ready: ')"
 
@@ -77,6 +78,21 @@ echo "$OUT" | grep -q '"data":{"celsius":21.5}' || fail "the event did not survi
 # "Deactivated successfully": the first run exited 0 on SIGTERM.
 journalctl -b -u ringstore -o cat --no-pager | grep -q 'Deactivated successfully' || fail "the stop before the restart was not clean (exit 0)"
 say "restart: first run stopped with exit 0; $(journalctl -b -u ringstore -o cat --no-pager | grep -c 'ready: ') ready lines; NRestarts=$(show NRestarts)"
+
+# The package's scripts with systemd running: remove stops the service and keeps the data;
+# install starts it again (boot-test.sh puts the .deb beside this script).
+DEB=$(ls "$(dirname "$0")"/ringstore*.deb 2>/dev/null | head -n 1)
+if [ -n "$DEB" ]; then
+    dpkg -r ringstore >/dev/null 2>&1 || fail "dpkg -r ringstore failed"
+    [ "$(show ActiveState)" = inactive ] || [ -z "$(show ActiveState)" ] || fail "remove left the service $(show ActiveState)"
+    [ -d /var/lib/ringstore/log ] || fail "remove deleted the data"
+    t=$(date +%s%3N)
+    dpkg -i "$DEB" >/dev/null 2>&1 || fail "dpkg -i failed"
+    wait_active 120
+    say "package: remove stopped the service and kept the data; install started it (READY after $(( $(date +%s%3N) - t )) ms)"
+    ringstore read sensor-1 | grep -q '"data":{"celsius":21.5}' || fail "the event is gone after remove and install"
+    systemctl is-enabled ringstore >/dev/null || fail "not enabled after reinstall"
+fi
 
 say "security: $(systemd-analyze security ringstore.service --no-pager 2>/dev/null | tail -n 1)"
 say "PASS"
