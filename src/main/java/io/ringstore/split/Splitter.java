@@ -458,8 +458,6 @@ public final class Splitter implements Runnable {
         files.syncAll();
         // Counted, and the checkpoint moved, before the trim: whoever sees the lag fall sees
         // these counted and the position moved (status, benchmarks).
-        windows++;
-        eventsSplit += events;
         // Every event below the limit is now durable in its file, except those of streams not
         // moved and the part of a moved stream beyond its group.
         Set<String> moved = new HashSet<>();
@@ -480,6 +478,8 @@ public final class Splitter implements Runnable {
         // Crash window: the files are durable and the checkpoint not yet moved: the next start
         // re-reads these events from the old checkpoint and the copy skips what the files hold.
         moveCheckpoint(Math.max(oldest[0], position));
+        windows++;
+        eventsSplit += events; // after the checkpoint: a pass that failed there is redone, not counted twice
         for (int i = 0; i < moves.size(); i++) {
             tail.trimThrough(moves.get(i).stream(), trims.get(i)[0], trims.get(i)[1]);
         }
