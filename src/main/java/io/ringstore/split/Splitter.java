@@ -9,8 +9,6 @@ import java.nio.file.Path;
 import io.ringstore.log.RecordFrame;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -395,6 +393,9 @@ public final class Splitter implements Runnable {
         List<TailIndex.Pending> chosen = new ArrayList<>();
         long[] chosenBytes = new long[1];
         long[] uncommitted = new long[1];
+        // The oldest event of the streams this pass leaves alone: with the moved streams'
+        // remainders, where the checkpoint can go afterwards (no second scan of the index).
+        long[] oldest = {limit};
         tail.forEachPending(p -> {
             if (p.firstPosition() >= limit) {
                 if (p.firstPosition() >= committed) {
@@ -403,6 +404,7 @@ public final class Splitter implements Runnable {
                 return;
             }
             if (mode == Mode.RIPE && p.bytes() < options.windowBytes() && now - p.sinceMillis() < options.windowMillis()) {
+                oldest[0] = Math.min(oldest[0], p.firstPosition());
                 return;
             }
             chosen.add(p);
@@ -420,15 +422,12 @@ public final class Splitter implements Runnable {
         long planned = 0;
         long plannedEvents = 0;
         for (TailIndex.Pending p : chosen) {
-            if (byEvents && plannedEvents >= excessEvents) {
-                break;
-            }
-            if (planned >= PASS_BYTES) {
-                capped = true;
-                break;
-            }
-            TailIndex.Snapshot snap = tail.snapshot(p.stream(), limit);
+            boolean enough = byEvents && plannedEvents >= excessEvents;
+            boolean full = !enough && planned >= PASS_BYTES;
+            capped |= full;
+            TailIndex.Snapshot snap = enough || full ? null : tail.snapshot(p.stream(), limit);
             if (snap == null || snap.positions().length == 0) {
+                oldest[0] = Math.min(oldest[0], p.firstPosition()); // chosen, but left for a later pass
                 continue;
             }
             moves.add(new Move(p.stream(), snap.positions()[0], snap.base(), snap.positions()));
@@ -459,22 +458,15 @@ public final class Splitter implements Runnable {
         // Counted, and the checkpoint moved, before the trim: whoever sees the lag fall sees
         // these counted and the position moved (status, benchmarks).
         // Every event below the limit is now durable in its file, except those of streams not
-        // moved and the part of a moved stream beyond its group.
-        Set<String> moved = new HashSet<>();
-        long[] oldest = {limit};
+        // moved (counted in the plan above) and the part of a moved stream beyond its group.
+        // Streams written since the plan began start at or past the limit.
         for (int i = 0; i < moves.size(); i++) {
             Move m = moves.get(i);
-            moved.add(m.stream());
             int n = (int) trims.get(i)[2];
             if (n < m.positions().length) {
                 oldest[0] = Math.min(oldest[0], m.positions()[n]);
             }
         }
-        tail.forEachPending(p -> {
-            if (!moved.contains(p.stream())) {
-                oldest[0] = Math.min(oldest[0], p.firstPosition());
-            }
-        });
         // Crash window: the files are durable and the checkpoint not yet moved: the next start
         // re-reads these events from the old checkpoint and the copy skips what the files hold.
         moveCheckpoint(Math.max(oldest[0], position));
