@@ -79,8 +79,14 @@ public final class Splitter implements Runnable {
     private volatile SplitterState state = SplitterState.RUNNING;
     private volatile long position;
     private volatile long drainTo = -1;
+    /** A clean stop's drain is under way: pressure readings are ignored (see {@link #drainAndStop}). */
+    private volatile boolean stopDraining;
     private volatile long windows;
     private volatile long eventsSplit;
+    /** Log bytes moved to stream files since start (the throttle's measure of the pace). */
+    private long bytesMoved;
+    private long lastFailureNanos = System.nanoTime() - 60_000_000_000L;
+    private final WriterThrottle throttle = new WriterThrottle();
     private volatile double lastLagSeconds;
     private volatile long heartbeatNanos = System.nanoTime();
     private volatile boolean woken = true;
@@ -91,6 +97,7 @@ public final class Splitter implements Runnable {
     private long lastPassMillis;
     private long signalsAtLastPass;
     private boolean lastPassCapped;
+    private double lastLagRatio;
 
     private record Rebuild(String stream, CompletableFuture<Void> done) {}
 
@@ -150,17 +157,19 @@ public final class Splitter implements Runnable {
     }
 
     /**
-     * A clean stop: moves everything committed (within {@code budgetMillis}, and unless the
-     * storage is under pressure), so that the next start has no unsplit tail to scan, then stops.
-     * Call after the writer has stopped, with the splitter thread running.
+     * A clean stop: moves everything committed (within {@code budgetMillis}), so that the next
+     * start has no unsplit tail to scan, then stops. Call after the writer has stopped, with the
+     * splitter thread running. Pressure does not pause this drain: the gauge is a 10 s average
+     * that, just after the writer stopped, mostly shows the store's own writing, and the drain is
+     * bounded.
      */
     public void drainAndStop(long budgetMillis) throws InterruptedException {
         long target = log.committedPosition();
         if (position < target) {
+            stopDraining = true;
             drain();
             long deadline = System.nanoTime() + budgetMillis * 1_000_000L;
-            while (position < target && System.nanoTime() < deadline && state != SplitterState.STOPPED
-                    && state != SplitterState.PAUSED_FOR_PRESSURE && state != SplitterState.OVER_LIMIT) {
+            while (position < target && System.nanoTime() < deadline && state != SplitterState.STOPPED) {
                 Thread.sleep(5);
             }
         }
@@ -218,18 +227,23 @@ public final class Splitter implements Runnable {
                     lastGaugeNanos = nowNanos;
                     updatePressure(gauge.read());
                 }
+                boolean pressure = pressureHigh && !stopDraining;
                 BetweenWindows hook = betweenWindows; // retention hook (issue 8)
                 if (hook != null) {
-                    hook.run(pressureHigh);
+                    hook.run(pressure);
                 }
                 boolean over = overLimit();
-                if (pressureHigh && !over) {
+                // A splitter that failed in the last seconds cannot catch up by being given time:
+                // the writer is not held for it.
+                throttle.update(lastLagRatio, bytesMoved, nowNanos - lastFailureNanos > 5_000_000_000L,
+                        System.nanoTime());
+                if (pressure && !over) {
                     setState(SplitterState.PAUSED_FOR_PRESSURE);
                     pause(IDLE_POLL_MILLIS);
                     continue;
                 }
                 try {
-                    if (pressureHigh) {
+                    if (pressure) {
                         setState(SplitterState.OVER_LIMIT);
                         long started = System.nanoTime();
                         pass(Mode.FORCED);
@@ -260,6 +274,7 @@ public final class Splitter implements Runnable {
                         drainTo = -1;
                     }
                 } catch (IOException | RuntimeException e) {
+                    lastFailureNanos = System.nanoTime();
                     long now = System.currentTimeMillis();
                     if (now - lastErrorLogMillis > 60_000) {
                         lastErrorLogMillis = now;
@@ -272,6 +287,7 @@ public final class Splitter implements Runnable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            throttle.release();
             files.close();
             setState(SplitterState.STOPPED);
             Rebuild r;
@@ -308,7 +324,13 @@ public final class Splitter implements Runnable {
     }
 
     private boolean overLimit() {
-        return lagRatio() > 1;
+        lastLagRatio = lagRatio();
+        return lastLagRatio > 1;
+    }
+
+    /** Holds the writer to the splitter's pace while the lag is past its bound (see {@link WriterThrottle}). */
+    public WriterThrottle throttle() {
+        return throttle;
     }
 
     /**
@@ -474,6 +496,7 @@ public final class Splitter implements Runnable {
         eventsSplit += events; // after the checkpoint: a pass that failed there is redone, not counted twice
         for (int i = 0; i < moves.size(); i++) {
             tail.trimThrough(moves.get(i).stream(), trims.get(i)[0], trims.get(i)[1]);
+            bytesMoved += trims.get(i)[1];
         }
         log.releaseBefore(position);
         reclaim();

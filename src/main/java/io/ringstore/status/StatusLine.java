@@ -7,12 +7,14 @@ import java.util.Map;
 
 /**
  * The one-line summary for the journal and systemd's STATUS=: rates since the previous line,
- * splitter state and lag, force p99, disk free, streams, and what the LEDs show.
+ * splitter state and lag, force p99, disk free, streams, how long writes were held to the
+ * splitter's pace, and what the LEDs show.
  */
 public final class StatusLine {
     private long lastEvents = -1;
     private long lastBytes;
     private long lastNanos;
+    private long lastThrottledMillis;
 
     /** Formats a line; rates are per second since the previous call. */
     public String format(StoreStatus s, long diskFreeBytes, Map<Led, LedPattern> leds, long nowNanos) {
@@ -22,13 +24,17 @@ public final class StatusLine {
         lastEvents = s.writer().events();
         lastBytes = s.writer().payloadBytes();
         lastNanos = nowNanos;
+        // The writer was held to the splitter's pace (its lag past the bound) for this long.
+        long held = s.writer().throttledMillis() - lastThrottledMillis;
+        lastThrottledMillis = s.writer().throttledMillis();
         SplitterStatus sp = s.splitter();
         return String.format(Locale.ROOT,
                 "status events/s=%.0f bytes/s=%.0f splitter=%s lag=%d events/%d bytes/%.1fs force_p99_ms=%.1f "
-                        + "disk_free_mb=%d streams=%d open_files=%d queue=%d%s leds=write:%s,lag:%s,fault:%s",
+                        + "disk_free_mb=%d streams=%d open_files=%d queue=%d%s%s leds=write:%s,lag:%s,fault:%s",
                 eventsPerSecond, bytesPerSecond, sp.state().name().toLowerCase(Locale.ROOT), sp.lagEvents(),
                 sp.lagBytes(), sp.lagSeconds(), s.writer().forceP99Micros() / 1000.0, diskFreeBytes >> 20,
                 s.streams(), sp.openFiles(), s.writer().queueDepth(),
+                held > 0 ? " writes_held_ms=" + held : "",
                 s.writer().storageFull() ? " STORAGE_FULL" : "",
                 name(leds.get(Led.WRITE)), name(leds.get(Led.LAG)), name(leds.get(Led.FAULT)));
     }

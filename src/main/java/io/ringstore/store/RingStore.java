@@ -99,6 +99,9 @@ public final class RingStore implements AutoCloseable {
         // Before the writer starts: the table is still this thread's, and every append is checked.
         retention.load(table.snapshot(), reader);
         writer.setGate(retention);
+        if (so.enabled()) {
+            writer.setRateLimit(splitter.throttle()::bytesPerSecond);
+        }
         this.compactor = new StreamCompactor(retention, config.retention(), new StreamCompactor.Parts(log, table, tail,
                 streamFiles, config.dataDir(), splitter::position, checkpointer::lastWrittenPosition, so.retainMillis(),
                 so.retainBytes()));

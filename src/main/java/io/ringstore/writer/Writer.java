@@ -40,6 +40,10 @@ public final class Writer implements Runnable {
     private final RecentEventIds recentIds;
     /** Retention's say on each append (tombstones, disk budget); {@link AppendGate#OPEN} without retention. */
     private volatile AppendGate gate = AppendGate.OPEN;
+    private volatile java.util.function.LongSupplier rateLimit = () -> 0;
+    /** When the writer may take its next batch while held to a rate (see {@link #setRateLimit}). */
+    private long throttledUntilNanos;
+    private volatile long throttledNanos;
     private final ReentrantReadWriteLock stopLock = new ReentrantReadWriteLock();
     private volatile boolean stopping;
     private volatile boolean stopped;
@@ -70,6 +74,16 @@ public final class Writer implements Runnable {
         this.rollListener = rollListener;
         this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
         this.recentIds = new RecentEventIds(options.idempotencyWindow());
+    }
+
+    /**
+     * A limit on how fast the writer appends, in log bytes a second (0: none), asked after each
+     * batch. The splitter sets it while its lag is past its bound (see
+     * {@code split.WriterThrottle}): a batch's bytes are paid for by waiting before the next one,
+     * and what arrives meanwhile joins that next batch, so a held writer forces less often.
+     */
+    public void setRateLimit(java.util.function.LongSupplier bytesPerSecond) {
+        this.rateLimit = bytesPerSecond;
     }
 
     /** Lets retention refuse appends (deleted streams, disk budget); set before the first append. */
@@ -151,9 +165,11 @@ public final class Writer implements Runnable {
                 }
                 batch.add(first);
                 queue.drainTo(batch, options.maxBatch() - 1);
+                long before = log.writePosition();
                 processBatch();
                 batch.clear();
                 forceIfDue();
+                holdToRate(log.writePosition() - before);
             }
             finalForce();
         } catch (InterruptedException e) {
@@ -169,6 +185,25 @@ public final class Writer implements Runnable {
             List<AppendRequest> rest = new ArrayList<>();
             queue.drainTo(rest);
             failAll(rest, new RingStoreException(ErrorCode.SHUTTING_DOWN, "store is shutting down"));
+        }
+    }
+
+    /** Waits out what {@code bytes} cost under the rate limit, if one is set (not while stopping). */
+    private void holdToRate(long bytes) throws InterruptedException {
+        long limit = rateLimit.getAsLong();
+        long now = System.nanoTime();
+        if (limit <= 0 || stopping || bytes <= 0) {
+            throttledUntilNanos = now;
+            return;
+        }
+        // A batch over a segment roll counts from the new segment's start: bytes is then small.
+        long cost = (long) (Math.max(0, bytes) * 1e9 / limit);
+        // Debt older than a second is forgiven: a burst after a long wait is not paid for twice.
+        throttledUntilNanos = Math.max(throttledUntilNanos, now - 1_000_000_000L) + cost;
+        long wait = Math.min(throttledUntilNanos - now, 100_000_000L); // the heartbeat goes on
+        if (wait > 0) {
+            Thread.sleep(java.time.Duration.ofNanos(wait));
+            throttledNanos += wait;
         }
     }
 
@@ -488,7 +523,7 @@ public final class Writer implements Runnable {
         long p50 = n == 0 ? 0 : samples[(int) Math.min(n - 1, Math.floor(n * 0.50))];
         long p99 = n == 0 ? 0 : samples[(int) Math.min(n - 1, Math.floor(n * 0.99))];
         return new WriterStats(batches, events, payloadBytes, forces, p50, p99, queue.size(), options.queueCapacity(),
-                storageFull || gate.storageFull(), lastError, lastErrorNanos);
+                storageFull || gate.storageFull(), lastError, lastErrorNanos, throttledNanos / 1_000_000);
     }
 
     /** One append's fate within a batch. */

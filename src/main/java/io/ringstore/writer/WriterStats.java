@@ -14,10 +14,12 @@ package io.ringstore.writer;
  * @param storageFull     the last segment allocation failed for lack of space
  * @param lastError       the last storage error, or null
  * @param lastErrorNanos  System.nanoTime() of the last storage error, 0 if none
+ * @param throttledMillis time the writer waited, since start, because the splitter was past
+ *                        its lag bound (see {@code split.WriterThrottle})
  */
 public record WriterStats(long batches, long events, long payloadBytes, long forces, long forceP50Micros,
                           long forceP99Micros, int queueDepth, int queueCapacity, boolean storageFull,
-                          String lastError, long lastErrorNanos) {
+                          String lastError, long lastErrorNanos, long throttledMillis) {
 
     /** A storage error in the last {@code windowNanos} (before {@code nowNanos}). */
     public boolean recentError(long nowNanos, long windowNanos) {

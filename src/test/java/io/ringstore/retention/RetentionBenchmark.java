@@ -189,10 +189,11 @@ public final class RetentionBenchmark {
         StreamCompactor.Stats s = store.compactor().stats();
         long events = load.events.get();
         String order = s.order();
-        System.out.printf(Locale.ROOT, "%5.1f  %10d  %12.2f  %9.0f  %8d  %7d  %9d  %9d  %s lag=%d%n",
+        System.out.printf(Locale.ROOT, "%5.1f  %10d  %12.2f  %9.0f  %8d  %7d  %9d  %9d  %s lag=%d lag_mib=%.0f held_s=%.1f%n",
                 (System.nanoTime() - start) / 60e9, events, events * 256.0 / (1L << 30),
                 store.retention().budget().usageBytes() / 1048576.0, store.status().segments(), load.refused.get(),
                 s.filesRewritten(), s.logSegmentsEarly(), order.length() > 12 ? order.substring(order.length() - 12) : order,
-                store.splitterStatus().lagEvents());
+                store.splitterStatus().lagEvents(), store.splitterStatus().lagBytes() / 1048576.0,
+                store.writerStats().throttledMillis() / 1000.0);
     }
 }
