@@ -31,7 +31,8 @@ final class ReadCommand {
     static final String READ_ALL_HELP = """
             usage: ringstore read-all [--socket PATH] [--from POSITION] [--count N] [--base64]
               Prints the events of every stream in log ($all) order, one JSON line each, up to what
-              was committed when the read reached the end.
+              was committed when the read reached the end. Events past their stream's retention
+              limits are left out, as a stream read leaves them out; $$STREAM metadata events are not.
 
               --from POSITION  the position of an event to start at (default: the start)
               --count N        at most N events (default all)
@@ -124,7 +125,9 @@ final class ReadCommand {
                 }
                 console.out().flush();
                 left -= page.events().size();
-                if (page.end() || page.events().isEmpty()) {
+                // A page may hold no events and still not be the end: it skipped events hidden
+                // by stream limits. Only end (or the count) stops the paging.
+                if (page.end()) {
                     break;
                 }
                 next = page.nextPosition();

@@ -114,13 +114,17 @@ public final class StreamReader {
             throw new RingStoreException(ErrorCode.STREAM_NOT_FOUND, "stream not found: stream=" + stream);
         }
         Path file = files.pathFor(stream);
+        // The last committed version: the table may be ahead by versions not committed yet, but
+        // those are always in the tail index, whose snapshot stops at the committed position.
+        // window() below makes the same choice for $all readers.
         long lastVersion = snap != null ? snap.lastVersion() : written;
         if (lastVersion < 0) {
             throw new RingStoreException(ErrorCode.STREAM_NOT_FOUND, "stream not found: stream=" + stream);
         }
         // Retention: versions below firstVisible are never returned, whether the compactor has
         // removed them from the file yet or not.
-        long firstVisible = visibility.firstVisible(stream, lastVersion);
+        StreamVisibility.Window window = visibility.window(stream, lastVersion, System.currentTimeMillis() * 1_000);
+        long firstVisible = window.firstVersion();
         long lo;
         long hi;
         if (direction == Direction.FORWARD) {
@@ -151,20 +155,31 @@ public final class StreamReader {
         } else {
             nextVersion = lo > firstVisible ? lo - 1 : -1;
         }
-        // Retention: the age limit, event by event (timestamps rise with versions, so this cuts
-        // a prefix; a backward read that lost any has reached the visible start).
-        long minMicros = visibility.minTimestampMicros(stream, System.currentTimeMillis() * 1_000);
-        if (minMicros != Long.MIN_VALUE && !out.isEmpty() && out.getFirst().getTimestampMicros() < minMicros) {
-            int before = out.size();
-            out.removeIf(r -> r.getTimestampMicros() < minMicros);
-            if (direction == Direction.BACKWARD && out.size() < before) {
-                nextVersion = -1;
-            }
+        // Retention, event by event with the same rule $all readers use: in effect the age limit,
+        // since the range above already starts at firstVisible (timestamps rise with versions,
+        // so this cuts a prefix; a backward read that lost any has reached the visible start).
+        int before = out.size();
+        out.removeIf(r -> !window.shows(r.getVersion(), r.getTimestampMicros()));
+        if (direction == Direction.BACKWARD && out.size() < before) {
+            nextVersion = -1;
         }
         if (direction == Direction.BACKWARD) {
             Collections.reverse(out);
         }
         return new StreamSlice(stream, out, lastVersion, nextVersion);
+    }
+
+    /**
+     * What of {@code stream} a stream read started now would return, for {@code $all} readers
+     * ({@link AllReader}): its limits applied to its last committed version, taken the way
+     * {@link #read} takes it (the tail index below the committed position, else the table).
+     */
+    public StreamVisibility.Window window(String stream, long nowMicros) {
+        // The table first, as in readOnce: if the tail then holds nothing of the stream, every
+        // version up to this one is split and committed.
+        long written = table.versionFromAnyThread(stream);
+        long unsplit = tail.lastVersion(stream, log.committedPosition());
+        return visibility.window(stream, unsplit != TailIndex.NOT_INDEXED ? unsplit : written, nowMicros);
     }
 
     /**

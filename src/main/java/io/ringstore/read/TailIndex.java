@@ -156,6 +156,31 @@ public final class TailIndex {
         }
     }
 
+    /** What {@link #lastVersion} answers when the index holds no unsplit version of the stream. */
+    public static final long NOT_INDEXED = Long.MIN_VALUE;
+
+    /**
+     * Reader: what {@code snapshot(stream, committedPosition).lastVersion()} would answer, without
+     * copying the positions ({@code $all} reads ask this per stream per page), or
+     * {@link #NOT_INDEXED} when the snapshot would be null.
+     */
+    public long lastVersion(String stream, long committedPosition) {
+        Tail t = tails.get(stream);
+        if (t == null) {
+            return NOT_INDEXED;
+        }
+        synchronized (t) {
+            if (t.count == 0) {
+                return NOT_INDEXED;
+            }
+            int n = t.count;
+            while (n > 0 && t.positions[n - 1] >= committedPosition) {
+                n--;
+            }
+            return t.base + n - 1;
+        }
+    }
+
     /**
      * Splitter: every stream with unsplit events, as they are now. Every event committed before
      * this call started is in some stream's entry (the writer indexes before it commits).

@@ -2,7 +2,6 @@ package io.ringstore.server;
 
 import io.ringstore.error.ErrorCode;
 import io.ringstore.error.RingStoreException;
-import io.ringstore.log.MainLog;
 import io.ringstore.log.proto.LogRecord;
 import io.ringstore.protocol.Wire;
 import io.ringstore.protocol.v1.AppendResponse;
@@ -17,6 +16,7 @@ import io.ringstore.protocol.v1.Request;
 import io.ringstore.protocol.v1.Response;
 import io.ringstore.protocol.v1.StatusResponse;
 import io.ringstore.protocol.v1.UnsubscribeResponse;
+import io.ringstore.read.AllSlice;
 import io.ringstore.read.Direction;
 import io.ringstore.read.StreamSlice;
 import io.ringstore.store.RingStore;
@@ -217,12 +217,14 @@ final class Requests {
                 throw RingStoreException.invalid("from_position out of range: " + Long.toUnsignedString(r.getFromPosition()));
             }
             int max = count(r.getMaxCount());
-            MainLog.ReadBatch batch = store.readAll(r.getFromPosition(), max);
+            // Events past a stream's limits are left out; a page may then hold fewer than asked,
+            // even none, and its next position still moves past what it skipped.
+            AllSlice page = store.readAll(r.getFromPosition(), max);
             ReadAllResponse.Builder b = ReadAllResponse.newBuilder();
             int limit = connection.server().config().readPageBytes();
             long bytes = 0;
-            long next = batch.next();
-            for (LogRecord record : batch.records()) {
+            long next = page.next();
+            for (LogRecord record : page.records()) {
                 Event e = Wire.event(record);
                 bytes += e.getSerializedSize();
                 if (b.getEventsCount() > 0 && bytes > limit) {
@@ -231,8 +233,8 @@ final class Requests {
                 }
                 b.addEvents(e);
             }
-            boolean truncated = b.getEventsCount() < batch.records().size();
-            b.setNextPosition(next).setEnd(!truncated && batch.records().size() < max);
+            boolean truncated = b.getEventsCount() < page.records().size();
+            b.setNextPosition(next).setEnd(!truncated && page.end());
             reply(release, Response.newBuilder().setId(id).setReadAll(b).build());
         } catch (RuntimeException e) {
             fail(id, release, e);

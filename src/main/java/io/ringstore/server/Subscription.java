@@ -10,6 +10,7 @@ import io.ringstore.protocol.v1.Response;
 import io.ringstore.protocol.v1.SubscribeRequest;
 import io.ringstore.protocol.v1.SubscriptionConfirmed;
 import io.ringstore.protocol.v1.SubscriptionUpdate;
+import io.ringstore.read.AllSlice;
 import io.ringstore.read.Direction;
 import io.ringstore.read.StreamSlice;
 import io.ringstore.store.RingStore;
@@ -22,13 +23,18 @@ import org.tinylog.Logger;
  * One subscription, on its own virtual thread: catch up from storage, then follow the log live.
  *
  * <p>It is driven by positions, never by a feed pushed from the writer, so the switch from
- * catch-up to live has no gap and no duplicate: the thread reads {@code $all} from the position
- * after the last event it delivered and, when a read comes back empty, waits until the writer
- * commits beyond that position ({@link RingStore#awaitCommittedBeyond}). "Live" is just a
- * catch-up that has nothing left to read. A stream subscription from a version first pages
- * through {@link RingStore#readStream}, then follows {@code $all} from the committed position
- * taken before its last page, keeping only events of its stream whose version it has not
- * delivered yet (versions of a stream grow with positions, so this is exact).
+ * catch-up to live has no gap and no duplicate: the thread reads {@code $all} from where its
+ * last page ended and, when a read reaches the committed position, waits until the writer
+ * commits beyond it ({@link RingStore#awaitCommittedBeyond}). "Live" is just a catch-up that
+ * has nothing left to read. Both parts read through {@link RingStore#readAll}, so neither
+ * delivers an event that a stream read would not return when its page is read (events past a
+ * stream's retention limits); a page that skipped only such events comes back empty but not at
+ * the end, and the thread reads on at once from its next position.
+ *
+ * <p>A stream subscription from a version first pages through {@link RingStore#readStream},
+ * then follows {@code $all} from the committed position taken before its last page, keeping
+ * only events of its stream whose version it has not delivered yet (versions of a stream grow
+ * with positions, so this is exact).
  *
  * <p>Memory: events go to the connection's outbound, each holding bytes of this subscription's
  * buffer until it has been written to the socket. When the buffer stays full for the configured
@@ -184,7 +190,9 @@ final class Subscription implements Runnable {
             throw RingStoreException.invalid("after_position is not a stored event: after_position="
                     + Long.toUnsignedString(after) + " committed=" + committed);
         }
-        MainLog.ReadBatch b = store.readAll(after, 1);
+        // The log as stored: an event hidden by a limit since it was delivered is still a
+        // valid place to resume after.
+        MainLog.ReadBatch b = store.readLog(after, 1);
         if (b.records().isEmpty() || b.records().getFirst().getPosition() != after) {
             throw RingStoreException.invalid("after_position is not the position of an event: after_position=" + after);
         }
@@ -226,14 +234,14 @@ final class Subscription implements Runnable {
         boolean caughtUp = false;
         while (true) {
             checkStopped();
-            MainLog.ReadBatch batch = store.readAll(position, READ_BATCH);
-            for (LogRecord r : batch.records()) {
+            AllSlice page = store.readAll(position, READ_BATCH);
+            for (LogRecord r : page.records()) {
                 if (r.getPosition() > skipUpTo && wanted(r)) {
                     deliver(r);
                 }
             }
-            position = batch.next();
-            if (batch.records().isEmpty()) {
+            position = page.next();
+            if (page.end()) {
                 if (!caughtUp) {
                     caughtUp = true;
                     sendHeld(Response.newBuilder().setId(id).setSubscription(SubscriptionUpdate.newBuilder()

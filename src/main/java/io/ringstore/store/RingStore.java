@@ -6,6 +6,8 @@ import io.ringstore.error.ErrorCode;
 import io.ringstore.error.RingStoreException;
 import io.ringstore.log.MainLog;
 import io.ringstore.log.proto.LogRecord;
+import io.ringstore.read.AllReader;
+import io.ringstore.read.AllSlice;
 import io.ringstore.read.Direction;
 import io.ringstore.read.StreamSlice;
 import io.ringstore.log.RecoveryReport;
@@ -61,6 +63,7 @@ public final class RingStore implements AutoCloseable {
     private final StreamFiles streamFiles;
     private final Splitter splitter;
     private final StreamReader reader;
+    private final AllReader allReader;
     private final RecoveryReport recovery;
     private final Retention retention;
     private final StreamCompactor compactor;
@@ -96,6 +99,7 @@ public final class RingStore implements AutoCloseable {
         this.retention = new Retention(config.retention(), budget);
         this.reader = new StreamReader(log, table, tail, new StreamFiles(config.streamsDir(), 1, 1), splitter::requestRebuild,
                 retention);
+        this.allReader = new AllReader(log, reader);
         // Before the writer starts: the table is still this thread's, and every append is checked.
         retention.load(table.snapshot(), reader);
         writer.setGate(retention);
@@ -256,8 +260,21 @@ public final class RingStore implements AutoCloseable {
         return compactor;
     }
 
-    /** Reads records of the {@code $all} order from {@code position}, on the calling thread. */
-    public MainLog.ReadBatch readAll(long position, int maxCount) {
+    /**
+     * Reads a page of the {@code $all} order from {@code position}, on the calling thread: the
+     * events a stream read would return now (retention limits applied, {@code $$} metadata
+     * events included), at most {@code maxCount}; see {@link AllReader} for how a page of hidden
+     * events still moves on.
+     */
+    public AllSlice readAll(long position, int maxCount) {
+        return allReader.read(position, maxCount);
+    }
+
+    /**
+     * Reads records of the main log from {@code position} as stored, including events past a
+     * stream's limits that retention has not reclaimed yet (for resume checks and tools).
+     */
+    public MainLog.ReadBatch readLog(long position, int maxCount) {
         return log.read(position, maxCount);
     }
 

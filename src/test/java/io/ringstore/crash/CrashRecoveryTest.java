@@ -278,7 +278,7 @@ class CrashRecoveryTest {
         List<LogRecord> out = new ArrayList<>();
         long position = 0;
         while (true) {
-            MainLog.ReadBatch b = store.readAll(position, 4096);
+            MainLog.ReadBatch b = store.readLog(position, 4096);
             if (b.records().isEmpty()) {
                 return out;
             }

@@ -192,13 +192,13 @@ class FaultInjectionTest {
                     "nothing is committed in the new segment");
 
             ledger.verify(store, "after the failed append in a fresh segment");
-            MainLog.ReadBatch tail = store.readAll(ledger.lastAckedPosition(), 10);
+            MainLog.ReadBatch tail = store.readLog(ledger.lastAckedPosition(), 10);
             assertEquals(1, tail.records().size());
-            assertEquals(0, store.readAll(tail.next(), 10).records().size(), "reading on from the end finds nothing");
+            assertEquals(0, store.readLog(tail.next(), 10).records().size(), "reading on from the end finds nothing");
 
             assertTrue(producer.append(store, big, ErrorCode.STORAGE_ERROR, ledger), "the retry goes through");
             assertEquals(SEGMENT_SIZE + SegmentHeader.LENGTH, ledger.lastAckedPosition());
-            assertEquals(1, store.readAll(tail.next(), 10).records().size(), "reading on finds the retried event");
+            assertEquals(1, store.readLog(tail.next(), 10).records().size(), "reading on finds the retried event");
             ledger.verify(store, "after the retry");
         }
         try (RingStore reopened = RingStore.open(config(new FaultInjectingIo(new FileStorageIo())))) {

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ringstore.error.ErrorCode;
-import io.ringstore.log.MainLog;
 import io.ringstore.log.proto.LogRecord;
+import io.ringstore.read.AllSlice;
 import io.ringstore.store.RingStore;
 import io.ringstore.writer.AppendResult;
 import io.ringstore.writer.EventData;
@@ -30,11 +30,11 @@ final class Ledger {
         List<LogRecord> all = new ArrayList<>();
         long position = 0;
         while (true) {
-            MainLog.ReadBatch batch = store.readAll(position, 64);
-            if (batch.records().isEmpty()) {
+            AllSlice batch = store.readAll(position, 64);
+            all.addAll(batch.records());
+            if (batch.end()) {
                 return all;
             }
-            all.addAll(batch.records());
             position = batch.next();
         }
     }

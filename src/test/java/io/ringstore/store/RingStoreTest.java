@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ringstore.error.ErrorCode;
 import io.ringstore.error.RingStoreException;
 import io.ringstore.error.WrongExpectedVersionException;
-import io.ringstore.log.MainLog;
+import io.ringstore.read.AllSlice;
 import io.ringstore.log.proto.LogRecord;
 import io.ringstore.writer.AppendResult;
 import io.ringstore.writer.Durability;
@@ -53,7 +53,7 @@ class RingStoreTest {
             assertEquals(0, b.firstVersion());
             assertTrue(b.firstPosition() > a.lastPosition());
 
-            MainLog.ReadBatch all = store.readAll(0, 100);
+            AllSlice all = store.readAll(0, 100);
             assertEquals(3, all.records().size());
             assertEquals("a0", all.records().get(0).getData().toStringUtf8());
             assertEquals("a1", all.records().get(1).getData().toStringUtf8());
@@ -141,7 +141,7 @@ class RingStoreTest {
             List<LogRecord> all = new ArrayList<>();
             long pos = 0;
             while (true) {
-                MainLog.ReadBatch b = store.readAll(pos, 50);
+                AllSlice b = store.readAll(pos, 50);
                 if (b.records().isEmpty()) {
                     break;
                 }
