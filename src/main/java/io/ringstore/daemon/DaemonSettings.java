@@ -131,7 +131,10 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
                 s.number("status_interval_seconds", 60, 1, 86_400), configFile);
     }
 
-    /** stream_limits, disk_budget (bytes, or a percentage of the filesystem), disk_low_water, retention_interval_seconds. */
+    /** The disk budget when the config file names none: see ringstore.conf. */
+    static final String DEFAULT_DISK_BUDGET = "90%";
+
+    /** stream_limits, disk_budget (bytes, or a percentage of the space the store can have), disk_low_water, retention_interval_seconds. */
     static RetentionOptions retention(Settings s, long segmentSize) throws Settings.BadSetting {
         RetentionOptions r = RetentionOptions.defaults();
         try {
@@ -141,7 +144,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
         }
         long bytes = 0;
         int percent = 0;
-        String budget = s.string("disk_budget", "").strip();
+        // On by default: an appliance must not fill the card it shares with its system.
+        String budget = s.string("disk_budget", DEFAULT_DISK_BUDGET).strip();
         if (budget.endsWith("%")) {
             try {
                 percent = Integer.parseInt(budget.substring(0, budget.length() - 1).strip());

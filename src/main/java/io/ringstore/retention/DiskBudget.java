@@ -38,22 +38,56 @@ public final class DiskBudget {
         this.headroomBytes = headroomBytes;
     }
 
-    /** The budget for a store in {@code dataDir}: the smaller of the byte and the filesystem-percentage budget. */
+    /**
+     * The budget for a store in {@code dataDir}: the smaller of the byte and the percentage
+     * budget. A percentage is of the space the store can have: what its folder holds now plus
+     * what the filesystem has free, measured at start. On a Pi the store usually shares the card
+     * with the system, so a percentage of the card's size could be more than is free; this way
+     * the rest of the free space is always left to the system. A percentage that comes to less
+     * than the store needs to work is raised to that (with a warning): the card is nearly full,
+     * and the log's own free-space check on each roll still guards it.
+     */
     public static DiskBudget of(RetentionOptions options, Path dataDir, long segmentSize) throws IOException {
+        long minimum = 2 * (segmentSize + SPLITTER_PASS_BYTES) + 1;
         long bytes = options.budgetBytes() > 0 ? options.budgetBytes() : Long.MAX_VALUE;
+        if (options.budgetBytes() > 0 && bytes < minimum) {
+            throw new IllegalArgumentException("disk budget " + bytes + " bytes leaves no room: it must be more than "
+                    + "two log segments and 8 MiB (" + (minimum - 1) + " bytes)");
+        }
         if (options.budgetPercent() > 0) {
             Path p = dataDir;
             while (p != null && !Files.exists(p)) {
                 p = p.getParent();
             }
-            long total = Files.getFileStore(p == null ? dataDir.toAbsolutePath().getRoot() : p).getTotalSpace();
-            bytes = Math.min(bytes, total / 100 * options.budgetPercent());
-        }
-        if (bytes <= 2 * (segmentSize + SPLITTER_PASS_BYTES)) {
-            throw new IllegalArgumentException("disk budget " + bytes + " bytes leaves no room: it must be more than "
-                    + "two log segments and 8 MiB (" + 2 * (segmentSize + SPLITTER_PASS_BYTES) + " bytes)");
+            long free = Files.getFileStore(p == null ? dataDir.toAbsolutePath().getRoot() : p).getUsableSpace();
+            long own = Files.isDirectory(dataDir) ? folderBytes(dataDir) : 0;
+            long share = (own + free) / 100 * options.budgetPercent();
+            if (share < minimum) {
+                org.tinylog.Logger.warn("disk budget {}% of the space the store can have ({} bytes held, {} free) is only "
+                        + "{} bytes; using the least it can work with, {} bytes", options.budgetPercent(), own, free, share,
+                        minimum);
+                share = minimum;
+            }
+            bytes = Math.min(bytes, share);
         }
         return new DiskBudget(bytes, options.lowWaterPercent(), segmentSize + SPLITTER_PASS_BYTES);
+    }
+
+    /** Bytes the files under {@code dir} hold, each rounded up to 4 KiB. */
+    static long folderBytes(Path dir) throws IOException {
+        long[] total = new long[1];
+        try (var walk = Files.walk(dir)) {
+            walk.forEach(f -> {
+                try {
+                    if (Files.isRegularFile(f)) {
+                        total[0] += (Files.size(f) + 4095) / 4096 * 4096;
+                    }
+                } catch (IOException gone) {
+                    // removed while we walked
+                }
+            });
+        }
+        return total[0];
     }
 
     public long budgetBytes() {

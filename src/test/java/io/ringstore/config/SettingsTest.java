@@ -1,6 +1,7 @@
 package io.ringstore.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -81,6 +82,10 @@ class SettingsTest {
                 .orElseThrow().limits().maxAgeSeconds());
         assertEquals(90, io.ringstore.daemon.DaemonSettings.parse(new String[] {"--disk-budget", "90%"})
                 .store().retention().budgetPercent());
+        // On out of the box (an appliance must not fill its card), off only when asked.
+        assertEquals(90, io.ringstore.daemon.DaemonSettings.parse(new String[0]).store().retention().budgetPercent());
+        assertFalse(io.ringstore.daemon.DaemonSettings.parse(new String[] {"--disk-budget", "off"})
+                .store().retention().hasBudget());
         for (String[] bad : List.of(new String[] {"--stream-limits", "sensor-: max_count=0"},
                 new String[] {"--disk-budget", "150%"}, new String[] {"--disk-budget", "lots"},
                 new String[] {"--disk-low-water", "0%"})) {

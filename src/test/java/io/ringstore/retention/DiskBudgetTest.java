@@ -167,6 +167,38 @@ class DiskBudgetTest {
         }
     }
 
+    /**
+     * A percentage budget is of the space the store can have (its folder plus what is free), not
+     * of the card: with the system holding most of a card, the store still leaves it room.
+     */
+    @Test
+    void aPercentageBudgetLeavesTheRestOfTheFreeSpaceToTheSystem() throws Exception {
+        mountExt4(64L << 20);
+        Path data = Files.createDirectories(mountPoint.resolve("data"));
+        // What "the system" holds on the card: 30 MiB.
+        try (FileChannel ch = FileChannel.open(mountPoint.resolve("system"), StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer chunk = ByteBuffer.allocate(1 << 20);
+            for (int i = 0; i < 30; i++) {
+                chunk.clear();
+                ch.write(chunk);
+            }
+            ch.force(true);
+        }
+        Files.write(data.resolve("held"), new byte[4 << 20]); // what the store already holds: 4 MiB
+        FileStore fs = Files.getFileStore(mountPoint);
+        long free = fs.getUsableSpace();
+        DiskBudget budget = DiskBudget.of(RetentionOptions.defaults().withBudget(0, 50, 80), data, SEGMENT);
+        long expected = ((4L << 20) + free) / 100 * 50;
+        assertTrue(Math.abs(budget.budgetBytes() - expected) < 256 << 10,
+                "budget " + budget.budgetBytes() + " should be half of held + free = " + expected);
+        assertTrue(budget.budgetBytes() < fs.getTotalSpace() / 2 - (8 << 20),
+                "half the card (" + fs.getTotalSpace() / 2 + ") would leave the system no room: " + budget.budgetBytes());
+        // Too small a share is raised to what the store needs to work, not refused.
+        DiskBudget tiny = DiskBudget.of(RetentionOptions.defaults().withBudget(0, 1, 80), data, SEGMENT);
+        assertEquals(2 * (SEGMENT + DiskBudget.SPLITTER_PASS_BYTES) + 1, tiny.budgetBytes());
+    }
+
     private void mountExt4(long bytes) throws Exception {
         mountPoint = Files.createDirectory(dir.resolve("mnt"));
         Path image = dir.resolve("ext4.img");

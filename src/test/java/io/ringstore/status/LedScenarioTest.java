@@ -216,4 +216,61 @@ class LedScenarioTest {
             assertFalse(lit(Led.FAULT), "space again: dark");
         }
     }
+
+    /**
+     * Over the disk budget: appends get STORAGE_FULL and the fault LED is steady; once a limit
+     * lets retention free space, appends resume and the LED goes dark (no restart, no write
+     * needed to unblock it).
+     */
+    @Test
+    void faultLightWhileOverTheDiskBudget() throws Exception {
+        Pi4jLeds l = leds();
+        StoreConfig config = config().withRetention(io.ringstore.retention.RetentionOptions.defaults()
+                .withBudget(12L << 20, 0, 80));
+        try (RingStore store = RingStore.open(config)) {
+            LedDriver driver = new LedDriver(l.outputs(), () -> StoreSignals.from(store.status(), false, now), () -> now);
+            driver.tick(now);
+            assertFalse(lit(Led.FAULT), "empty store: dark");
+            List<EventData> batch = java.util.stream.IntStream.range(0, 100)
+                    .mapToObj(i -> EventData.of("t", new byte[500])).toList();
+            RingStoreException full = null;
+            for (int i = 0; i < 2_000 && full == null; i++) {
+                try {
+                    store.append("sensor", ExpectedVersion.ANY, batch).join();
+                } catch (CompletionException e) {
+                    full = (RingStoreException) e.getCause();
+                }
+                if (i % 10 == 9) {
+                    store.splitter().drain(); // the log is only reclaimed once split
+                    Thread.sleep(20);
+                }
+            }
+            assertEquals(ErrorCode.STORAGE_FULL, full == null ? null : full.code(), "never refused over the budget");
+            assertTrue(store.status().writer().storageFull(), "status must say storage full");
+            for (long t = 0; t < 1_000; t += 250) {
+                now += 250 * MS;
+                driver.tick(now);
+                assertTrue(lit(Led.FAULT), "over the budget: steady");
+            }
+            long kept = store.readStream("sensor", 0, Integer.MAX_VALUE, io.ringstore.read.Direction.FORWARD).events().size();
+            assertTrue(kept >= 100, "refusing appends must not lose what was stored: " + kept);
+
+            // A count limit lets retention rewrite the stream's file; appends resume by themselves.
+            store.setLimits("sensor", new io.ringstore.retention.StreamLimits(1_000, io.ringstore.retention.StreamLimits.UNSET,
+                    io.ringstore.retention.StreamLimits.UNSET, false)).join();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (store.status().writer().storageFull()) {
+                assertTrue(System.nanoTime() < deadline, "still over the budget: " + store.retention().budget().describe());
+                store.splitter().wake();
+                Thread.sleep(20);
+            }
+            store.append("sensor", ExpectedVersion.ANY, batch).join();
+            now += 100 * MS;
+            driver.tick(now);
+            assertFalse(lit(Led.FAULT), "back under the budget: dark");
+            var events = store.readStream("sensor", 0, Integer.MAX_VALUE, io.ringstore.read.Direction.FORWARD).events();
+            assertEquals(1_000, events.size(), "the count limit holds");
+            assertEquals(kept + 100 - 1, events.get(events.size() - 1).getVersion(), "versions keep counting");
+        }
+    }
 }
