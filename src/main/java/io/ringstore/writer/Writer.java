@@ -196,8 +196,9 @@ public final class Writer implements Runnable {
             throttledUntilNanos = now;
             return;
         }
-        // A batch over a segment roll counts from the new segment's start: bytes is then small.
-        long cost = (long) (Math.max(0, bytes) * 1e9 / limit);
+        // Positions run on across segments: a batch over a roll also pays for the old segment's
+        // unused end (less than one record), which is harmless.
+        long cost = (long) (bytes * 1e9 / limit);
         // Debt older than a second is forgiven: a burst after a long wait is not paid for twice.
         throttledUntilNanos = Math.max(throttledUntilNanos, now - 1_000_000_000L) + cost;
         long wait = Math.min(throttledUntilNanos - now, 100_000_000L); // the heartbeat goes on

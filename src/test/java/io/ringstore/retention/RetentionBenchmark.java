@@ -23,7 +23,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  * java -cp target/classes:target/test-classes:$(cat cp.txt) io.ringstore.retention.RetentionBenchmark throughput DIR [PHASE_SECONDS] [ROUNDS]
  * java -cp ... io.ringstore.retention.RetentionBenchmark budget DIR MINUTES [MAX_COUNT [EVENTS_PER_SECOND]]
+ * java -cp ... io.ringstore.retention.RetentionBenchmark scale DIR [STREAMS]
  * </pre>
+ * scale: STREAMS (default 100,000) streams of 24 events each (so dropping all but 3 is worth a
+ * rewrite: at least 4 KiB), split; then a limit of their own
+ * (max_count=3) on every one; prints the heap in use, the time a restart takes with that many
+ * limits to load, and how long the compactor takes to bring every file within its limit.
  * throughput: writes 60 events per stream and lets the splitter catch up, sets max_count=20 on
  * every stream (so every file is worth rewriting), then writes at full speed in phases that
  * alternate the compactor paused and running, printing events/s and rewrites per phase.
@@ -48,7 +53,8 @@ public final class RetentionBenchmark {
                     args.length > 3 ? Integer.parseInt(args[3]) : 3);
             case "budget" -> budget(dir, Double.parseDouble(args[2]), args.length > 3 ? Long.parseLong(args[3]) : 100,
                     args.length > 4 ? Double.parseDouble(args[4]) : 0);
-            default -> throw new IllegalArgumentException("throughput or budget");
+            case "scale" -> scale(dir, args.length > 2 ? Integer.parseInt(args[2]) : 100_000);
+            default -> throw new IllegalArgumentException("throughput, budget or scale");
         }
     }
 
@@ -183,6 +189,73 @@ public final class RetentionBenchmark {
                     load.refused.get() > 0 ? String.format(Locale.ROOT, "after %.1f min", (System.nanoTime() - start) / 60e9)
                             : "none", load.failed.get());
         }
+    }
+
+    static void scale(Path dir, int streams) throws Exception {
+        StoreConfig config = StoreConfig.defaults(dir).withPressureGauge(() -> io.ringstore.split.PressureReading.CALM)
+                .withRetention(RetentionOptions.defaults().withCompactInterval(1_000));
+        byte[] payload = new byte[256];
+        long t0 = System.nanoTime();
+        try (RingStore store = RingStore.open(config)) {
+            store.compactor().setPaused(true);
+            Semaphore window = new Semaphore(256);
+            for (int i = 0; i < streams; i++) {
+                List<EventData> events = new java.util.ArrayList<>();
+                for (int v = 0; v < 24; v++) {
+                    events.add(EventData.of("e", payload));
+                }
+                window.acquireUninterruptibly();
+                store.append("stream-" + i, ExpectedVersion.ANY, events).whenComplete((r, e) -> window.release());
+            }
+            window.acquireUninterruptibly(256);
+            window.release(256);
+            store.splitter().drain();
+            while (store.splitterStatus().lagEvents() > 0) {
+                Thread.sleep(100);
+            }
+            System.out.printf(Locale.ROOT, "%d streams x 24 events written and split in %.1f s%n", streams,
+                    (System.nanoTime() - t0) / 1e9);
+            long heapNoLimits = usedHeap();
+            long t1 = System.nanoTime();
+            for (int i = 0; i < streams; i++) {
+                window.acquireUninterruptibly();
+                store.setLimits("stream-" + i, new StreamLimits(3, StreamLimits.UNSET, StreamLimits.UNSET, false))
+                        .whenComplete((r, e) -> window.release());
+            }
+            window.acquireUninterruptibly(256);
+            System.out.printf(Locale.ROOT, "own limits set on every stream in %.1f s; heap in use %.1f MiB before, %.1f MiB after%n",
+                    (System.nanoTime() - t1) / 1e9, heapNoLimits / 1048576.0, usedHeap() / 1048576.0);
+        }
+        long t2 = System.nanoTime();
+        try (RingStore store = RingStore.open(config)) {
+            System.out.printf(Locale.ROOT, "restart with %d limits: open took %.2f s; heap in use %.1f MiB%n", streams,
+                    (System.nanoTime() - t2) / 1e9, usedHeap() / 1048576.0);
+            long t3 = System.nanoTime();
+            while (store.compactor().stats().filesRewritten() < streams && System.nanoTime() - t3 < 600e9) {
+                Thread.sleep(200);
+            }
+            StreamCompactor.Stats st = store.compactor().stats();
+            System.out.printf(Locale.ROOT, "compactor: %d of %d files rewritten in %.1f s (%d passes, %.1f MiB freed)%n",
+                    st.filesRewritten(), streams, (System.nanoTime() - t3) / 1e9, st.passes(), st.streamBytesFreed() / 1048576.0);
+            int checked = 0;
+            for (int i = 0; i < streams; i += Math.max(1, streams / 1000)) {
+                var events = store.readStream("stream-" + i, 0, 100, io.ringstore.read.Direction.FORWARD).events();
+                if (events.size() != 3 || events.getFirst().getVersion() != 21) {
+                    throw new IllegalStateException("stream-" + i + " reads " + events.size() + " events");
+                }
+                checked++;
+            }
+            System.out.printf("reads: %d streams checked, each exactly its last 3 events%n", checked);
+        }
+    }
+
+    private static long usedHeap() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(100);
+        }
+        Runtime r = Runtime.getRuntime();
+        return r.totalMemory() - r.freeMemory();
     }
 
     private static void print(RingStore store, Load load, long start) {
