@@ -30,15 +30,17 @@ final class LimitsCommand {
             """;
 
     static final String DELETE_HELP = """
-            usage: ringstore delete [--socket PATH] [--hard] STREAM
+            usage: ringstore delete [--socket PATH] [--hard] [--expected E] STREAM
               Soft delete (default): hides every event of the stream written so far; it may be
               written again, and its versions go on. --hard: a tombstone; every later append, read
               or limit change of the stream is refused with STREAM_DELETED, for good. Either way
               the events' space is reclaimed in the background. Prints the position of the
-              metadata event that records it.
+              metadata event that records it. --expected (any, no-stream, stream-exists or a
+              version number, as for append): delete only if the stream's last version is that;
+              otherwise nothing is deleted and the exit code is 8.
 
-            exit codes: 0 done, 2 usage, 6 cannot connect, 7 stream not found (soft), 10 access denied,
-                        11 refused (already hard-deleted)
+            exit codes: 0 done, 2 usage, 6 cannot connect, 7 stream not found (soft), 8 wrong expected
+                        version, 10 access denied, 11 refused (already hard-deleted)
             """;
 
     static int limits(String[] args, Console console) {
@@ -130,12 +132,18 @@ final class LimitsCommand {
         }
         Args a;
         String stream;
+        io.ringstore.writer.ExpectedVersion expected;
         try {
-            a = Args.parse(args, Set.of("--socket"), Set.of("--hard"), 1);
+            a = Args.parse(args, Set.of("--socket", "--expected"), Set.of("--hard"), 1);
             if (a.positional().isEmpty()) {
                 throw new Args.UsageException("a stream is needed: delete STREAM");
             }
             stream = a.positional().getFirst();
+            try {
+                expected = EventLines.expected(a.get("--expected", "any"));
+            } catch (EventLines.BadLineException e) {
+                throw new Args.UsageException("--expected: " + e.getMessage());
+            }
         } catch (Args.UsageException e) {
             console.err().println("delete: " + e.getMessage() + " (see --help)");
             return ExitCodes.USAGE;
@@ -145,7 +153,7 @@ final class LimitsCommand {
             return ExitCodes.CANNOT_CONNECT;
         }
         try (client) {
-            long position = client.deleteStream(stream, a.has("--hard")).join();
+            long position = client.deleteStream(stream, a.has("--hard"), expected).join();
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("stream", stream);
             m.put("deleted", a.has("--hard") ? "hard" : "soft");

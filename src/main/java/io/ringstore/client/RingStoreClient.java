@@ -140,8 +140,18 @@ public final class RingStoreClient implements AutoCloseable {
 
     /** Deletes a stream, soft or hard (a tombstone); completes with the metadata event's position. */
     public CompletableFuture<Long> deleteStream(String stream, boolean hard) {
-        return call(Request.newBuilder().setDeleteStream(io.ringstore.protocol.v1.DeleteStreamRequest.newBuilder()
-                .setStream(stream).setHard(hard)), r -> r.getDeleteStream().getPosition(), stream, null);
+        return deleteStream(stream, hard, ExpectedVersion.ANY);
+    }
+
+    /**
+     * Deletes a stream only if its last version is what {@code expected} says; otherwise fails
+     * with {@link io.ringstore.error.WrongExpectedVersionException} and nothing is deleted.
+     */
+    public CompletableFuture<Long> deleteStream(String stream, boolean hard, ExpectedVersion expected) {
+        io.ringstore.protocol.v1.DeleteStreamRequest.Builder b = io.ringstore.protocol.v1.DeleteStreamRequest.newBuilder()
+                .setStream(stream).setHard(hard);
+        Wire.expected(b, expected);
+        return call(Request.newBuilder().setDeleteStream(b), r -> r.getDeleteStream().getPosition(), stream, expected);
     }
 
     /** A stream's own and effective limits, and whether it is hard-deleted. */

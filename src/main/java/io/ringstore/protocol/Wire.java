@@ -94,20 +94,48 @@ public final class Wire {
     /** Reads the expected version of a wire append. */
     public static ExpectedVersion expected(io.ringstore.protocol.v1.AppendRequest a) {
         return switch (a.getExpectedCase()) {
-            case EXPECTED_VERSION -> {
-                if (a.getExpectedVersion() > Long.MAX_VALUE / 2) {
-                    throw RingStoreException.invalid("expected_version out of range: " + Long.toUnsignedString(a.getExpectedVersion()));
-                }
-                yield ExpectedVersion.exactly(a.getExpectedVersion());
-            }
-            case EXPECTED_STATE -> switch (a.getExpectedState()) {
-                case EXPECT_ANY -> ExpectedVersion.ANY;
-                case EXPECT_NO_STREAM -> ExpectedVersion.NO_STREAM;
-                case EXPECT_STREAM_EXISTS -> ExpectedVersion.STREAM_EXISTS;
-                case UNRECOGNIZED -> throw RingStoreException.invalid("unknown expected_state: " + a.getExpectedStateValue());
-            };
+            case EXPECTED_VERSION -> exactly(a.getExpectedVersion());
+            case EXPECTED_STATE -> state(a.getExpectedState(), a.getExpectedStateValue());
             case EXPECTED_NOT_SET -> ExpectedVersion.ANY;
         };
+    }
+
+    /** A delete's expected version (the same oneof as an append's). */
+    public static ExpectedVersion expected(io.ringstore.protocol.v1.DeleteStreamRequest d) {
+        return switch (d.getExpectedCase()) {
+            case EXPECTED_VERSION -> exactly(d.getExpectedVersion());
+            case EXPECTED_STATE -> state(d.getExpectedState(), d.getExpectedStateValue());
+            case EXPECTED_NOT_SET -> ExpectedVersion.ANY;
+        };
+    }
+
+    private static ExpectedVersion exactly(long version) {
+        if (version < 0 || version > Long.MAX_VALUE / 2) {
+            throw RingStoreException.invalid("expected_version out of range: " + Long.toUnsignedString(version));
+        }
+        return ExpectedVersion.exactly(version);
+    }
+
+    private static ExpectedVersion state(ExpectedState state, int value) {
+        return switch (state) {
+            case EXPECT_ANY -> ExpectedVersion.ANY;
+            case EXPECT_NO_STREAM -> ExpectedVersion.NO_STREAM;
+            case EXPECT_STREAM_EXISTS -> ExpectedVersion.STREAM_EXISTS;
+            case UNRECOGNIZED -> throw RingStoreException.invalid("unknown expected_state: " + value);
+        };
+    }
+
+    /** Sets the expected version of a wire delete. */
+    public static void expected(io.ringstore.protocol.v1.DeleteStreamRequest.Builder b, ExpectedVersion e) {
+        if (e.equals(ExpectedVersion.ANY)) {
+            b.setExpectedState(ExpectedState.EXPECT_ANY);
+        } else if (e.equals(ExpectedVersion.NO_STREAM)) {
+            b.setExpectedState(ExpectedState.EXPECT_NO_STREAM);
+        } else if (e.equals(ExpectedVersion.STREAM_EXISTS)) {
+            b.setExpectedState(ExpectedState.EXPECT_STREAM_EXISTS);
+        } else {
+            b.setExpectedVersion(e.value());
+        }
     }
 
     /** Sets the expected version of a wire append. */

@@ -180,9 +180,10 @@ public final class Retention implements StreamVisibility, AppendGate {
     }
 
     /** Soft delete: hides every version written so far; the stream may be written again, versions go on. */
-    public AppendRequest softDelete(String stream) {
+    public AppendRequest softDelete(String stream, io.ringstore.writer.ExpectedVersion expected) {
         checkName(stream);
         return change(stream, (current, version) -> {
+            checkExpected(stream, expected, version);
             if (version < 0) {
                 throw new RingStoreException(ErrorCode.STREAM_NOT_FOUND, "stream not found: stream=" + stream);
             }
@@ -191,10 +192,19 @@ public final class Retention implements StreamVisibility, AppendGate {
     }
 
     /** Hard delete: a tombstone; the stream's data is removed and every later append gets STREAM_DELETED. */
-    public AppendRequest hardDelete(String stream) {
+    public AppendRequest hardDelete(String stream, io.ringstore.writer.ExpectedVersion expected) {
         checkName(stream);
-        return change(stream, (current, version) -> new StreamLimits(StreamLimits.UNSET, StreamLimits.UNSET,
-                version + 1, true));
+        return change(stream, (current, version) -> {
+            checkExpected(stream, expected, version);
+            return new StreamLimits(StreamLimits.UNSET, StreamLimits.UNSET, version + 1, true);
+        });
+    }
+
+    /** On the writer thread, against the version the delete would act on: nothing is written on a mismatch. */
+    private static void checkExpected(String stream, io.ringstore.writer.ExpectedVersion expected, long version) {
+        if (!expected.matches(version)) {
+            throw new io.ringstore.error.WrongExpectedVersionException(stream, expected.toString(), version);
+        }
     }
 
     private static void checkName(String stream) {

@@ -128,7 +128,7 @@ final class Requests {
     }
 
     private void deleteStream(long id, io.ringstore.protocol.v1.DeleteStreamRequest r, Runnable release) {
-        store.deleteStream(r.getStream(), r.getHard()).whenComplete((result, error) -> {
+        store.deleteStream(r.getStream(), r.getHard(), Wire.expected(r)).whenComplete((result, error) -> {
             if (error != null) {
                 fail(id, release, error);
             } else {

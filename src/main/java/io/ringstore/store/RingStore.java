@@ -237,7 +237,12 @@ public final class RingStore implements AutoCloseable {
      * versions go on) or hard (a tombstone: reads and appends get STREAM_DELETED for good).
      */
     public CompletableFuture<AppendResult> deleteStream(String stream, boolean hard) {
-        return submit(() -> hard ? retention.hardDelete(stream) : retention.softDelete(stream));
+        return deleteStream(stream, hard, ExpectedVersion.ANY);
+    }
+
+    /** A delete that happens only if the stream's last version is what {@code expected} says. */
+    public CompletableFuture<AppendResult> deleteStream(String stream, boolean hard, ExpectedVersion expected) {
+        return submit(() -> hard ? retention.hardDelete(stream, expected) : retention.softDelete(stream, expected));
     }
 
     private CompletableFuture<AppendResult> submit(java.util.function.Supplier<AppendRequest> make) {

@@ -209,7 +209,11 @@ class CliTest {
             assertEquals(ExitCodes.USAGE, cli("", "limits", "--socket", s, "--max-age", "soon", "room-9").code());
             assertEquals(ExitCodes.NOT_FOUND, cli("", "delete", "--socket", s, "nothing-here").code());
 
-            assertEquals(ExitCodes.OK, cli("", "delete", "--socket", s, "--hard", "room-9").code());
+            Run stale = cli("", "delete", "--socket", s, "--hard", "--expected", "3", "room-9");
+            assertEquals(ExitCodes.WRONG_EXPECTED_VERSION, stale.code(), stale.err());
+            assertEquals(2, cli("", "read", "--socket", s, "room-9").lines().size(), "a refused delete deletes nothing");
+            assertEquals(ExitCodes.USAGE, cli("", "delete", "--socket", s, "--expected", "soon", "room-9").code());
+            assertEquals(ExitCodes.OK, cli("", "delete", "--socket", s, "--hard", "--expected", "5", "room-9").code());
             Run refused = cli("", "append", "--socket", s, "room-9", "reading", "7");
             assertEquals(ExitCodes.REFUSED, refused.code());
             assertEquals("STREAM_DELETED", refused.json(0).get("error"));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ringstore.error.ErrorCode;
+import io.ringstore.error.WrongExpectedVersionException;
 import io.ringstore.error.RingStoreException;
 import io.ringstore.log.proto.LogRecord;
 import io.ringstore.read.Direction;
@@ -176,7 +177,14 @@ class StreamLimitsTest {
         try (RingStore store = RingStore.open(config(dir, true))) {
             append(store, "soft", 10);
             await(store, () -> store.splitterStatus().lagEvents() == 0, "split");
-            store.deleteStream("soft", false).join();
+            // A delete that expects another version deletes nothing and says what the version is.
+            CompletionException stale = assertThrows(CompletionException.class,
+                    () -> store.deleteStream("soft", false, ExpectedVersion.exactly(5)).join());
+            assertEquals(9, assertInstanceOf(WrongExpectedVersionException.class, stale.getCause()).currentVersion());
+            assertEquals(ErrorCode.WRONG_EXPECTED_VERSION, code(assertThrows(CompletionException.class,
+                    () -> store.deleteStream("soft", true, ExpectedVersion.NO_STREAM).join())));
+            assertEquals(range(0, 9), versions(store, "soft"));
+            store.deleteStream("soft", false, ExpectedVersion.exactly(9)).join();
             StreamSlice empty = store.readStream("soft", 0, 100, Direction.FORWARD);
             assertTrue(empty.events().isEmpty());
             assertEquals(9, empty.lastVersion());
