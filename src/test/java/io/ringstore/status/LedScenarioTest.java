@@ -242,7 +242,7 @@ class LedScenarioTest {
                 }
                 if (i % 10 == 9) {
                     store.splitter().drain(); // the log is only reclaimed once split
-                    Thread.sleep(20);
+                    store.awaitCommittedBeyond(Long.MAX_VALUE - 1, 20);
                 }
             }
             assertEquals(ErrorCode.STORAGE_FULL, full == null ? null : full.code(), "never refused over the budget");
@@ -262,7 +262,7 @@ class LedScenarioTest {
             while (store.status().writer().storageFull()) {
                 assertTrue(System.nanoTime() < deadline, "still over the budget: " + store.retention().budget().describe());
                 store.splitter().wake();
-                Thread.sleep(20);
+                store.awaitCommittedBeyond(Long.MAX_VALUE - 1, 20); // a bounded wait: retention works meanwhile
             }
             store.append("sensor", ExpectedVersion.ANY, batch).join();
             now += 100 * MS;
