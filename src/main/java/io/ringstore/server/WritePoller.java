@@ -20,6 +20,8 @@ import org.tinylog.Logger;
 final class WritePoller implements Runnable {
     private final Selector selector;
     private final ConcurrentLinkedQueue<Outbound> waiting = new ConcurrentLinkedQueue<>();
+    /** The outbounds waiting for their socket: the poller thread's, then (after it ended) close's. */
+    private final java.util.Set<Outbound> parked = new java.util.HashSet<>();
     private final Thread thread;
     private volatile boolean closed;
 
@@ -45,8 +47,6 @@ final class WritePoller implements Runnable {
 
     @Override
     public void run() {
-        // Poller-thread state: the outbounds waiting for their socket.
-        java.util.Set<Outbound> parked = new java.util.HashSet<>();
         List<Outbound> ready = new ArrayList<>();
         while (!closed) {
             try {
@@ -90,14 +90,37 @@ final class WritePoller implements Runnable {
         }
     }
 
+    /**
+     * Stops the thread (after the server closed its connections). Answers still waiting for a
+     * socket are dropped and released, so that no connection waits for them.
+     */
     void close() {
         closed = true;
         selector.wakeup();
         try {
             thread.join(1_000);
-            selector.close();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return;
+        }
+        if (thread.isAlive()) {
+            Logger.warn("write poller did not stop in time");
+            return;
+        }
+        for (Outbound o; (o = waiting.poll()) != null; ) {
+            parked.add(o);
+        }
+        for (Outbound o : parked) {
+            try {
+                o.channel().close();
+            } catch (IOException e) {
+                Logger.debug("closing a channel failed: {}", e.toString());
+            }
+            o.drain();
+        }
+        parked.clear();
+        try {
+            selector.close();
         } catch (IOException e) {
             Logger.debug("write poller close failed: {}", e.toString());
         }

@@ -160,4 +160,33 @@ class ReplyBatchTest {
             assertEquals(0, t.server.requestBytesInUse(), "every request's bytes were given back");
         }
     }
+
+    @Test
+    void closingTheServerEndsAConnectionStuckOnAClientThatDoesNotRead() throws Exception {
+        TestServer t = TestServer.start(dir, c -> c.withMaxInFlight(2));
+        RawConnection raw = null;
+        try {
+            RingStoreClient c = t.client();
+            byte[] big = new byte[4096];
+            for (int i = 0; i < 300; i++) {
+                c.append("big", ExpectedVersion.ANY, List.of(EventData.of("t", big)));
+            }
+            c.append("big", ExpectedVersion.ANY, List.of(event("last"))).get(20, TimeUnit.SECONDS);
+            raw = new RawConnection(t.socket);
+            // Two pages of about a MiB: more than the socket buffer, so the rest waits in the poller.
+            raw.send(Request.newBuilder().setId(1).setReadAll(ReadAllRequest.newBuilder().setFromPosition(0)).build(),
+                    Request.newBuilder().setId(2).setReadAll(ReadAllRequest.newBuilder().setFromPosition(0)).build());
+            // One page read: the server is writing the other, which the socket does not take whole.
+            assertEquals(Response.ResultCase.READ_ALL, raw.next().getResultCase());
+        } finally {
+            long start = System.nanoTime();
+            t.close(); // answers what it can, then closes what waits on the client after its drain time
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(millis < 20_000, "the server closed in " + millis + " ms");
+            assertEquals(0, t.server.connectionCount(), "every connection ended");
+            if (raw != null) {
+                raw.close();
+            }
+        }
+    }
 }
