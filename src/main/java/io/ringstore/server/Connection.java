@@ -7,7 +7,11 @@ import io.ringstore.protocol.Wire;
 import io.ringstore.protocol.v1.Request;
 import io.ringstore.protocol.v1.Response;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -21,9 +25,9 @@ import jdk.net.ExtendedSocketOptions;
 import org.tinylog.Logger;
 
 /**
- * One client connection. Its virtual thread reads frames and hands each request to
- * {@link Requests}; answers go out through {@link Outbound} on a second virtual thread, in
- * whatever order they complete.
+ * One client connection. Its thread reads frames and hands each request to {@link Requests};
+ * answers go out through {@link Outbound}, written by whichever thread has them (mostly the
+ * writer, once per batch), in whatever order they complete.
  *
  * <p>Bounds: a request is read only when one of {@code maxInFlight} permits is free (a permit
  * comes back when the answer has been written), and its bytes count against this connection's
@@ -33,7 +37,7 @@ import org.tinylog.Logger;
  *
  * <p>End: at end of stream, or after a frame that cannot be a request (answered with an error
  * first), the reader stops its subscriptions, waits for its requests in flight to be answered,
- * then lets the outbound close the socket.
+ * then lets the outbound write the rest and close the socket.
  */
 final class Connection implements Runnable {
     private static final long DRAIN_TIMEOUT_MILLIS = 10_000;
@@ -53,7 +57,7 @@ final class Connection implements Runnable {
     private volatile Peer peer;
     private volatile Access access = Access.NONE;
     private volatile boolean shuttingDown;
-    private Thread outboundThread;
+    private volatile Selector readable;
     private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
 
     Connection(SocketServer server, SocketChannel channel, long number) {
@@ -61,7 +65,7 @@ final class Connection implements Runnable {
         this.channel = channel;
         this.number = number;
         this.name = "conn-" + number;
-        this.outbound = new Outbound(channel, name);
+        this.outbound = new Outbound(channel, name, server.replies(), server.writePoller());
         this.maxInFlight = server.config().maxInFlight();
         this.inFlight = new Semaphore(maxInFlight);
         ServerConfig c = server.config();
@@ -71,8 +75,12 @@ final class Connection implements Runnable {
 
     @Override
     public void run() {
-        outboundThread = Thread.ofVirtual().name("ringstore-" + name + "-out").start(outbound);
         try {
+            // Non-blocking, so that whoever has an answer can write it without waiting (see
+            // Outbound); this thread waits for requests in its own selector.
+            channel.configureBlocking(false);
+            readable = Selector.open();
+            channel.register(readable, SelectionKey.OP_READ);
             peer = Peer.of(channel.getOption(ExtendedSocketOptions.SO_PEERCRED));
             access = server.config().access().decide(peer);
             Logger.debug("{} connected: {} access={}", name, peer, access);
@@ -89,7 +97,7 @@ final class Connection implements Runnable {
     }
 
     private void readLoop(Requests requests) throws IOException {
-        Framing.Reader reader = new Framing.Reader(channel, 64 << 10);
+        Framing.Reader reader = new Framing.Reader(new WaitingChannel(), 64 << 10);
         int max = server.config().maxFrameBytes();
         while (true) {
             int length;
@@ -174,10 +182,11 @@ final class Connection implements Runnable {
         }
         outbound.finish();
         try {
-            outboundThread.join();
+            outbound.awaitEnd(Long.MAX_VALUE);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        closeSelector();
         synchronized (denied) {
             denied.forEach((op, n) -> {
                 if (n > 1) {
@@ -275,6 +284,49 @@ final class Connection implements Runnable {
             channel.close();
         } catch (IOException e) {
             Logger.debug("{} close failed: {}", name, e.toString());
+        }
+        Selector s = readable;
+        if (s != null) {
+            s.wakeup();
+        }
+        server.writePoller().wakeup();
+    }
+
+    private void closeSelector() {
+        if (readable != null) {
+            try {
+                readable.close();
+            } catch (IOException e) {
+                Logger.debug("{} selector close failed: {}", name, e.toString());
+            }
+        }
+    }
+
+    /** The non-blocking socket as a blocking channel for the framing reader: waits in the selector for bytes. */
+    private final class WaitingChannel implements ReadableByteChannel {
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            while (true) {
+                int n = channel.read(dst);
+                if (n != 0) {
+                    return n;
+                }
+                readable.select();
+                readable.selectedKeys().clear();
+                if (!channel.isOpen()) {
+                    throw new ClosedChannelException();
+                }
+            }
+        }
+
+        @Override
+        public boolean isOpen() {
+            return channel.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
         }
     }
 

@@ -7,111 +7,203 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.tinylog.Logger;
 
 /**
- * The sending half of one connection: a thread that takes queued responses, writes as many as
- * are waiting in one write, then runs each one's release (which gives back the in-flight permit,
- * the request bytes or the subscriber's buffer bytes). Releasing only after the write is what
- * makes those bounds hold while a client is slow to read.
+ * The sending half of one connection, without a thread of its own: the thread that queues an
+ * answer writes it to the (non-blocking) socket at once, with whatever else is queued, unless
+ * another thread is writing for this connection already (that one takes it). What the socket
+ * does not take goes on in the server's {@link WritePoller} once the socket takes bytes again.
+ * After a chunk of answers is written, each one's release runs (it gives back the in-flight
+ * permit, the request bytes or the subscriber's buffer bytes); releasing only after the write is
+ * what makes those bounds hold while a client is slow to read.
+ *
+ * <p>Answers the writer thread queues while it acknowledges a batch (see {@link ReplyBatch})
+ * wait for the batch's end and go out in one write per connection.
  *
  * <p>The queue has no capacity of its own: everything put in it holds a permit of some bound
- * (in-flight requests, subscriber buffer), except the one error that precedes a close.
- * After a write fails the thread keeps taking and releasing, without writing, until
- * {@link #finish} so that nothing held for this connection leaks.
+ * (in-flight requests, subscriber buffer), except the one error that precedes a close. After a
+ * write fails, answers are released without writing; after {@link #finish} wrote the rest and
+ * closed the channel, an answer is released as it comes, so that nothing held for this
+ * connection leaks.
  */
-final class Outbound implements Runnable {
-    private static final int MAX_BATCH = 256;
+final class Outbound {
     private static final int KEEP_BUFFER_BYTES = 256 << 10;
     private static final Runnable NOTHING = () -> {};
 
-    private record Item(Response response, Runnable release) {}
-
-    private static final Item FINISH = new Item(null, NOTHING);
-
     private final SocketChannel channel;
     private final String name;
-    private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>();
+    private final ReplyBatch batch;
+    private final WritePoller poller;
+    private final CountDownLatch ended = new CountDownLatch(1);
+    private final ReentrantLock lock = new ReentrantLock();
+    // Guarded by lock.
+    private List<Response> responses = new ArrayList<>();
+    private List<Runnable> releases = new ArrayList<>();
+    /** A thread (a sender, or the poller) writes for this connection and takes what is queued. */
+    private boolean writing;
+    private boolean inBatch;
+    private boolean finishAsked;
+    private boolean closed;
+    // Owned by the thread that set writing.
+    private final Framing.Writer frames = new Framing.Writer(16 << 10);
+    private List<Response> taken = new ArrayList<>();
+    private List<Runnable> toRelease = new ArrayList<>();
+    private ByteBuffer out;
     private volatile boolean broken;
 
-    Outbound(SocketChannel channel, String name) {
+    Outbound(SocketChannel channel, String name, ReplyBatch batch, WritePoller poller) {
         this.channel = channel;
         this.name = name;
+        this.batch = batch;
+        this.poller = poller;
+    }
+
+    SocketChannel channel() {
+        return channel;
     }
 
     /** Queues a response; {@code release} runs once it was written (or dropped with the connection). */
     void send(Response response, Runnable release) {
-        queue.add(new Item(response, release == null ? NOTHING : release));
+        Runnable r = release == null ? NOTHING : release;
+        boolean join = false;
+        lock.lock();
+        try {
+            if (closed) {
+                join = true; // released below, never written
+            } else {
+                responses.add(response);
+                releases.add(r);
+                if (batch.open()) {
+                    if (!inBatch) {
+                        inBatch = true;
+                        batch.add(this);
+                    }
+                    return;
+                }
+                if (writing) {
+                    return;
+                }
+                writing = true;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (join) {
+            r.run();
+            return;
+        }
+        drain();
     }
 
     void send(Response response) {
         send(response, NOTHING);
     }
 
-    /** Asks the thread to write what is queued, then close the channel and end. */
+    /** The writer's batch ended: write what it queued here. */
+    void flush() {
+        lock.lock();
+        try {
+            inBatch = false;
+            if (writing || responses.isEmpty()) {
+                return;
+            }
+            writing = true;
+        } finally {
+            lock.unlock();
+        }
+        drain();
+    }
+
+    /** Asks that what is queued be written, then the channel closed (see {@link #awaitEnd}). */
     void finish() {
-        queue.add(FINISH);
+        lock.lock();
+        try {
+            finishAsked = true;
+            if (writing) {
+                return;
+            }
+            writing = true;
+        } finally {
+            lock.unlock();
+        }
+        drain();
+    }
+
+    /** Waits until {@link #finish} has written everything and closed the channel. */
+    boolean awaitEnd(long millis) throws InterruptedException {
+        return ended.await(millis, TimeUnit.MILLISECONDS);
     }
 
     boolean broken() {
         return broken;
     }
 
-    @Override
-    public void run() {
-        Framing.Writer frames = new Framing.Writer(64 << 10);
-        List<Item> batch = new ArrayList<>(MAX_BATCH);
-        boolean finishing = false;
-        try {
-            while (!finishing) {
-                batch.add(take());
-                queue.drainTo(batch, MAX_BATCH - 1);
-                for (Item item : batch) {
-                    if (item == FINISH) {
-                        finishing = true;
-                    } else if (!broken) {
-                        frames.add(item.response());
-                    }
+    /**
+     * Writes what is queued until nothing is, or the socket takes no more (then the poller goes
+     * on later). Only the thread that set {@code writing} calls this.
+     */
+    void drain() {
+        while (true) {
+            if (out == null || !out.hasRemaining()) {
+                for (Runnable r : toRelease) {
+                    r.run();
                 }
-                if (!broken && frames.size() > 0) {
-                    write(frames.buffer());
+                toRelease.clear();
+                out = null;
+                lock.lock();
+                try {
+                    if (responses.isEmpty()) {
+                        if (finishAsked && !closed) {
+                            closed = true;
+                            closeChannel();
+                            ended.countDown();
+                        }
+                        writing = false;
+                        return;
+                    }
+                    List<Response> r = responses;
+                    responses = taken;
+                    taken = r;
+                    List<Runnable> x = releases;
+                    releases = toRelease;
+                    toRelease = x;
+                } finally {
+                    lock.unlock();
                 }
                 frames.reset(KEEP_BUFFER_BYTES);
-                for (Item item : batch) {
-                    item.release().run();
+                if (!broken) {
+                    try {
+                        for (Response response : taken) {
+                            frames.add(response);
+                        }
+                        out = frames.buffer();
+                    } catch (RuntimeException e) {
+                        // A bug, not the client's doing; never let it out to the writer thread.
+                        Logger.error(e, "{} answer could not be encoded, closing the connection", name);
+                        broken = true;
+                        closeChannel();
+                    }
                 }
-                batch.clear();
+                taken.clear();
+                continue;
             }
-        } finally {
-            closeChannel();
-            // Whatever raced in after the finish still holds permits: give them back.
-            List<Item> rest = new ArrayList<>();
-            queue.drainTo(rest);
-            rest.forEach(i -> i.release().run());
-        }
-    }
-
-    private Item take() {
-        while (true) {
             try {
-                return queue.take();
-            } catch (InterruptedException e) {
-                // Never interrupted on purpose; finish() is the way to stop.
-                Logger.debug("{} outbound interrupted, ignoring", name);
+                channel.write(out);
+            } catch (IOException e) {
+                broken = true;
+                out = null;
+                Logger.debug("{} write failed, dropping its responses: {}", name, e.toString());
+                closeChannel();
+                continue;
             }
-        }
-    }
-
-    private void write(ByteBuffer buffer) {
-        try {
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
+            if (out.hasRemaining()) {
+                poller.await(this); // still writing: the poller goes on when the socket takes bytes
+                return;
             }
-        } catch (IOException e) {
-            broken = true;
-            Logger.debug("{} write failed, dropping its responses: {}", name, e.toString());
-            closeChannel();
         }
     }
 

@@ -256,6 +256,11 @@ public final class RingStore implements AutoCloseable {
         return request.result();
     }
 
+    /** See {@link Writer#setAckScope}: the socket server batches its answers per writer batch. */
+    public void setAckScope(Writer.AckScope scope) {
+        writer.setAckScope(scope);
+    }
+
     /** Retention's view of limits (own, prefix, effective) and the disk budget. */
     public Retention retention() {
         return retention;

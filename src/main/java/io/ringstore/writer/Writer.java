@@ -41,6 +41,7 @@ public final class Writer implements Runnable {
     /** Retention's say on each append (tombstones, disk budget); {@link AppendGate#OPEN} without retention. */
     private volatile AppendGate gate = AppendGate.OPEN;
     private volatile java.util.function.LongSupplier rateLimit = () -> 0;
+    private volatile AckScope ackScope = AckScope.NONE;
     /** When the writer may take its next batch while held to a rate (see {@link #setRateLimit}). */
     private long throttledUntilNanos;
     private volatile long throttledNanos;
@@ -84,6 +85,30 @@ public final class Writer implements Runnable {
      */
     public void setRateLimit(java.util.function.LongSupplier bytesPerSecond) {
         this.rateLimit = bytesPerSecond;
+    }
+
+    /**
+     * Brackets each batch's acknowledgements on the writer thread: {@link #begin} before the first
+     * future of a batch is completed, {@link #end} after the last. What the futures' callbacks
+     * start in between (answers to clients) can wait for the end and go out together.
+     */
+    public interface AckScope {
+        AckScope NONE = new AckScope() {
+            @Override
+            public void begin() {}
+
+            @Override
+            public void end() {}
+        };
+
+        void begin();
+
+        void end();
+    }
+
+    /** Sets the scope around each batch's acknowledgements; null for none. */
+    public void setAckScope(AckScope scope) {
+        this.ackScope = scope == null ? AckScope.NONE : scope;
     }
 
     /** Lets retention refuse appends (deleted streams, disk budget); set before the first append. */
@@ -238,12 +263,23 @@ public final class Writer implements Runnable {
         }
         events += n;
         batches++;
-        for (Outcome o : outcomes) {
-            if (o.error != null) {
-                o.request.result.completeExceptionally(o.error);
-            } else {
-                o.request.result.complete(o.result);
+        acknowledge();
+    }
+
+    /** Completes every outcome's future, inside the ack scope. */
+    private void acknowledge() {
+        AckScope scope = ackScope;
+        scope.begin();
+        try {
+            for (Outcome o : outcomes) {
+                if (o.error != null) {
+                    o.request.result.completeExceptionally(o.error);
+                } else {
+                    o.request.result.complete(o.result);
+                }
             }
+        } finally {
+            scope.end();
         }
     }
 
@@ -445,13 +481,7 @@ public final class Writer implements Runnable {
         }
         log.discardFrom(durable);
         log.commit(log.writePosition());
-        for (Outcome o : outcomes) {
-            if (o.error != null) {
-                o.request.result.completeExceptionally(o.error);
-            } else {
-                o.request.result.complete(o.result);
-            }
-        }
+        acknowledge();
     }
 
     private void undo(Outcome o) {

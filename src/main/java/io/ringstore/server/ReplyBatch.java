@@ -1,0 +1,47 @@
+package io.ringstore.server;
+
+import io.ringstore.writer.Writer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The writer thread's acknowledgements of one batch, as the server sees them: while the writer
+ * completes the batch's appends, each connection's answers queue in its {@link Outbound} without
+ * waking its sending thread; at the batch's end each connection that got answers is woken once.
+ * So a batch costs one wake-up and one write per connection, not one per answer.
+ *
+ * <p>Only the writer thread opens and ends a batch, and only it adds to one; {@link #open} is
+ * true only on the thread that opened it.
+ */
+final class ReplyBatch implements Writer.AckScope {
+    /**
+     * The thread inside {@link #begin}..{@link #end}, else null. Plain: only the writer thread
+     * writes it, and another thread can never read its own thread here.
+     */
+    private Thread owner;
+    private final List<Outbound> touched = new ArrayList<>();
+
+    @Override
+    public void begin() {
+        owner = Thread.currentThread();
+    }
+
+    @Override
+    public void end() {
+        owner = null;
+        for (Outbound o : touched) {
+            o.flush();
+        }
+        touched.clear();
+    }
+
+    /** Whether the current thread is acknowledging a batch (then answers wait for {@link #end}). */
+    boolean open() {
+        return owner == Thread.currentThread();
+    }
+
+    /** Called by an outbound the first time it queues an answer in this batch. */
+    void add(Outbound o) {
+        touched.add(o);
+    }
+}
