@@ -59,7 +59,10 @@ public final class DiskBudget {
             while (p != null && !Files.exists(p)) {
                 p = p.getParent();
             }
-            long free = Files.getFileStore(p == null ? dataDir.toAbsolutePath().getRoot() : p).getUsableSpace();
+            // statvfs of the path itself (File.getUsableSpace), not Files.getFileStore: that looks
+            // the path up in the mount table, which fails in a chroot or container ("Mount point
+            // not found"; found by the .deb test in its arm64 root).
+            long free = (p == null ? dataDir.toAbsolutePath().getRoot() : p).toFile().getUsableSpace();
             long own = Files.isDirectory(dataDir) ? folderBytes(dataDir) : 0;
             long share = (own + free) / 100 * options.budgetPercent();
             if (share < minimum) {

@@ -3,8 +3,6 @@ package io.ringstore.status;
 import io.ringstore.split.SplitterState;
 import io.ringstore.store.RingStore;
 import io.ringstore.store.StoreStatus;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -51,11 +49,9 @@ public final class StatusReporter implements Runnable {
     }
 
     private long diskFree() {
-        try {
-            return Files.getFileStore(dataDir).getUsableSpace();
-        } catch (IOException e) {
-            return -1;
-        }
+        // statvfs of the folder (0 when it cannot be asked); Files.getFileStore would need the
+        // folder in the mount table, which a chroot or container may not show.
+        return dataDir.toFile().getUsableSpace();
     }
 
     @Override
