@@ -127,27 +127,25 @@ public final class Wire {
 
     /** Sets the expected version of a wire delete. */
     public static void expected(io.ringstore.protocol.v1.DeleteStreamRequest.Builder b, ExpectedVersion e) {
-        if (e.equals(ExpectedVersion.ANY)) {
-            b.setExpectedState(ExpectedState.EXPECT_ANY);
-        } else if (e.equals(ExpectedVersion.NO_STREAM)) {
-            b.setExpectedState(ExpectedState.EXPECT_NO_STREAM);
-        } else if (e.equals(ExpectedVersion.STREAM_EXISTS)) {
-            b.setExpectedState(ExpectedState.EXPECT_STREAM_EXISTS);
-        } else {
-            b.setExpectedVersion(e.value());
-        }
+        setExpected(e, b::setExpectedState, b::setExpectedVersion);
     }
 
     /** Sets the expected version of a wire append. */
     public static void expected(io.ringstore.protocol.v1.AppendRequest.Builder b, ExpectedVersion e) {
+        setExpected(e, b::setExpectedState, b::setExpectedVersion);
+    }
+
+    /** The one mapping to the wire's {@code expected} oneof (appends and deletes share its shape). */
+    private static void setExpected(ExpectedVersion e, java.util.function.Consumer<ExpectedState> state,
+                                    java.util.function.LongConsumer version) {
         if (e.equals(ExpectedVersion.ANY)) {
-            b.setExpectedState(ExpectedState.EXPECT_ANY);
+            state.accept(ExpectedState.EXPECT_ANY);
         } else if (e.equals(ExpectedVersion.NO_STREAM)) {
-            b.setExpectedState(ExpectedState.EXPECT_NO_STREAM);
+            state.accept(ExpectedState.EXPECT_NO_STREAM);
         } else if (e.equals(ExpectedVersion.STREAM_EXISTS)) {
-            b.setExpectedState(ExpectedState.EXPECT_STREAM_EXISTS);
+            state.accept(ExpectedState.EXPECT_STREAM_EXISTS);
         } else {
-            b.setExpectedVersion(e.value());
+            version.accept(e.value());
         }
     }
 

@@ -63,7 +63,7 @@ public final class DiskBudget {
             // the path up in the mount table, which fails in a chroot or container ("Mount point
             // not found"; found by the .deb test in its arm64 root).
             long free = (p == null ? dataDir.toAbsolutePath().getRoot() : p).toFile().getUsableSpace();
-            long own = Files.isDirectory(dataDir) ? folderBytes(dataDir) : 0;
+            long own = Files.isDirectory(dataDir) ? folderBytes(dataDir, null) : 0;
             long share = (own + free) / 100 * options.budgetPercent();
             if (share < minimum) {
                 org.tinylog.Logger.warn("disk budget {}% of the space the store can have ({} bytes held, {} free) is only "
@@ -76,15 +76,21 @@ public final class DiskBudget {
         return new DiskBudget(bytes, options.lowWaterPercent(), segmentSize + SPLITTER_PASS_BYTES);
     }
 
-    /** Bytes the files under {@code dir} hold, each rounded up to 4 KiB. */
-    static long folderBytes(Path dir) throws IOException {
+    /**
+     * Bytes the data folder takes, each file and folder rounded up to 4 KiB (the store's layout
+     * is at most 3 levels deep), leaving out what lies under {@code skip} (null: nothing). The
+     * one walk for the budget at start and the compactor's periodic measure.
+     */
+    static long folderBytes(Path dataDir, Path skip) throws IOException {
         long[] total = new long[1];
-        try (var walk = Files.walk(dir)) {
+        try (var walk = Files.walk(dataDir, 3)) {
             walk.forEach(f -> {
+                if (skip != null && f.startsWith(skip)) {
+                    return;
+                }
                 try {
-                    if (Files.isRegularFile(f)) {
-                        total[0] += (Files.size(f) + 4095) / 4096 * 4096;
-                    }
+                    long size = Files.isDirectory(f) ? 4096 : Files.size(f);
+                    total[0] += (size + 4095) / 4096 * 4096;
                 } catch (IOException gone) {
                     // removed while we walked
                 }

@@ -231,7 +231,8 @@ public final class StreamCompactor {
     private boolean measure(long now) throws IOException {
         long written = p.files().bytesWritten();
         if (now >= nextWalkMillis) {
-            walkedBytes = walkDataDir();
+            // Outside the log (stream files, checkpoints): segments are counted exactly below.
+            walkedBytes = DiskBudget.folderBytes(p.dataDir(), p.dataDir().resolve("log"));
             walkedAtWritten = written;
             freedSinceWalk = 0;
             nextWalkMillis = now + WALK_MILLIS;
@@ -240,26 +241,6 @@ public final class StreamCompactor {
         long logBytes = (long) p.log().segmentFiles().size() * p.log().segmentSize();
         budget.update(logBytes + streams);
         return budget.overLowWater();
-    }
-
-    /** Bytes in the data folder outside the log: stream files and checkpoints, each rounded up to 4 KiB. */
-    private long walkDataDir() throws IOException {
-        Path logDir = p.dataDir().resolve("log");
-        long[] total = new long[1];
-        try (var walk = Files.walk(p.dataDir(), 3)) {
-            walk.forEach(f -> {
-                if (f.startsWith(logDir)) {
-                    return;
-                }
-                try {
-                    long size = Files.isDirectory(f) ? 4096 : Files.size(f);
-                    total[0] += (size + 4095) / 4096 * 4096;
-                } catch (IOException gone) {
-                    // removed while we walked
-                }
-            });
-        }
-        return total[0];
     }
 
     private void startPass(boolean aggressive, long now) {

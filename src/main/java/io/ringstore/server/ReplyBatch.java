@@ -6,9 +6,10 @@ import java.util.List;
 
 /**
  * The writer thread's acknowledgements of one batch, as the server sees them: while the writer
- * completes the batch's appends, each connection's answers queue in its {@link Outbound} without
- * waking its sending thread; at the batch's end each connection that got answers is woken once.
- * So a batch costs one wake-up and one write per connection, not one per answer.
+ * completes the batch's appends, each connection's answers queue in its {@link Outbound}; at the
+ * batch's end the writer thread flushes each connection that got answers with one non-blocking
+ * write (what the socket does not take, the {@link WritePoller} finishes). So a batch costs one
+ * write per connection, not one per answer, and no thread wake-up.
  *
  * <p>Only the writer thread opens and ends a batch, and only it adds to one; {@link #open} is
  * true only on the thread that opened it.
