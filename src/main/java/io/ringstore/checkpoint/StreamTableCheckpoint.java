@@ -83,7 +83,7 @@ public final class StreamTableCheckpoint {
         crc.update(bytes.toByteArray());
         out.writeInt((int) crc.getValue());
         out.flush();
-        Files.createDirectories(dir);
+        io.createDirectories(dir);
         Path temp = dir.resolve(FILE_NAME + ".tmp");
         io.writeFile(temp, bytes.toByteArray());
         io.rename(temp, dir.resolve(FILE_NAME));
@@ -153,7 +153,7 @@ public final class StreamTableCheckpoint {
      * records the repair cuts). Returns whether there was one.
      */
     public static boolean remove(StorageIo io, Path dir) throws IOException {
-        if (!Files.deleteIfExists(dir.resolve(FILE_NAME))) {
+        if (!io.deleteIfExists(dir.resolve(FILE_NAME))) {
             return false;
         }
         io.forceDirectory(dir);
@@ -161,7 +161,7 @@ public final class StreamTableCheckpoint {
     }
 
     /** Removes a leftover temp file (crash window: a checkpoint was being written). */
-    public static void removeTemp(Path dir) throws IOException {
-        Files.deleteIfExists(dir.resolve(FILE_NAME + ".tmp"));
+    public static void removeTemp(StorageIo io, Path dir) throws IOException {
+        io.deleteIfExists(dir.resolve(FILE_NAME + ".tmp"));
     }
 }

@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -104,5 +105,25 @@ public final class FileStorageIo implements StorageIo {
     @Override
     public void rename(Path from, Path to) throws IOException {
         Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Override
+    public FileChannel open(Path file, OpenOption... options) throws IOException {
+        return FileChannel.open(file, options);
+    }
+
+    @Override
+    public void syncfs(Path path) throws IOException {
+        Posix.syncfs(path);
+    }
+
+    @Override
+    public boolean deleteIfExists(Path file) throws IOException {
+        return Files.deleteIfExists(file);
+    }
+
+    @Override
+    public void createDirectories(Path dir) throws IOException {
+        Files.createDirectories(dir);
     }
 }

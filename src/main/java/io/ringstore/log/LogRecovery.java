@@ -29,8 +29,8 @@ final class LogRecovery {
     static MainLog.Opened recover(Path dir, StorageIo io, long segmentSize, boolean repair, long scanFrom, long knownForced,
                                   Consumer<LogRecord> onRecord) throws IOException {
         long started = System.nanoTime();
-        Files.createDirectories(dir);
-        removeTempFiles(dir);
+        io.createDirectories(dir);
+        removeTempFiles(dir, io);
         List<Path> files = segmentFiles(dir);
 
         ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
@@ -77,7 +77,7 @@ final class LogRecovery {
                     // place, a later file would come back at the next start as a gap, or as proof
                     // that the repaired tail had been forced.
                     for (Path later : files.subList(f, files.size())) {
-                        setAside(later, setAside);
+                        setAside(later, setAside, io);
                     }
                     io.forceDirectory(dir);
                     break;
@@ -182,11 +182,11 @@ final class LogRecovery {
                 segments.remove(later.base());
                 later.close();
                 if (evidence >= 0) {
-                    setAside(later.file(), setAside);
+                    setAside(later.file(), setAside, io);
                 } else {
                     // Crash window: a roll created the next segment but nothing durable reached
                     // it (everything after the tail is unforced): remove it.
-                    Files.delete(later.file());
+                    io.deleteIfExists(later.file());
                     removedEmpty.add(later.file());
                 }
             }
@@ -220,18 +220,23 @@ final class LogRecovery {
         return -1;
     }
 
-    private static void setAside(Path file, List<Path> setAside) throws IOException {
+    private static void setAside(Path file, List<Path> setAside, StorageIo io) throws IOException {
         Path target = file.resolveSibling(file.getFileName() + ".set-aside");
-        Files.move(file, target);
+        if (Files.exists(target)) {
+            // An earlier repair's evidence is never overwritten.
+            throw new java.nio.file.FileAlreadyExistsException(target.toString(), null,
+                    "an earlier repair set this segment aside; move it away to repair again");
+        }
+        io.rename(file, target);
         setAside.add(target);
     }
 
-    private static void removeTempFiles(Path dir) throws IOException {
+    private static void removeTempFiles(Path dir, StorageIo io) throws IOException {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.seg.tmp")) {
             for (Path tmp : ds) {
                 // Crash window: a segment was being created and never renamed into place.
                 Logger.info("removing unfinished segment file={}", tmp);
-                Files.delete(tmp);
+                io.deleteIfExists(tmp);
             }
         }
     }

@@ -117,7 +117,7 @@ public final class MainLog implements AutoCloseable {
             // The old segment stays current; the new, empty one is harmless (recovery removes
             // an empty segment that follows the tail) but we remove it now to keep things tidy.
             next.close();
-            java.nio.file.Files.deleteIfExists(next.file());
+            io.deleteIfExists(next.file());
             throw e;
         }
         segments.put(nextBase, next);
@@ -394,7 +394,7 @@ public final class MainLog implements AutoCloseable {
             // still inside it gets IllegalStateException, turned into "position reclaimed").
             segments.remove(seg.base());
             seg.close();
-            java.nio.file.Files.deleteIfExists(seg.file());
+            io.deleteIfExists(seg.file());
             deleted.add(seg.file());
         }
         if (!deleted.isEmpty()) {

@@ -61,7 +61,7 @@ public final class Segment implements AutoCloseable {
             return new Segment(finalFile, base, size, arena, mapping);
         } catch (IOException | RuntimeException e) {
             arena.close();
-            java.nio.file.Files.deleteIfExists(temp);
+            io.deleteIfExists(temp);
             throw e;
         }
     }

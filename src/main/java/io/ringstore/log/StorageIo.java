@@ -3,12 +3,26 @@ package io.ringstore.log;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 
 /**
- * Every operation by which the main log touches storage. One production implementation
- * ({@link FileStorageIo}); tests wrap it to fail the Nth call, once or for good, and check that
- * the log's invariants survive each fault.
+ * The storage seam: every operation by which the store changes or syncs what is on disk (the
+ * main log's mappings, stream files, checkpoints, rewrites, folders). One production
+ * implementation ({@link FileStorageIo}), which adds nothing to the plain calls; tests wrap it to
+ * fail the Nth call, once or for good, and to model a power cut (what was not made durable is
+ * lost, in any order). Reads need not pass through it.
+ *
+ * <p>What each call makes durable, the contract the store's code relies on:
+ * <ul>
+ *   <li>{@link #force(MemorySegment, long, long)}: that range of a mapping and the file's size;</li>
+ *   <li>{@code force} on a channel from {@link #open}: the file's bytes and size, never its name;</li>
+ *   <li>{@link #forceDirectory}: the folder's entries (creations, renames, deletions in it);</li>
+ *   <li>{@link #syncfs}: everything on that filesystem, names included.</li>
+ * </ul>
+ * Everything else (writes, truncations, creations, renames, deletions) may be lost or kept,
+ * each on its own, by a power cut until one of those calls covers it.
  */
 public interface StorageIo {
 
@@ -32,4 +46,19 @@ public interface StorageIo {
 
     /** Atomically renames {@code from} to {@code to}, replacing {@code to}. */
     void rename(Path from, Path to) throws IOException;
+
+    /**
+     * Opens {@code file} as {@link FileChannel#open(Path, OpenOption...)} does. Writes,
+     * truncations and forces the store makes on a file go through a channel opened here.
+     */
+    FileChannel open(Path file, OpenOption... options) throws IOException;
+
+    /** Makes every change to the filesystem that holds {@code path} durable ({@code syncfs(2)}). */
+    void syncfs(Path path) throws IOException;
+
+    /** Removes {@code file} if it exists; durable only once its folder is forced. */
+    boolean deleteIfExists(Path file) throws IOException;
+
+    /** Creates {@code dir} and any missing parents; durable only once each parent is forced. */
+    void createDirectories(Path dir) throws IOException;
 }

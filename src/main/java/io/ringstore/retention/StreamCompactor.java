@@ -136,7 +136,7 @@ public final class StreamCompactor {
                 started = true;
                 // Crash window: a rewrite batch died before its renames (temp files written, maybe
                 // synced): the stream files are the old ones, whole; the temp files are garbage.
-                int removed = StreamFileRewrite.removeLeftovers(p.files().dir());
+                int removed = StreamFileRewrite.removeLeftovers(p.files().io(), p.files().dir());
                 if (removed > 0) {
                     Logger.warn("retention: removed {} temp file(s) of rewrites a crash interrupted", removed);
                 }
@@ -281,7 +281,7 @@ public final class StreamCompactor {
             return;
         }
         try {
-            StreamFileRewrite.commit(batch, p.files().dir());
+            StreamFileRewrite.commit(p.files().io(), batch, p.files().dir());
             for (StreamFileRewrite.Prepared done : batch) {
                 freed(Math.max(0, round4k(done.result().oldBytes()) - round4k(done.result().newBytes())));
                 filesRewritten++;
@@ -309,7 +309,7 @@ public final class StreamCompactor {
             }
             p.files().forget(stream);
             rewriteListener.accept(stream);
-            long freed = StreamFileRewrite.delete(file);
+            long freed = StreamFileRewrite.delete(p.files().io(), file);
             freed(freed);
             filesDeleted++;
             note('S');
@@ -376,7 +376,7 @@ public final class StreamCompactor {
         // batch is committed before this call returns to the splitter, so it never appends there).
         p.files().forget(stream);
         rewriteListener.accept(stream);
-        return StreamFileRewrite.prepare(file, stream, keepFrom, fileLast);
+        return StreamFileRewrite.prepare(p.files().io(), file, stream, keepFrom, fileLast);
     }
 
     /** The first version a stream file's header names (unchecked: a hint), -1 when unreadable. */

@@ -1,6 +1,7 @@
 package io.ringstore.retention;
 
 import io.ringstore.log.RecordFrame;
+import io.ringstore.log.StorageIo;
 import io.ringstore.log.proto.LogRecord;
 import io.ringstore.split.StreamFileFormat;
 import io.ringstore.split.StreamFileReader;
@@ -11,7 +12,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 
@@ -58,14 +58,14 @@ public final class StreamFileRewrite {
      * @return what was done, or null when the file did not read back whole up to {@code lastVersion}
      *         (it is left as it is)
      */
-    private static Result write(Path file, String stream, long keepFrom, long lastVersion, boolean force)
-            throws IOException {
+    private static Result write(StorageIo io, Path file, String stream, long keepFrom, long lastVersion,
+                                boolean force) throws IOException {
         Path temp = file.resolveSibling(file.getFileName() + TEMP_SUFFIX);
         long oldBytes = Files.size(file);
         long first = Math.min(keepFrom, lastVersion + 1);
         long newBytes;
         try (StreamFileReader r = StreamFileReader.open(file, stream);
-             FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+             FileChannel out = io.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                      StandardOpenOption.TRUNCATE_EXISTING)) {
             first = Math.max(first, r.firstVersion());
             byte[] header = StreamFileFormat.header(stream, first);
@@ -100,7 +100,7 @@ public final class StreamFileRewrite {
             if (copiedLast != lastVersion) {
                 // Torn or damaged where it should be whole: leave the file to the splitter's checks.
                 out.close();
-                Files.deleteIfExists(temp);
+                io.deleteIfExists(temp);
                 return null;
             }
             written += flush(buf, out, written);
@@ -119,8 +119,9 @@ public final class StreamFileRewrite {
      * Writes the rewritten file next to {@code file} without forcing it; null when the file did
      * not read back whole (then nothing is left behind).
      */
-    public static Prepared prepare(Path file, String stream, long keepFrom, long lastVersion) throws IOException {
-        Result r = write(file, stream, keepFrom, lastVersion, false);
+    public static Prepared prepare(StorageIo io, Path file, String stream, long keepFrom, long lastVersion)
+            throws IOException {
+        Result r = write(io, file, stream, keepFrom, lastVersion, false);
         return r == null ? null : new Prepared(file, file.resolveSibling(file.getFileName() + TEMP_SUFFIX), r);
     }
 
@@ -129,35 +130,35 @@ public final class StreamFileRewrite {
      * renames durable. A failure part way leaves each stream either before or after (see the
      * class comment); the caller retries what is left on its next pass.
      */
-    public static void commit(List<Prepared> batch, Path streamsDir) throws IOException {
+    public static void commit(StorageIo io, List<Prepared> batch, Path streamsDir) throws IOException {
         if (batch.isEmpty()) {
             return;
         }
-        boolean syncfs = syncfs(streamsDir);
+        boolean syncfs = syncfs(io, streamsDir);
         if (!syncfs) {
             for (Prepared p : batch) {
-                try (FileChannel ch = FileChannel.open(p.temp(), StandardOpenOption.WRITE)) {
+                try (FileChannel ch = io.open(p.temp(), StandardOpenOption.WRITE)) {
                     ch.force(true);
                 }
             }
         }
         for (Prepared p : batch) {
             // commit point: the rename makes the new file the stream's file.
-            Files.move(p.temp(), p.file(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            io.rename(p.temp(), p.file());
         }
-        if (!syncfs || !syncfs(streamsDir)) {
+        if (!syncfs || !syncfs(io, streamsDir)) {
             java.util.Set<Path> folders = new java.util.HashSet<>();
             for (Prepared p : batch) {
                 if (folders.add(p.file().getParent())) {
-                    forceFolder(p.file().getParent());
+                    io.forceDirectory(p.file().getParent());
                 }
             }
         }
     }
 
-    private static boolean syncfs(Path dir) {
+    private static boolean syncfs(StorageIo io, Path dir) {
         try {
-            io.ringstore.nativeio.Posix.syncfs(dir);
+            io.syncfs(dir);
             return true;
         } catch (IOException | RuntimeException | LinkageError e) {
             return false;
@@ -165,20 +166,23 @@ public final class StreamFileRewrite {
     }
 
     /** Rewrites one file on its own: {@link #prepare} and {@link #commit} of a batch of one. */
-    public static Result rewrite(Path file, String stream, long keepFrom, long lastVersion) throws IOException {
-        Prepared p = prepare(file, stream, keepFrom, lastVersion);
+    public static Result rewrite(StorageIo io, Path file, String stream, long keepFrom, long lastVersion)
+            throws IOException {
+        Prepared p = prepare(io, file, stream, keepFrom, lastVersion);
         if (p == null) {
             return null;
         }
-        commit(List.of(p), file.getParent().getParent());
+        commit(io, List.of(p), file.getParent().getParent());
         return p.result();
     }
 
     /** Hard delete: removes the file and forces its folder (a crash before the force: it is removed again). */
-    public static long delete(Path file) throws IOException {
+    public static long delete(StorageIo io, Path file) throws IOException {
         long size = Files.size(file);
-        Files.delete(file);
-        forceFolder(file.getParent());
+        if (!io.deleteIfExists(file)) {
+            throw new java.nio.file.NoSuchFileException(file.toString());
+        }
+        io.forceDirectory(file.getParent());
         return size;
     }
 
@@ -193,14 +197,8 @@ public final class StreamFileRewrite {
         return n;
     }
 
-    private static void forceFolder(Path folder) throws IOException {
-        try (FileChannel d = FileChannel.open(folder, StandardOpenOption.READ)) {
-            d.force(true);
-        }
-    }
-
     /** Removes temp files a crash left in {@code streamsDir} (two levels: fan-out folders). */
-    public static int removeLeftovers(Path streamsDir) throws IOException {
+    public static int removeLeftovers(StorageIo io, Path streamsDir) throws IOException {
         if (!Files.isDirectory(streamsDir)) {
             return 0;
         }
@@ -208,7 +206,7 @@ public final class StreamFileRewrite {
         try (var walk = Files.walk(streamsDir, 2)) {
             for (Path p : (Iterable<Path>) walk::iterator) {
                 if (p.getFileName().toString().endsWith(TEMP_SUFFIX)) {
-                    Files.deleteIfExists(p);
+                    io.deleteIfExists(p);
                     n++;
                 }
             }

@@ -42,7 +42,7 @@ public final class SplitterCheckpoint {
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, CRC_OFFSET);
         b.putInt(CRC_OFFSET, (int) crc.getValue());
-        Files.createDirectories(dir);
+        io.createDirectories(dir);
         Path temp = dir.resolve(FILE_NAME + ".tmp");
         io.writeFile(temp, b.array());
         io.rename(temp, dir.resolve(FILE_NAME));

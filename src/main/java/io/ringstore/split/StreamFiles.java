@@ -1,6 +1,8 @@
 package io.ringstore.split;
 
-import io.ringstore.nativeio.Posix;
+import io.ringstore.log.FileStorageIo;
+import io.ringstore.log.RecordFrame;
+import io.ringstore.log.StorageIo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -8,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -44,6 +45,7 @@ public final class StreamFiles {
     });
 
     private final Path dir;
+    private final StorageIo io;
     private final LinkedHashMap<String, FileChannel> open;
     private final LinkedHashMap<String, Long> lastVersions;
     private final List<FileChannel> unsynced = new ArrayList<>();
@@ -52,8 +54,15 @@ public final class StreamFiles {
     private boolean syncfsWorks = true;
     private long bytesWritten;
 
+    /** For finding files and reading them (a reader's, a tool's): its own writes are repairs only. */
     public StreamFiles(Path dir, int maxOpenFiles, int rememberedVersions) {
+        this(dir, maxOpenFiles, rememberedVersions, new FileStorageIo());
+    }
+
+    /** For the splitter: every write, sync, rename and delete goes through {@code io}. */
+    public StreamFiles(Path dir, int maxOpenFiles, int rememberedVersions, StorageIo io) {
         this.dir = dir;
+        this.io = io;
         this.open = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, FileChannel> eldest) {
@@ -84,6 +93,11 @@ public final class StreamFiles {
         return dir;
     }
 
+    /** The storage seam this instance writes through (retention's rewrites use the same). */
+    public StorageIo io() {
+        return io;
+    }
+
     /** Where {@code stream}'s file lives (it may not exist). Safe on any thread. */
     public Path pathFor(String stream) {
         byte[] hash = sha256(stream);
@@ -104,7 +118,7 @@ public final class StreamFiles {
     /** Creates {@code folder} unless this instance already saw it exist. */
     private void ensureFolder(Path folder) throws IOException {
         if (!folders.contains(folder)) {
-            Files.createDirectories(folder);
+            io.createDirectories(folder);
             folders.add(folder);
         }
     }
@@ -183,7 +197,7 @@ public final class StreamFiles {
             if (keep < size) {
                 Logger.warn("cutting torn tail of stream file file={} offset={} bytes={} (re-split from the log)",
                         file, keep, size - keep);
-                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                try (FileChannel ch = io.open(file, StandardOpenOption.WRITE)) {
                     ch.truncate(keep);
                     ch.force(true);
                 }
@@ -214,7 +228,7 @@ public final class StreamFiles {
         if (ch == null) {
             Path file = pathFor(stream);
             ensureFolder(file.getParent());
-            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            ch = io.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             open.put(stream, ch);
         }
         long fileEnd = ch.size();
@@ -222,7 +236,7 @@ public final class StreamFiles {
         boolean created = last < 0 && fileEnd == 0;
         int bytes = created ? StreamFileFormat.headerLength(stream) : 0;
         for (byte[] b : bodies) {
-            bytes += (int) io.ringstore.log.RecordFrame.frameLength(b.length);
+            bytes += (int) RecordFrame.frameLength(b.length);
         }
         bytes += StreamFileFormat.FOOTER_LENGTH;
         bytesWritten += bytes; // retention's disk accounting (issue 8)
@@ -254,8 +268,8 @@ public final class StreamFiles {
     public void syncAll() throws IOException {
         if (syncfsWorks) {
             try {
-                Files.createDirectories(dir);
-                Posix.syncfs(dir);
+                io.createDirectories(dir);
+                io.syncfs(dir);
                 return;
             } catch (IOException | RuntimeException e) {
                 syncfsWorks = false;
@@ -274,7 +288,7 @@ public final class StreamFiles {
      */
     public void rebuild(String stream, List<byte[]> bodies, long firstVersion) throws IOException {
         for (byte[] b : bodies) {
-            bytesWritten += io.ringstore.log.RecordFrame.frameLength(b.length);
+            bytesWritten += RecordFrame.frameLength(b.length);
         }
         Path file = pathFor(stream);
         ensureFolder(file.getParent());
@@ -284,7 +298,7 @@ public final class StreamFiles {
         int bytes = StreamFileFormat.headerLength(stream) + StreamFileFormat.FOOTER_LENGTH;
         bytesWritten += bytes; // retention's disk accounting (issue 8); frames added below
         for (byte[] b : bodies) {
-            bytes += (int) io.ringstore.log.RecordFrame.frameLength(b.length);
+            bytes += (int) RecordFrame.frameLength(b.length);
         }
         ByteBuffer out = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
         out.put(StreamFileFormat.header(stream, firstVersion));
@@ -297,7 +311,7 @@ public final class StreamFiles {
             StreamFileFormat.putFooter(out, lastVersion, groupStart);
         }
         out.flip();
-        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        try (FileChannel ch = io.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             while (out.hasRemaining()) {
                 ch.write(out);
@@ -305,12 +319,10 @@ public final class StreamFiles {
             ch.force(true);
         }
         if (Files.exists(file)) {
-            Files.move(file, file.resolveSibling(file.getFileName() + ".damaged"), StandardCopyOption.REPLACE_EXISTING);
+            io.rename(file, file.resolveSibling(file.getFileName() + ".damaged"));
         }
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
-        try (FileChannel d = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        io.rename(temp, file);
+        io.forceDirectory(file.getParent());
         lastVersions.put(stream, bodies.isEmpty() ? firstVersion - 1 : lastVersion);
     }
 
@@ -320,7 +332,8 @@ public final class StreamFiles {
      * (a later append would otherwise be taken for a version the file already holds). Walks
      * every file: a repair is a rare, manual operation.
      */
-    public static void cutToTable(Path dir, java.util.function.ToLongFunction<String> tableVersion) throws IOException {
+    public static void cutToTable(Path dir, StorageIo io, java.util.function.ToLongFunction<String> tableVersion)
+            throws IOException {
         if (!Files.isDirectory(dir)) {
             return;
         }
@@ -352,7 +365,7 @@ public final class StreamFiles {
                 }
             }
             ByteBuffer footer = ByteBuffer.allocate(StreamFileFormat.FOOTER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = io.open(file, StandardOpenOption.WRITE)) {
                 ch.truncate(cutAt);
                 if (groupStart >= 0) {
                     StreamFileFormat.putFooter(footer, keepThrough, groupStart);

@@ -84,7 +84,7 @@ public final class RingStore implements AutoCloseable {
             writer.rememberRecovered(id.eventId(), id.stream(), id.version(), id.position());
         }
         SplitterOptions so = config.splitter();
-        this.streamFiles = new StreamFiles(config.streamsDir(), so.maxOpenFiles(), so.rememberedFiles());
+        this.streamFiles = new StreamFiles(config.streamsDir(), so.maxOpenFiles(), so.rememberedFiles(), config.io());
         PressureGauge gauge = config.pressure() != null ? config.pressure()
                 : new SystemPressureGauge(writer, config.writer().queueCapacity(), SystemPressureGauge.PSI_IO);
         this.splitter = new Splitter(log, streamFiles, tail, config.io(), config.checkpointDir(), so, gauge,
@@ -97,7 +97,7 @@ public final class RingStore implements AutoCloseable {
             throw new java.io.UncheckedIOException(e);
         }
         this.retention = new Retention(config.retention(), budget);
-        this.reader = new StreamReader(log, table, tail, new StreamFiles(config.streamsDir(), 1, 1), splitter::requestRebuild,
+        this.reader = new StreamReader(log, table, tail, new StreamFiles(config.streamsDir(), 1, 1, config.io()), splitter::requestRebuild,
                 retention);
         this.allReader = new AllReader(log, reader);
         // Before the writer starts: the table is still this thread's, and every append is checked.
@@ -130,7 +130,7 @@ public final class RingStore implements AutoCloseable {
     public static RingStore open(StoreConfig config) throws IOException {
         DataDirLock lock = DataDirLock.acquire(config.dataDir());
         try {
-            StreamTableCheckpoint.removeTemp(config.checkpointDir());
+            StreamTableCheckpoint.removeTemp(config.io(), config.checkpointDir());
             if (config.repair() && StreamTableCheckpoint.remove(config.io(), config.checkpointDir())) {
                 // Repair scans the whole log: damage below the checkpoint position is otherwise
                 // never seen by recovery (readers would keep refusing it), and a cut would leave
@@ -201,7 +201,7 @@ public final class RingStore implements AutoCloseable {
                 splitPosition = end;
             }
             if (config.repair()) {
-                StreamFiles.cutToTable(config.streamsDir(), table::version);
+                StreamFiles.cutToTable(config.streamsDir(), config.io(), table::version);
             }
             return new RingStore(config, lock, opened.log(), table, tail, opened.report(), List.copyOf(ids),
                     tablePosition, splitPosition);

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 public final class FaultInjectingIo implements StorageIo {
 
     /** The operations of {@link StorageIo}, one per method. */
-    public enum Op { ALLOCATE, MAP, WRITE, FORCE, FORCE_DIRECTORY, WRITE_FILE, RENAME }
+    public enum Op { ALLOCATE, MAP, WRITE, FORCE, FORCE_DIRECTORY, WRITE_FILE, RENAME, OPEN, SYNCFS, DELETE, CREATE_DIRECTORIES }
 
     /** Fail one call, or every call from the n-th on. */
     public enum Mode { ONCE, PERSISTENT }
@@ -172,5 +172,29 @@ public final class FaultInjectingIo implements StorageIo {
     public void rename(Path from, Path to) throws IOException {
         enter(Op.RENAME, from);
         delegate.rename(from, to);
+    }
+
+    @Override
+    public java.nio.channels.FileChannel open(Path file, java.nio.file.OpenOption... options) throws IOException {
+        enter(Op.OPEN, file);
+        return delegate.open(file, options);
+    }
+
+    @Override
+    public void syncfs(Path path) throws IOException {
+        enter(Op.SYNCFS, path);
+        delegate.syncfs(path);
+    }
+
+    @Override
+    public boolean deleteIfExists(Path file) throws IOException {
+        enter(Op.DELETE, file);
+        return delegate.deleteIfExists(file);
+    }
+
+    @Override
+    public void createDirectories(Path dir) throws IOException {
+        enter(Op.CREATE_DIRECTORIES, dir);
+        delegate.createDirectories(dir);
     }
 }

@@ -342,6 +342,26 @@ final class GoldenLog {
         public void writeFile(Path file, byte[] content) throws IOException {
             delegate.writeFile(file, content);
         }
+
+        @Override
+        public java.nio.channels.FileChannel open(Path file, java.nio.file.OpenOption... options) throws IOException {
+            return delegate.open(file, options);
+        }
+
+        @Override
+        public void syncfs(Path path) throws IOException {
+            delegate.syncfs(path);
+        }
+
+        @Override
+        public boolean deleteIfExists(Path file) throws IOException {
+            return delegate.deleteIfExists(file);
+        }
+
+        @Override
+        public void createDirectories(Path dir) throws IOException {
+            delegate.createDirectories(dir);
+        }
     }
 
     static void deleteTree(Path root) throws IOException {

@@ -142,6 +142,26 @@ public final class TestServer implements AutoCloseable {
         }
 
         @Override
+        public java.nio.channels.FileChannel open(Path file, java.nio.file.OpenOption... options) throws IOException {
+            return real.open(file, options);
+        }
+
+        @Override
+        public void syncfs(Path path) throws IOException {
+            real.syncfs(path);
+        }
+
+        @Override
+        public boolean deleteIfExists(Path file) throws IOException {
+            return real.deleteIfExists(file);
+        }
+
+        @Override
+        public void createDirectories(Path dir) throws IOException {
+            real.createDirectories(dir);
+        }
+
+        @Override
         public void rename(Path from, Path to) throws IOException {
             real.rename(from, to);
         }
