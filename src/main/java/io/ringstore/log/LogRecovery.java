@@ -110,6 +110,8 @@ final class LogRecovery {
             long bytes = 0;
             Segment seg = segments.floorEntry(start).getValue();
             long offset = Math.max(start - seg.base(), SegmentHeader.LENGTH);
+            final Segment scanStartSegment = seg;
+            final long scanStartOffset = offset;
             FrameReader.Frame stop;
             while (true) {
                 FrameReader.Frame f = FrameReader.read(seg.mapping(), seg.base(), offset);
@@ -141,6 +143,13 @@ final class LogRecovery {
             Path cutFile = null;
             long cutOffset = -1;
             long cutBytes = 0;
+            // Crash window: the last run was killed (SIGKILL, OOM, the watchdog) and its unforced
+            // pages are still in the page cache; the scan accepted them. They were never
+            // acknowledged, but from now on they are history: readers see them and new records'
+            // durable_before vouches for them. Force what the scan accepted before anything new
+            // is written, or a power cut after this start loses them and the next start refuses
+            // to open (pages that were already durable cost msync nothing).
+            forceScanned(io, segments, scanStartSegment, scanStartOffset, seg, offset);
             if (stop.kind() == FrameReader.Kind.SEAL) {
                 // Sealed tail segment: the writer starts by rolling. Nothing to cut.
                 MainLog log = new MainLog(dir, io, segmentSize, segments, seg, offset, true);
@@ -200,6 +209,18 @@ final class LogRecovery {
         } finally {
             if (!ok) {
                 segments.values().forEach(Segment::close);
+            }
+        }
+    }
+
+    /** Forces every byte the scan read, from its start to {@code tail} at {@code tailOffset}. */
+    private static void forceScanned(StorageIo io, ConcurrentSkipListMap<Long, Segment> segments, Segment first,
+                                     long firstOffset, Segment tail, long tailOffset) throws IOException {
+        for (Segment s : segments.subMap(first.base(), true, tail.base(), true).values()) {
+            long from = s == first ? firstOffset : SegmentHeader.LENGTH;
+            long to = s == tail ? tailOffset : s.size();
+            if (to > from) {
+                io.force(s.mapping(), from, to - from);
             }
         }
     }

@@ -292,7 +292,8 @@ public final class MainLog implements AutoCloseable {
         while (out.size() < maxCount && position < limit) {
             Map.Entry<Long, Segment> e = segments.floorEntry(position);
             if (e == null) {
-                throw new IllegalArgumentException("position before the oldest segment: position=" + position);
+                // Reclaimed between the check above and here: the same answer as before it.
+                throw new PositionReclaimedException(position, oldestPositionOrZero());
             }
             Segment seg = e.getValue();
             long offset = Math.max(position - seg.base(), SegmentHeader.LENGTH);

@@ -61,4 +61,26 @@ public interface StorageIo {
 
     /** Creates {@code dir} and any missing parents; durable only once each parent is forced. */
     void createDirectories(Path dir) throws IOException;
+
+    /**
+     * Creates {@code dir} and any missing parents, forcing each new folder's parent, and forces
+     * {@code dir}'s parent even when {@code dir} was there already, so the folder survives a power
+     * cut (a folder's entry in its parent is durable only once the parent is forced; without it a
+     * cut can take {@code log/} away with every segment in it). The last forces cover a folder a
+     * killed run created and never forced: it exists, but only in the page cache.
+     */
+    default void createDirectoriesDurably(Path dir) throws IOException {
+        Path target = dir.toAbsolutePath().normalize();
+        java.util.ArrayDeque<Path> missing = new java.util.ArrayDeque<>();
+        for (Path p = target; p != null && !java.nio.file.Files.isDirectory(p); p = p.getParent()) {
+            missing.push(p);
+        }
+        for (Path p : missing) {
+            createDirectories(p);
+            forceDirectory(p.getParent());
+        }
+        if (missing.isEmpty() && target.getParent() != null) {
+            forceDirectory(target.getParent());
+        }
+    }
 }

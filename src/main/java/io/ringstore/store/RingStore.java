@@ -34,6 +34,7 @@ import io.ringstore.writer.StreamTable;
 import io.ringstore.writer.Writer;
 import io.ringstore.writer.WriterStats;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -128,8 +129,15 @@ public final class RingStore implements AutoCloseable {
      * @throws io.ringstore.log.CorruptLogException when acknowledged history is damaged (and repair is off)
      */
     public static RingStore open(StoreConfig config) throws IOException {
+        // Crash window: a first start that created these folders and was cut before their
+        // parents were forced would come back without them (and without what was written in
+        // them): each new folder's parent is forced before anything is written inside.
+        config.io().createDirectoriesDurably(config.dataDir());
         DataDirLock lock = DataDirLock.acquire(config.dataDir());
         try {
+            for (Path folder : List.of(config.logDir(), config.checkpointDir(), config.streamsDir())) {
+                config.io().createDirectoriesDurably(folder);
+            }
             StreamTableCheckpoint.removeTemp(config.io(), config.checkpointDir());
             if (config.repair() && StreamTableCheckpoint.remove(config.io(), config.checkpointDir())) {
                 // Repair scans the whole log: damage below the checkpoint position is otherwise

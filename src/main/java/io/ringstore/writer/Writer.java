@@ -164,7 +164,14 @@ public final class Writer implements Runnable {
         } finally {
             stopLock.writeLock().unlock();
         }
+        // An idle writer waits in poll for up to 100 ms; this wakes it at once (a full queue
+        // needs no wake-up: the writer is busy and sees the flag after the batch).
+        queue.offer(STOP_SIGNAL);
     }
+
+    /** Put on the queue by {@link #stop()}; never processed, never answered. */
+    private static final AppendRequest STOP_SIGNAL = new AppendRequest("writer-stop-signal", ExpectedVersion.ANY,
+            List.of(EventData.of("stop", new byte[0])));
 
     /** When the loop last came round: a force that hangs stops this, and with it the watchdog. */
     public long heartbeatNanos() {
@@ -181,7 +188,7 @@ public final class Writer implements Runnable {
             while (true) {
                 heartbeatNanos = System.nanoTime();
                 AppendRequest first = queue.poll(pollMillis(), TimeUnit.MILLISECONDS);
-                if (first == null) {
+                if (first == null || first == STOP_SIGNAL) {
                     if (stopping) {
                         break;
                     }
@@ -190,6 +197,7 @@ public final class Writer implements Runnable {
                 }
                 batch.add(first);
                 queue.drainTo(batch, options.maxBatch() - 1);
+                batch.removeIf(r -> r == STOP_SIGNAL);
                 long before = log.writePosition();
                 processBatch();
                 batch.clear();
@@ -209,6 +217,7 @@ public final class Writer implements Runnable {
             stopped = true;
             List<AppendRequest> rest = new ArrayList<>();
             queue.drainTo(rest);
+            rest.removeIf(r -> r == STOP_SIGNAL);
             failAll(rest, new RingStoreException(ErrorCode.SHUTTING_DOWN, "store is shutting down"));
         }
     }
