@@ -144,7 +144,8 @@ public final class StreamCompactor {
             if (!started) {
                 started = true;
                 // Crash window: a rewrite batch died before its renames (temp files written, maybe
-                // synced): the stream files are the old ones, whole; the temp files are garbage.
+                // synced), or a rebuild before its rename: the stream files are the old ones,
+                // whole; the temp files are garbage.
                 int removed = StreamFileRewrite.removeLeftovers(p.files().io(), p.files().dir());
                 if (removed > 0) {
                     Logger.warn("retention: removed {} temp file(s) of rewrites a crash interrupted", removed);
@@ -401,7 +402,14 @@ public final class StreamCompactor {
         // batch is committed before this call returns to the splitter, so it never appends there).
         p.files().forget(stream);
         rewriteListener.accept(stream);
-        return StreamFileRewrite.prepare(p.files().io(), file, stream, keepFrom, fileLast);
+        StreamFileRewrite.Prepared prepared = StreamFileRewrite.prepare(p.files().io(), file, stream, keepFrom, fileLast);
+        if (prepared == null) {
+            // Damage past the first kept event: the file is left as it is, for the splitter to rebuild.
+            Logger.warn("retention: skipping a stream file damaged past version {}, asking the splitter to rebuild it: "
+                    + "file={}", keepFrom, file);
+            damageListener.accept(stream);
+        }
+        return prepared;
     }
 
     /**
