@@ -305,8 +305,9 @@ public final class StreamFiles {
      * long the stream is.
      *
      * <p>What the new file holds: the damaged file's sound prefix (every frame its reader
-     * returns before the first damage, up to {@code throughVersion}), then the versions after
-     * it that the log still holds. Versions in neither are lost (logged as an error, with the
+     * returns before the first damage, up to {@code throughVersion}) below the first version
+     * the log still holds, then the log's versions (the log is the truth where it holds a
+     * version; the file fills in what retention has reclaimed from it). Versions in neither are lost (logged as an error, with the
      * damaged file kept aside as {@code <file>.damaged} for an operator). The file must end at
      * the stream's last split version, because the splitter appends the next one to it and
      * the format has no gaps: when versions are lost in the middle, the file keeps the run
@@ -345,6 +346,7 @@ public final class StreamFiles {
         private long last = -1;
         private long groupLast = -1;
         private long fromFile = -1; // last version taken from the damaged file
+        private boolean fromLog;    // a version from the log was added
         private boolean committed;
 
         private Rebuild(String stream, Path file, long throughVersion) throws IOException {
@@ -357,6 +359,8 @@ public final class StreamFiles {
             long footer = -2;
             boolean exists = Files.exists(file);
             if (exists) {
+                // Crash window: from here to the rename the damaged file stays the stream's
+                // file; a partial copy aside is overwritten by the next rebuild.
                 copyAside();
                 footer = lastVersionByFooter(file);
             }
@@ -397,7 +401,7 @@ public final class StreamFiles {
                 damagedFirst = r.firstVersion();
                 io.ringstore.log.proto.LogRecord rec;
                 while ((rec = r.next()) != null && (throughVersion < 0 || rec.getVersion() <= throughVersion)) {
-                    add(rec.getVersion(), rec.toByteArray());
+                    append(rec.getVersion(), rec.toByteArray());
                     fromFile = rec.getVersion();
                 }
                 Logger.warn("rebuild: kept the sound part of the damaged file file={} versions={}..{} stopped={}",
@@ -410,18 +414,67 @@ public final class StreamFiles {
         }
 
         /** Adds {@code version} (from the log, ascending); versions already held are skipped. */
+        /**
+         * Adds a version the log holds (the log's versions of the stream, ascending). The log is
+         * the truth for what it holds: at its first version that the damaged file's part also
+         * holds, the file's copy is cut back to there (in periodic or none durability a cut can
+         * leave a file with versions the log lost and later reused).
+         */
         public void add(long version, byte[] body) throws IOException {
-            if ((first >= 0 && version <= last) || version < damagedFirst) {
-                return; // held already, or dropped by retention before the damage
+            if (version < damagedFirst) {
+                return; // dropped by retention before the damage
             }
+            if (first >= 0 && version <= last) {
+                if (fromLog) {
+                    return; // the log repeats no version; nothing to take twice
+                }
+                cutBackTo(version);
+            }
+            fromLog = true;
+            append(version, body);
+        }
+
+        /**
+         * Cuts the temp file back to just before {@code version}'s frame (found by reading the
+         * temp file, this rebuild's own, sound bytes: no memory per version).
+         */
+        private void cutBackTo(long version) throws IOException {
+            if (version <= first) {
+                discard();
+                fromFile = -1;
+                return;
+            }
+            flush(); // whole frames, no footer: the reader below ends cleanly after them
+            try (StreamFileReader r = StreamFileReader.open(temp, stream)) {
+                long at = r.offset();
+                io.ringstore.log.proto.LogRecord rec;
+                while ((rec = r.next()) != null && rec.getVersion() < version) {
+                    at = r.offset();
+                }
+                if (rec == null) {
+                    throw new StreamFileException(temp, at, "rebuild temp file ends before version " + version
+                            + " it holds by count (first=" + first + " last=" + last + ")");
+                }
+                out.truncate(at);
+                written = at - headerLength;
+                groupStart = r.lastFooterEnd(); // frames from here to the cut await their footer
+                groupLast = r.lastFooterVersion();
+            }
+            last = version - 1;
+            fromFile = Math.min(fromFile, last);
+        }
+
+        private void append(long version, byte[] body) throws IOException {
             if (first >= 0 && version != last + 1) {
                 Logger.error("stream {}: versions {}..{} are lost: its file was damaged there and the log no "
-                        + "longer holds them; the rebuilt file starts at version {} (the damaged file is kept as {})",
-                        stream, last + 1, version - 1, version, file.getFileName() + ".damaged");
+                        + "longer holds them; the rebuilt file starts at version {} (versions {}..{} are left out: "
+                        + "the format has no gaps; the damaged file is kept as {})",
+                        stream, last + 1, version - 1, version, first, last, file.getFileName() + ".damaged");
                 discard();
             }
             if (first < 0) {
                 first = version;
+                writeHeader(); // for now: cutBackTo reads the temp file; commit writes the final one
             }
             int need = (int) RecordFrame.frameLength(body.length) + StreamFileFormat.FOOTER_LENGTH;
             if (buf.remaining() < need) {
@@ -455,6 +508,15 @@ public final class StreamFiles {
             groupLast = last;
         }
 
+        private void writeHeader() throws IOException {
+            ByteBuffer h = ByteBuffer.wrap(StreamFileFormat.header(stream, first));
+            long at = 0;
+            while (h.hasRemaining()) {
+                at += out.write(h, at);
+            }
+            bytesWritten += h.capacity();
+        }
+
         private void flush() throws IOException {
             buf.flip();
             long at = headerLength + written;
@@ -475,12 +537,13 @@ public final class StreamFiles {
         public long commit() throws IOException {
             long expected = throughVersion >= 0 ? throughVersion : Math.max(footerLast, last);
             if (expected > last) {
-                if (expected >= 0) {
-                    Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer "
-                            + "holds them; the rebuilt file holds nothing and starts at version {} (the damaged "
-                            + "file is kept as {})", stream, first >= 0 ? last + 1 : Math.max(0, damagedFirst),
-                            expected, expected + 1, file.getFileName() + ".damaged");
-                }
+                // The stream's newest split versions are in neither the file nor the log.
+                Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
+                        + "them; the rebuilt file holds nothing and starts at version {} ({} left out: the format "
+                        + "has no gaps; the damaged file is kept as {})", stream,
+                        first >= 0 ? last + 1 : Math.max(0, damagedFirst), expected, expected + 1,
+                        first >= 0 ? "versions " + first + ".." + last + " are" : "nothing else is",
+                        file.getFileName() + ".damaged");
                 discard();
                 first = expected + 1;
                 last = expected;
@@ -494,16 +557,12 @@ public final class StreamFiles {
             if (last >= first && groupLast != last) {
                 closeGroup();
             }
-            byte[] header = StreamFileFormat.header(stream, first);
-            ByteBuffer h = ByteBuffer.wrap(header);
-            long at = 0;
-            while (h.hasRemaining()) {
-                at += out.write(h, at);
-            }
-            bytesWritten += header.length;
+            writeHeader();
+            // Crash window: until the rename the temp file is garbage (removed at the next start).
             out.force(true);
             out.close();
-            // commit point: one rename; the name never points at nothing (crash windows above).
+            // commit point: one rename. Crash window until the folder is forced: after a power
+            // cut the name points at the damaged file or the new one (forced above), never at nothing.
             io.rename(temp, file);
             committed = true;
             io.forceDirectory(file.getParent());
