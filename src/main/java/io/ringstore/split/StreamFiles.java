@@ -336,9 +336,8 @@ public final class StreamFiles {
         private final long throughVersion;
         private final int headerLength;
         private final FileChannel out;
-        /** The damaged file's last footer version (-2: none sound) and header's first version (-1: unreadable). */
-        private final long footerLast;
-        private long damagedFirst = -1;
+        private final long footerLast;    // the damaged file's last footer version (-2: none sound)
+        private long damagedFirst = -1;   // the damaged file's header first version (-1: unreadable)
         private ByteBuffer buf = ByteBuffer.allocate(2 * GROUP_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         private long written;     // bytes of frames and footers in the temp file after the header
         private long groupStart;  // file offset of the current group's first frame
@@ -413,7 +412,6 @@ public final class StreamFiles {
             }
         }
 
-        /** Adds {@code version} (from the log, ascending); versions already held are skipped. */
         /**
          * Adds a version the log holds (the log's versions of the stream, ascending). The log is
          * the truth for what it holds: at its first version that the damaged file's part also
