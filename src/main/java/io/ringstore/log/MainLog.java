@@ -18,7 +18,8 @@ import org.tinylog.Logger;
  * <p>Three positions matter, each a global log position (segment base + offset):
  * <ul>
  *   <li>write position: where the writer puts the next frame (writer thread only);
- *   <li>durable position: everything before it has been forced (writer thread only);
+ *   <li>durable position: everything before it has been forced (written by the writer thread,
+ *       volatile: retention counts limits from it, see {@link #durablePosition()});
  *   <li>committed position: everything before it is acknowledged and visible to readers
  *       (volatile). In the default durability mode it never passes the durable position.
  * </ul>
@@ -38,7 +39,7 @@ public final class MainLog implements AutoCloseable {
     private long writeOffset;
     private long dirtyFrom;
     private long dirtyTo;
-    private long durablePosition;
+    private volatile long durablePosition;
     private boolean sealed;
 
     private volatile long committedPosition;
@@ -77,6 +78,11 @@ public final class MainLog implements AutoCloseable {
         return current.base() + writeOffset;
     }
 
+    /**
+     * Everything before it has been forced. Any thread may read it: retention decides what a
+     * count limit keeps from the last forced version, never from one a failed force or a power
+     * cut can still take back.
+     */
     public long durablePosition() {
         return durablePosition;
     }

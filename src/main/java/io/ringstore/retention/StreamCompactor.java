@@ -89,6 +89,7 @@ public final class StreamCompactor {
     private volatile long passes;
     private final StringBuffer order = new StringBuffer();
     private volatile java.util.function.Consumer<String> rewriteListener = stream -> { };
+    private volatile java.util.function.Consumer<String> damageListener = stream -> { };
     private volatile boolean paused;
 
     public StreamCompactor(Retention retention, RetentionOptions options, Parts parts) {
@@ -109,6 +110,14 @@ public final class StreamCompactor {
     /** Called on the splitter thread as each stream-file rewrite or removal begins (tests, tracing). */
     public void onRewrite(java.util.function.Consumer<String> listener) {
         this.rewriteListener = listener;
+    }
+
+    /**
+     * Called on the splitter thread when a stream's file reads back damaged (the store asks the
+     * splitter to rebuild it; the compactor never rewrites a damaged file).
+     */
+    public void onDamage(java.util.function.Consumer<String> listener) {
+        this.damageListener = listener;
     }
 
     /**
@@ -135,7 +144,8 @@ public final class StreamCompactor {
             if (!started) {
                 started = true;
                 // Crash window: a rewrite batch died before its renames (temp files written, maybe
-                // synced): the stream files are the old ones, whole; the temp files are garbage.
+                // synced), or a rebuild before its rename: the stream files are the old ones,
+                // whole; the temp files are garbage.
                 int removed = StreamFileRewrite.removeLeftovers(p.files().io(), p.files().dir());
                 if (removed > 0) {
                     Logger.warn("retention: removed {} temp file(s) of rewrites a crash interrupted", removed);
@@ -325,7 +335,7 @@ public final class StreamCompactor {
         if (fileLast < 0) {
             return null; // no file, nothing in it, or a torn tail the splitter repairs first
         }
-        long last = p.table().versionFromAnyThread(stream);
+        long last = lastForcedVersion(stream, fileLast);
         long keepFrom = Math.min(limits.firstVisible(last), fileLast + 1);
         if (!limits.hasAgeLimit()) {
             // Count and truncation limits are decided from versions alone: a 24-byte header read
@@ -354,6 +364,20 @@ public final class StreamCompactor {
                 at = r.offset();
             }
             if (rec == null) {
+                if (r.stopReason() != null || r.lastVersion() != fileLast) {
+                    // Damage (issue 13, defect 1): a power cut kept the last group's footer and
+                    // lost a page before it, or the file was damaged since. The read stopped
+                    // early, not at the end of the file: what lies past the damage is unknown,
+                    // so nothing is decided from it (taking this for "every event is past the
+                    // limits" wrote a bare header claiming every version). The compactor runs
+                    // before the splitter's first pass after a start, before torn files are
+                    // repaired: the file is left as it is and the splitter rebuilds it.
+                    Logger.warn("retention: skipping a damaged stream file, asking the splitter to rebuild it: "
+                            + "file={} offset={} reason={}", file, r.offset(), r.stopReason() != null
+                            ? r.stopReason() : "ends at version " + r.lastVersion() + ", footer says " + fileLast);
+                    damageListener.accept(stream);
+                    return null;
+                }
                 keepFrom = fileLast + 1;
             }
             if (keepFrom <= r.firstVersion()) {
@@ -364,7 +388,9 @@ public final class StreamCompactor {
         } catch (NoSuchFileException e) {
             return null;
         } catch (StreamFileException e) {
-            Logger.warn("retention: skipping a damaged stream file (the splitter rebuilds it): {}", e.getMessage());
+            Logger.warn("retention: skipping a damaged stream file, asking the splitter to rebuild it: {}",
+                    e.getMessage());
+            damageListener.accept(stream);
             return null;
         }
         boolean worth = aggressive ? dropBytes > 0
@@ -376,7 +402,27 @@ public final class StreamCompactor {
         // batch is committed before this call returns to the splitter, so it never appends there).
         p.files().forget(stream);
         rewriteListener.accept(stream);
-        return StreamFileRewrite.prepare(p.files().io(), file, stream, keepFrom, fileLast);
+        StreamFileRewrite.Prepared prepared = StreamFileRewrite.prepare(p.files().io(), file, stream, keepFrom, fileLast);
+        if (prepared == null) {
+            // Damage past the first kept event: the file is left as it is, for the splitter to rebuild.
+            Logger.warn("retention: skipping a stream file damaged past version {}, asking the splitter to rebuild it: "
+                    + "file={}", keepFrom, file);
+            damageListener.accept(stream);
+        }
+        return prepared;
+    }
+
+    /**
+     * The last version of {@code stream} that is forced: in its file ({@code fileLast}, synced by
+     * the splitter before it moved on) or in the log below its durable position. Not the stream
+     * table's version: the writer updates the table before its force, and a count limit counted
+     * from a version a failed force undoes or a power cut loses would drop events that must
+     * stay visible (issue 13, item 7).
+     */
+    private long lastForcedVersion(String stream, long fileLast) {
+        long forced = Math.min(p.log().committedPosition(), p.log().durablePosition());
+        long unsplit = p.tail().lastVersion(stream, forced);
+        return unsplit == TailIndex.NOT_INDEXED ? fileLast : Math.max(fileLast, unsplit);
     }
 
     /** The first version a stream file's header names (unchecked: a hint), -1 when unreadable. */

@@ -197,7 +197,12 @@ public final class StreamFileRewrite {
         return n;
     }
 
-    /** Removes temp files a crash left in {@code streamsDir} (two levels: fan-out folders). */
+    /**
+     * Removes temp files a crash left in {@code streamsDir} (two levels: fan-out folders): this
+     * class's rewrites ({@code .compact}) and the splitter's rebuilds
+     * ({@link StreamFiles#REBUILD_TEMP_SUFFIX}). Crash window: the process died before the
+     * rename that would have made one the stream's file; the stream file is the old one, whole.
+     */
     public static int removeLeftovers(StorageIo io, Path streamsDir) throws IOException {
         if (!Files.isDirectory(streamsDir)) {
             return 0;
@@ -205,7 +210,8 @@ public final class StreamFileRewrite {
         int n = 0;
         try (var walk = Files.walk(streamsDir, 2)) {
             for (Path p : (Iterable<Path>) walk::iterator) {
-                if (p.getFileName().toString().endsWith(TEMP_SUFFIX)) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(TEMP_SUFFIX) || name.endsWith(".stream" + StreamFiles.REBUILD_TEMP_SUFFIX)) {
                     io.deleteIfExists(p);
                     n++;
                 }

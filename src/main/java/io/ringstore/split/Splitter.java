@@ -38,7 +38,8 @@ import org.tinylog.Logger;
  *
  * <p>Exception policy: an I/O error in a pass is logged, the pass is abandoned (nothing was
  * trimmed or checkpointed, so it is redone) and the splitter retries after a pause; the log and
- * its readers are unaffected. A stream file found damaged is rebuilt from the log.
+ * its readers are unaffected. A stream file found damaged is rebuilt from its sound part and
+ * the log ({@link StreamFiles.Rebuild}).
  */
 public final class Splitter implements Runnable {
     private static final long IDLE_POLL_MILLIS = 100;
@@ -560,14 +561,14 @@ public final class Splitter implements Runnable {
             fileLast = files.lastVersion(stream);
         } catch (StreamFileException e) {
             Logger.error("stream file damaged, rebuilding it from the log: {}", e.getMessage());
-            fileLast = rebuildFromLog(stream, m.firstPosition());
+            fileLast = rebuildFromLog(stream, m.firstPosition(), m.base() - 1);
         }
         if (m.base() > fileLast + 1) {
             // The file lacks versions that every earlier pass put there: it was damaged,
             // truncated or deleted behind our back. The log may still hold them.
             Logger.error("stream file is missing versions {}..{}, rebuilding it from the log: stream={}",
                     fileLast + 1, m.base() - 1, stream);
-            fileLast = rebuildFromLog(stream, m.firstPosition());
+            fileLast = rebuildFromLog(stream, m.firstPosition(), m.base() - 1);
         }
         List<byte[]> bodies = new ArrayList<>();
         long firstNew = -1;
@@ -593,43 +594,38 @@ public final class Splitter implements Runnable {
     }
 
     /**
-     * Rewrites a stream's file from the events the log still holds before {@code before}.
+     * Rebuilds a stream's damaged file from its sound part and the events the log still holds
+     * before {@code before} (see {@link StreamFiles.Rebuild}), reading the log a few hundred
+     * records at a time: memory does not grow with the stream.
      *
+     * @param throughVersion the last version the file must hold, -1 when not known
      * @return the last version in the rebuilt file
      */
-    private long rebuildFromLog(String stream, long before) throws IOException {
-        List<byte[]> bodies = new ArrayList<>();
-        long firstVersion = -1;
-        long lastVersion = -1;
-        long at = 0;
-        while (at < before) {
-            MainLog.ReadBatch b = log.read(at, 4096);
-            if (b.records().isEmpty()) {
-                break;
-            }
-            for (LogRecord r : b.records()) {
-                if (r.getPosition() >= before) {
+    private long rebuildFromLog(String stream, long before, long throughVersion) throws IOException {
+        try (StreamFiles.Rebuild rebuild = files.startRebuild(stream, throughVersion)) {
+            long at = 0;
+            scan:
+            while (at < before) {
+                MainLog.ReadBatch b = log.read(at, REBUILD_READ_RECORDS);
+                if (b.records().isEmpty()) {
                     break;
                 }
-                if (r.getStream().equals(stream)) {
-                    if (firstVersion < 0) {
-                        firstVersion = r.getVersion();
+                for (LogRecord r : b.records()) {
+                    if (r.getPosition() >= before) {
+                        break scan;
                     }
-                    lastVersion = r.getVersion();
-                    bodies.add(r.toByteArray());
+                    if (r.getStream().equals(stream)) {
+                        rebuild.add(r.getVersion(), r.toByteArray());
+                    }
                 }
+                at = b.next();
             }
-            at = b.next();
+            return rebuild.commit();
         }
-        if (firstVersion > 0) {
-            Logger.error("stream {}: versions 0..{} are lost: its file was damaged and retention has deleted "
-                    + "the log that held them; the rebuilt file starts at version {}", stream, firstVersion - 1, firstVersion);
-        }
-        files.forget(stream);
-        files.rebuild(stream, bodies, Math.max(0, firstVersion));
-        Logger.info("rebuilt stream file from the log: stream={} versions={}..{}", stream, Math.max(0, firstVersion), lastVersion);
-        return lastVersion;
     }
+
+    /** Log records a rebuild reads at once (bounds its memory with the log's largest record). */
+    private static final int REBUILD_READ_RECORDS = 256;
 
     private void serveRebuilds() {
         Rebuild r;
@@ -637,9 +633,12 @@ public final class Splitter implements Runnable {
             try {
                 // The file holds every version below the stream's first unsplit one: rebuild
                 // those from the log; the unsplit ones stay in the tail index until they ripen.
+                // Without unsplit events the last split version is not known here: the damaged
+                // file's last footer (or what the file and log hold) stands for it.
                 TailIndex.Snapshot snap = tail.snapshot(r.stream(), Long.MAX_VALUE);
-                long before = snap != null && snap.positions().length > 0 ? snap.positions()[0] : log.committedPosition();
-                rebuildFromLog(r.stream(), before);
+                boolean unsplit = snap != null && snap.positions().length > 0;
+                long before = unsplit ? snap.positions()[0] : log.committedPosition();
+                rebuildFromLog(r.stream(), before, unsplit ? snap.base() - 1 : -1);
                 r.done().complete(null);
             } catch (IOException | RuntimeException e) {
                 Logger.error("rebuilding stream file failed: stream={} error={}", r.stream(), e.toString());

@@ -15,8 +15,9 @@ import java.util.zip.CRC32C;
  * header (24 bytes + name, padded to 8):
  *   0  int32  magic "RSSF"
  *   4  int32  format version (1)
- *   8  int64  version of the first record (0, unless the file was rebuilt from a log that
- *             no longer held the stream's beginning)
+ *   8  int64  version of the first record the file holds: 0, or later once retention
+ *             rewrote it or a rebuild found versions lost; with no records, the version the
+ *             next one will have
  *  16  int32  name length N (bytes of UTF-8)
  *  20  int32  CRC32C of bytes 0..19 and the name
  *  24  N      stream name, UTF-8, zero padding to a multiple of 8

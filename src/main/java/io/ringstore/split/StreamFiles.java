@@ -35,6 +35,8 @@ import org.tinylog.Logger;
  */
 public final class StreamFiles {
     private static final int READABLE_CHARS = 40;
+    /** A rebuild's temp file: {@code <file>.tmp} beside the stream file. */
+    public static final String REBUILD_TEMP_SUFFIX = ".tmp";
     /** MessageDigest.getInstance looks up providers on every call; one digest per thread is reused. */
     private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
         try {
@@ -283,48 +285,307 @@ public final class StreamFiles {
     }
 
     /**
-     * Replaces {@code stream}'s file with {@code bodies} (a rebuild from the log), atomically:
-     * temp file, force, rename, force folder. The old file is kept as {@code .damaged}.
+     * Starts rebuilding {@code stream}'s damaged file: the caller feeds it what the log holds
+     * ({@link Rebuild#add}, in version order) and then {@link Rebuild#commit}s it. See
+     * {@link Rebuild} for what the new file holds and how it replaces the old one.
+     *
+     * @param throughVersion the last version the file must hold (the one before the stream's
+     *                       first unsplit event), or -1 when the caller does not know it (then
+     *                       the damaged file's last footer, if sound, says it)
      */
-    public void rebuild(String stream, List<byte[]> bodies, long firstVersion) throws IOException {
-        for (byte[] b : bodies) {
-            bytesWritten += RecordFrame.frameLength(b.length);
-        }
+    public Rebuild startRebuild(String stream, long throughVersion) throws IOException {
         Path file = pathFor(stream);
         ensureFolder(file.getParent());
-        FileChannel old = open.remove(stream);
-        closeQuietly(old);
-        Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-        int bytes = StreamFileFormat.headerLength(stream) + StreamFileFormat.FOOTER_LENGTH;
-        bytesWritten += bytes; // retention's disk accounting (issue 8); frames added below
-        for (byte[] b : bodies) {
-            bytes += (int) RecordFrame.frameLength(b.length);
-        }
-        ByteBuffer out = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        out.put(StreamFileFormat.header(stream, firstVersion));
-        long groupStart = out.position();
-        for (byte[] b : bodies) {
-            StreamFileFormat.putFrame(out, b);
-        }
-        long lastVersion = firstVersion + bodies.size() - 1;
-        if (!bodies.isEmpty()) {
-            StreamFileFormat.putFooter(out, lastVersion, groupStart);
-        }
-        out.flip();
-        try (FileChannel ch = io.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            while (out.hasRemaining()) {
-                ch.write(out);
-            }
-            ch.force(true);
-        }
-        if (Files.exists(file)) {
-            io.rename(file, file.resolveSibling(file.getFileName() + ".damaged"));
-        }
-        io.rename(temp, file);
-        io.forceDirectory(file.getParent());
-        lastVersions.put(stream, bodies.isEmpty() ? firstVersion - 1 : lastVersion);
+        forget(stream);
+        return new Rebuild(stream, file, throughVersion);
     }
+
+    /**
+     * One rebuild of a damaged stream file, streamed: memory stays at one group buffer however
+     * long the stream is.
+     *
+     * <p>What the new file holds: the damaged file's sound prefix (every frame its reader
+     * returns before the first damage, up to {@code throughVersion}) below the first version
+     * the log still holds, then the log's versions (the log is the truth where it holds a
+     * version; the file fills in what retention has reclaimed from it). Versions in neither are lost (logged as an error, with the
+     * damaged file kept aside as {@code <file>.damaged} for an operator). The file must end at
+     * the stream's last split version, because the splitter appends the next one to it and
+     * the format has no gaps: when versions are lost in the middle, the file keeps the run
+     * after them and its header names that run's first version; when they are lost at the end,
+     * the file is a bare header naming the version after them. Either way the header names
+     * the first version the file really holds, so reads of what is left work and a read of
+     * what was lost sees nothing (the loss was reported here) instead of damage forever.
+     *
+     * <p>The swap, and the crash window each step leaves:
+     * <ol>
+     *   <li>the damaged file is copied to {@code <file>.damaged} and forced. Crash: the damaged
+     *       file is still the stream's file; the copy is overwritten by the next rebuild;</li>
+     *   <li>the new file is written to {@code <file>.tmp} (header last, at offset 0) and forced.
+     *       Crash: as above, plus a temp file, removed at the next start
+     *       ({@code StreamFileRewrite.removeLeftovers}) or overwritten by the next rebuild;</li>
+     *   <li>one rename of the temp file over the stream file (commit point). Crash before the
+     *       folder is forced: after a power cut the name points at the damaged file or at the
+     *       new one, both whole (the new one was forced before the rename); never at nothing;</li>
+     *   <li>the folder is forced: done.</li>
+     * </ol>
+     */
+    public final class Rebuild implements AutoCloseable {
+        private final String stream;
+        private final Path file;
+        private final Path temp;
+        private final long throughVersion;
+        private final int headerLength;
+        private final FileChannel out;
+        private final long footerLast;    // the damaged file's last footer version (-2: none sound)
+        private long damagedFirst = -1;   // the damaged file's header first version (-1: unreadable)
+        private ByteBuffer buf = ByteBuffer.allocate(2 * GROUP_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        private long written;     // bytes of frames and footers in the temp file after the header
+        private long groupStart;  // file offset of the current group's first frame
+        private long first = -1;  // first version held (-1: none yet)
+        private long last = -1;
+        private long groupLast = -1;
+        private long fromFile = -1; // last version taken from the damaged file
+        private boolean fromLog;    // a version from the log was added
+        private boolean committed;
+
+        private Rebuild(String stream, Path file, long throughVersion) throws IOException {
+            this.stream = stream;
+            this.file = file;
+            this.temp = file.resolveSibling(file.getFileName() + REBUILD_TEMP_SUFFIX);
+            this.throughVersion = throughVersion;
+            this.headerLength = StreamFileFormat.headerLength(stream);
+            this.groupStart = headerLength;
+            long footer = -2;
+            boolean exists = Files.exists(file);
+            if (exists) {
+                // Crash window: from here to the rename the damaged file stays the stream's
+                // file; a partial copy aside is overwritten by the next rebuild.
+                copyAside();
+                footer = lastVersionByFooter(file);
+            }
+            this.footerLast = footer;
+            this.out = io.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING);
+            try {
+                if (exists) {
+                    keepSoundPrefix();
+                }
+            } catch (IOException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        /** Copies the damaged file to {@code <file>.damaged} (through the storage seam) and forces it. */
+        private void copyAside() throws IOException {
+            Path aside = file.resolveSibling(file.getFileName() + ".damaged");
+            ByteBuffer chunk = ByteBuffer.allocate(GROUP_BYTES);
+            try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ);
+                 FileChannel copy = io.open(aside, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                         StandardOpenOption.TRUNCATE_EXISTING)) {
+                long at = 0;
+                while (in.read(chunk.clear(), at) > 0) {
+                    chunk.flip();
+                    while (chunk.hasRemaining()) {
+                        at += copy.write(chunk, at);
+                    }
+                }
+                copy.force(true);
+            }
+        }
+
+        /** Takes every sound frame of the damaged file, up to the first damage and {@code throughVersion}. */
+        private void keepSoundPrefix() throws IOException {
+            try (StreamFileReader r = StreamFileReader.open(file, stream)) {
+                damagedFirst = r.firstVersion();
+                io.ringstore.log.proto.LogRecord rec;
+                while ((rec = r.next()) != null && (throughVersion < 0 || rec.getVersion() <= throughVersion)) {
+                    append(rec.getVersion(), rec.toByteArray());
+                    fromFile = rec.getVersion();
+                }
+                Logger.warn("rebuild: kept the sound part of the damaged file file={} versions={}..{} stopped={}",
+                        file, damagedFirst, fromFile, r.stopReason() != null ? r.stopReason()
+                                : "at offset " + r.offset() + " (end of file)");
+            } catch (StreamFileException e) {
+                // A damaged header: the file's frames cannot be trusted to be this stream's.
+                Logger.warn("rebuild: nothing kept of the damaged file: {}", e.getMessage());
+            }
+        }
+
+        /**
+         * Adds a version the log holds (the log's versions of the stream, ascending). The log is
+         * the truth for what it holds: at its first version that the damaged file's part also
+         * holds, the file's copy is cut back to there (in periodic or none durability a cut can
+         * leave a file with versions the log lost and later reused).
+         */
+        public void add(long version, byte[] body) throws IOException {
+            if (version < damagedFirst) {
+                return; // dropped by retention before the damage
+            }
+            if (first >= 0 && version <= last) {
+                if (fromLog) {
+                    return; // the log repeats no version; nothing to take twice
+                }
+                cutBackTo(version);
+            }
+            fromLog = true;
+            append(version, body);
+        }
+
+        /**
+         * Cuts the temp file back to just before {@code version}'s frame (found by reading the
+         * temp file, this rebuild's own, sound bytes: no memory per version).
+         */
+        private void cutBackTo(long version) throws IOException {
+            if (version <= first) {
+                discard();
+                fromFile = -1;
+                return;
+            }
+            flush(); // whole frames, no footer: the reader below ends cleanly after them
+            try (StreamFileReader r = StreamFileReader.open(temp, stream)) {
+                long at = r.offset();
+                io.ringstore.log.proto.LogRecord rec;
+                while ((rec = r.next()) != null && rec.getVersion() < version) {
+                    at = r.offset();
+                }
+                if (rec == null) {
+                    throw new StreamFileException(temp, at, "rebuild temp file ends before version " + version
+                            + " it holds by count (first=" + first + " last=" + last + ")");
+                }
+                out.truncate(at);
+                written = at - headerLength;
+                groupStart = r.lastFooterEnd(); // frames from here to the cut await their footer
+                groupLast = r.lastFooterVersion();
+            }
+            last = version - 1;
+            fromFile = Math.min(fromFile, last);
+        }
+
+        private void append(long version, byte[] body) throws IOException {
+            if (first >= 0 && version != last + 1) {
+                Logger.error("stream {}: versions {}..{} are lost: its file was damaged there and the log no "
+                        + "longer holds them; the rebuilt file starts at version {} (versions {}..{} are left out: "
+                        + "the format has no gaps; the damaged file is kept as {})",
+                        stream, last + 1, version - 1, version, first, last, file.getFileName() + ".damaged");
+                discard();
+            }
+            if (first < 0) {
+                first = version;
+                writeHeader(); // for now: cutBackTo reads the temp file; commit writes the final one
+            }
+            int need = (int) RecordFrame.frameLength(body.length) + StreamFileFormat.FOOTER_LENGTH;
+            if (buf.remaining() < need) {
+                flush(); // whole frames so far go out; the group's footer follows later
+                if (buf.capacity() < need) {
+                    buf = ByteBuffer.allocate(need).order(ByteOrder.LITTLE_ENDIAN);
+                }
+            }
+            StreamFileFormat.putFrame(buf, body);
+            last = version;
+            if (buf.position() >= GROUP_BYTES) {
+                closeGroup();
+            }
+        }
+
+        /** Forgets everything added so far (versions before a gap cannot stay: the format has none). */
+        private void discard() throws IOException {
+            out.truncate(headerLength);
+            buf.clear();
+            written = 0;
+            groupStart = headerLength;
+            groupLast = -1;
+            first = -1;
+            last = -1;
+        }
+
+        private void closeGroup() throws IOException {
+            StreamFileFormat.putFooter(buf, last, groupStart);
+            flush();
+            groupStart = headerLength + written;
+            groupLast = last;
+        }
+
+        private void writeHeader() throws IOException {
+            ByteBuffer h = ByteBuffer.wrap(StreamFileFormat.header(stream, first));
+            long at = 0;
+            while (h.hasRemaining()) {
+                at += out.write(h, at);
+            }
+            bytesWritten += h.capacity();
+        }
+
+        private void flush() throws IOException {
+            buf.flip();
+            long at = headerLength + written;
+            while (buf.hasRemaining()) {
+                int n = out.write(buf, at);
+                at += n;
+                written += n;
+                bytesWritten += n; // retention's disk accounting (issue 8)
+            }
+            buf.clear();
+        }
+
+        /**
+         * Finishes the new file and swaps it in (see the class comment for the crash windows).
+         *
+         * @return the last version the stream's file now holds
+         */
+        public long commit() throws IOException {
+            long expected = throughVersion >= 0 ? throughVersion : Math.max(footerLast, last);
+            if (expected > last) {
+                // The stream's newest split versions are in neither the file nor the log.
+                Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
+                        + "them; the rebuilt file holds nothing and starts at version {} ({} left out: the format "
+                        + "has no gaps; the damaged file is kept as {})", stream,
+                        first >= 0 ? last + 1 : Math.max(0, damagedFirst), expected, expected + 1,
+                        first >= 0 ? "versions " + first + ".." + last + " are" : "nothing else is",
+                        file.getFileName() + ".damaged");
+                discard();
+                first = expected + 1;
+                last = expected;
+            } else if (first < 0) {
+                first = 0; // nothing was ever held: a new stream's header
+            } else if (first > Math.max(0, damagedFirst)) {
+                Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
+                        + "them; the rebuilt file starts at version {}", stream, Math.max(0, damagedFirst), first - 1,
+                        first);
+            }
+            if (last >= first && groupLast != last) {
+                closeGroup();
+            }
+            writeHeader();
+            // Crash window: until the rename the temp file is garbage (removed at the next start).
+            out.force(true);
+            out.close();
+            // commit point: one rename. Crash window until the folder is forced: after a power
+            // cut the name points at the damaged file or the new one (forced above), never at nothing.
+            io.rename(temp, file);
+            committed = true;
+            io.forceDirectory(file.getParent());
+            lastVersions.put(stream, last);
+            Logger.info("rebuilt stream file: stream={} versions={}..{} fromDamagedFile={} file={}", stream, first, last,
+                    fromFile < first ? "none" : first + ".." + fromFile, file);
+            return last;
+        }
+
+        /** Abandons an uncommitted rebuild: the damaged file stays, the temp file goes. */
+        @Override
+        public void close() throws IOException {
+            if (committed) {
+                return;
+            }
+            try {
+                out.close();
+            } finally {
+                io.deleteIfExists(temp);
+            }
+        }
+    }
+
+    /** Bytes a rebuild gathers before it writes them (and closes a group there). */
+    private static final int GROUP_BYTES = 64 << 10;
 
     /**
      * After a repair cut the main log: stream files are derived data and may hold versions the

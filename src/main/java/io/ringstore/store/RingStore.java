@@ -111,6 +111,7 @@ public final class RingStore implements AutoCloseable {
                 streamFiles, config.dataDir(), splitter::position, checkpointer::lastWrittenPosition, so.retainMillis(),
                 so.retainBytes()));
         splitter.setBetweenWindows(compactor::betweenWindows);
+        compactor.onDamage(splitter::requestRebuild);
         this.writerThread = Thread.ofPlatform().name("ringstore-writer").unstarted(writer);
         this.checkpointThread = Thread.ofPlatform().name("ringstore-checkpointer").daemon().unstarted(checkpointer);
         this.splitterThread = so.enabled()
