@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 13, defect 3: an I/O error while the splitter (or a retention rewrite) makes stream files
+ * Issue 13, defects 3 and 4: an I/O error while the splitter (or a retention rewrite) makes stream files
  * durable. On Linux a failed sync may have lost the pages it was given, marks them clean and
  * reports the error once; the next sync succeeds without them. {@link FaultInjectingIo} models
  * that: the pages come back as the disk holds them once evicted. After such an error no
@@ -121,6 +121,28 @@ class StreamFileSyncErrorTest {
             io.clearAll();
         }
         assertTrue(io.lostPages() > 0, "the failed force must have lost the pages it was given");
+        checkAfterEviction(io, acked);
+    }
+
+    /**
+     * Defect 4: a stream-file write that fails part way (a full disk: some bytes written, then
+     * ENOSPC) must be cut back before the retry, which otherwise appends after the garbage.
+     */
+    @Test
+    void aFailedWriteIsCutBackBeforeTheRetry() throws Exception {
+        FaultInjectingIo io = new FaultInjectingIo(new FileStorageIo());
+        List<Acked> acked = new ArrayList<>();
+        long[] versions = {-1, -1, -1};
+        try (RingStore store = RingStore.open(config(io))) {
+            acked.addAll(appendRound(store, 0, versions));
+            awaitSplit(store);
+            io.arm(Op.FILE_WRITE, FaultInjectingIo.Mode.ONCE, 1, FaultInjectingIo.Failure.NO_SPACE);
+            acked.addAll(appendRound(store, 1, versions));
+            assertTrue(io.awaitInjection(30, TimeUnit.SECONDS), "the splitter never wrote after the fault was armed");
+            acked.addAll(appendRound(store, 2, versions));
+            awaitSplit(store);
+        }
+        assertEquals(1, io.injected(Op.FILE_WRITE));
         checkAfterEviction(io, acked);
     }
 
