@@ -193,7 +193,11 @@ public final class FaultInjectingIo implements StorageIo {
     @Override
     public MemorySegment map(Path file, long size, Arena arena) throws IOException {
         enter(Op.MAP, file);
-        return delegate.map(file, size, arena);
+        MemorySegment mapping = delegate.map(file, size, arena);
+        synchronized (this) {
+            writeback.mapped(mapping, file);
+        }
+        return mapping;
     }
 
     @Override

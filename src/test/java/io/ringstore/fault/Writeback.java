@@ -37,6 +37,7 @@ final class Writeback {
         final TreeMap<Long, byte[]> dirty = new TreeMap<>();
         final TreeMap<Long, byte[]> lost = new TreeMap<>();
         MemorySegment mapping; // for mappings only
+        Path mappedFile; // for mappings only: where the pages go once the mapping is gone
     }
 
     private final Map<Path, Pages> files = new HashMap<>();
@@ -137,6 +138,13 @@ final class Writeback {
         files.remove(key(file));
     }
 
+    /** {@code mapping} maps {@code file} from offset 0. */
+    void mapped(MemorySegment mapping, Path file) {
+        Pages p = mappings.computeIfAbsent(mapping, k -> new Pages());
+        p.mapping = mapping;
+        p.mappedFile = key(file);
+    }
+
     void beforeMappingWrite(MemorySegment mapping, long offset, long length) {
         Pages p = mappings.computeIfAbsent(mapping, k -> new Pages());
         p.mapping = mapping;
@@ -201,17 +209,30 @@ final class Writeback {
                 p.lost.clear();
             }
         }
-        for (Pages p : mappings.values()) {
-            if (p.lost.isEmpty() || !p.mapping.scope().isAlive()) {
+        for (Iterator<Pages> pages = mappings.values().iterator(); pages.hasNext(); ) {
+            Pages p = pages.next();
+            if (p.mapping.scope().isAlive()) {
+                for (Map.Entry<Long, byte[]> page : p.lost.entrySet()) {
+                    MemorySegment.copy(MemorySegment.ofArray(page.getValue()), 0, p.mapping, page.getKey() * PAGE,
+                            page.getValue().length);
+                    n++;
+                }
                 p.lost.clear();
                 continue;
             }
-            for (Map.Entry<Long, byte[]> page : p.lost.entrySet()) {
-                MemorySegment.copy(MemorySegment.ofArray(page.getValue()), 0, p.mapping, page.getKey() * PAGE,
-                        page.getValue().length);
-                n++;
+            // Unmapped (the store closed): the pages go back into the file, if it is still there.
+            if (!p.lost.isEmpty() && p.mappedFile != null && java.nio.file.Files.exists(p.mappedFile)) {
+                try (FileChannel ch = FileChannel.open(p.mappedFile, StandardOpenOption.WRITE)) {
+                    for (Map.Entry<Long, byte[]> page : p.lost.entrySet()) {
+                        ByteBuffer b = ByteBuffer.wrap(page.getValue());
+                        while (b.hasRemaining()) {
+                            ch.write(b, page.getKey() * PAGE + b.position());
+                        }
+                        n++;
+                    }
+                }
             }
-            p.lost.clear();
+            pages.remove();
         }
         return n;
     }
