@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -61,9 +60,10 @@ public final class StreamFiles {
     /** A sync failed and its roll-back is not finished: nothing known of the files is trusted. */
     private boolean rollBackPending;
     private boolean syncfsWorks = true;
-
-    private record Unsynced(Path file, long syncedSize) {}
     private long bytesWritten;
+
+    /** A file written since the last good sync and its size then (0: it did not exist). */
+    private record Unsynced(Path file, long syncedSize) {}
 
     /** For finding files and reading them (a reader's, a tool's): its own writes are repairs only. */
     public StreamFiles(Path dir, int maxOpenFiles, int rememberedVersions) {
