@@ -252,6 +252,11 @@ public final class FaultInjectingIo implements StorageIo {
     public java.nio.channels.FileChannel open(Path file, java.nio.file.OpenOption... options) throws IOException {
         enter(Op.OPEN, file);
         java.nio.channels.FileChannel ch = delegate.open(file, options);
+        if (java.util.Arrays.asList(options).contains(java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            synchronized (this) {
+                writeback.deleted(file); // nothing of what was there can come back
+            }
+        }
         return java.util.Arrays.asList(options).contains(java.nio.file.StandardOpenOption.WRITE)
                 ? new FaultChannel(this, file, ch) : ch;
     }
