@@ -22,8 +22,9 @@ import java.util.List;
  * small last group) ({@link #prepare}); then {@link #commit} makes every temp file of the batch
  * durable with one {@code syncfs} (one journal commit, not one fsync per file: the same trick
  * that makes the splitter affordable on an SD card), renames each over its file, and makes the
- * renames durable with a second {@code syncfs}. Where syncfs fails, each file and folder is
- * forced instead.
+ * renames durable with a second {@code syncfs}. A failed first syncfs abandons the batch (its
+ * temp files may have lost pages: they are removed and the rewrite is redone); where the second
+ * fails, each folder is forced instead.
  *
  * <p>The rewritten file ends at the same last version as the old one (with no events at all,
  * it is a bare header whose first version is last + 1), so the splitter's next group follows on
@@ -134,34 +135,44 @@ public final class StreamFileRewrite {
         if (batch.isEmpty()) {
             return;
         }
-        boolean syncfs = syncfs(io, streamsDir);
-        if (!syncfs) {
+        try {
+            io.syncfs(streamsDir);
+        } catch (IOException | RuntimeException e) {
+            // Error window: the first syncfs failed, so any page of the temp files may be lost
+            // (Linux marks them clean and reports the error once: a force now would succeed
+            // without them). Nothing is renamed yet: the temp files go, the old files stay whole,
+            // and the caller's next pass writes the rewrite anew.
             for (Prepared p : batch) {
-                try (FileChannel ch = io.open(p.temp(), StandardOpenOption.WRITE)) {
-                    ch.force(true);
+                try {
+                    io.deleteIfExists(p.temp());
+                } catch (IOException | RuntimeException removeFailed) {
+                    e.addSuppressed(removeFailed); // removeLeftovers takes it at the next start
                 }
             }
+            throw new IOException("syncfs of rewritten stream files failed, rewrite abandoned: dir=" + streamsDir
+                    + " files=" + batch.size(), e);
         }
         for (Prepared p : batch) {
             // commit point: the rename makes the new file the stream's file.
             io.rename(p.temp(), p.file());
         }
-        if (!syncfs || !syncfs(io, streamsDir)) {
-            java.util.Set<Path> folders = new java.util.HashSet<>();
-            for (Prepared p : batch) {
-                if (folders.add(p.file().getParent())) {
-                    io.forceDirectory(p.file().getParent());
-                }
-            }
-        }
-    }
-
-    private static boolean syncfs(StorageIo io, Path dir) {
         try {
-            io.syncfs(dir);
-            return true;
-        } catch (IOException | RuntimeException | LinkageError e) {
-            return false;
+            io.syncfs(streamsDir);
+        } catch (IOException | RuntimeException e) {
+            // Error window: the renames may not be durable (the new files' bytes are: the first
+            // syncfs). After a cut each name points at its old or its new file, both whole; the
+            // folders are forced so that a good answer here means the renames are durable.
+            java.util.Set<Path> folders = new java.util.HashSet<>();
+            try {
+                for (Prepared p : batch) {
+                    if (folders.add(p.file().getParent())) {
+                        io.forceDirectory(p.file().getParent());
+                    }
+                }
+            } catch (IOException | RuntimeException forceFailed) {
+                forceFailed.addSuppressed(e);
+                throw forceFailed;
+            }
         }
     }
 

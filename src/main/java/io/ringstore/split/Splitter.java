@@ -38,8 +38,10 @@ import org.tinylog.Logger;
  *
  * <p>Exception policy: an I/O error in a pass is logged, the pass is abandoned (nothing was
  * trimmed or checkpointed, so it is redone) and the splitter retries after a pause; the log and
- * its readers are unaffected. A stream file found damaged is rebuilt from its sound part and
- * the log ({@link StreamFiles.Rebuild}).
+ * its readers are unaffected. A write or sync error is never followed by a checkpoint that trusts
+ * the failed writes: a failed write is cut back, and a failed sync rolls back every file written
+ * since the last good one, so the retry writes those events anew (see {@link StreamFiles#syncAll}).
+ * A stream file found damaged is rebuilt from its sound part and the log ({@link StreamFiles.Rebuild}).
  */
 public final class Splitter implements Runnable {
     private static final long IDLE_POLL_MILLIS = 100;

@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -50,11 +49,23 @@ public final class StreamFiles {
     private final StorageIo io;
     private final LinkedHashMap<String, FileChannel> open;
     private final LinkedHashMap<String, Long> lastVersions;
-    private final List<FileChannel> unsynced = new ArrayList<>();
+    /**
+     * Every file written since the last good sync, with the size it had then (0: it did not
+     * exist): what a sync must cover, and what a failed one rolls back. Cleared only by a good
+     * sync, so a failed pass's writes stay covered by the next one.
+     */
+    private final LinkedHashMap<String, Unsynced> unsynced = new LinkedHashMap<>();
     /** Fan-out folders known to exist (at most 256), so opening a file costs no mkdir attempt. */
     private final Set<Path> folders = new HashSet<>();
+    /** A fan-out folder was created since the last good sync: {@code dir} itself must be forced. */
+    private boolean folderCreated;
+    /** A sync failed and its roll-back is not finished: nothing known of the files is trusted. */
+    private boolean rollBackPending;
     private boolean syncfsWorks = true;
     private long bytesWritten;
+
+    /** A file written since the last good sync and its size then (0: it did not exist). */
+    private record Unsynced(Path file, long syncedSize) {}
 
     /** For finding files and reading them (a reader's, a tool's): its own writes are repairs only. */
     public StreamFiles(Path dir, int maxOpenFiles, int rememberedVersions) {
@@ -120,6 +131,7 @@ public final class StreamFiles {
     /** Creates {@code folder} unless this instance already saw it exist. */
     private void ensureFolder(Path folder) throws IOException {
         if (!folders.contains(folder)) {
+            folderCreated |= !Files.isDirectory(folder);
             io.createDirectories(folder);
             folders.add(folder);
         }
@@ -152,6 +164,9 @@ public final class StreamFiles {
      * @throws StreamFileException when the file is damaged beyond a torn last group
      */
     public long lastVersion(String stream) throws IOException {
+        if (rollBackPending) {
+            rollBack();
+        }
         Long known = lastVersions.get(stream);
         if (known != null) {
             return known;
@@ -234,6 +249,7 @@ public final class StreamFiles {
             open.put(stream, ch);
         }
         long fileEnd = ch.size();
+        unsynced.putIfAbsent(stream, new Unsynced(pathFor(stream), fileEnd));
         // A file that holds nothing yet gets its header (a zero-length one is a torn creation).
         boolean created = last < 0 && fileEnd == 0;
         int bytes = created ? StreamFileFormat.headerLength(stream) : 0;
@@ -254,34 +270,129 @@ public final class StreamFiles {
         StreamFileFormat.putFooter(out, lastVersion, groupStart);
         out.flip();
         long at = fileEnd;
-        while (out.hasRemaining()) {
-            at += ch.write(out, at);
+        try {
+            while (out.hasRemaining()) {
+                at += ch.write(out, at);
+            }
+        } catch (IOException | RuntimeException e) {
+            // Error window: a failed or short write (a full disk) left part of the group in the
+            // file. It is cut back to where the group started before anything else, so that no
+            // retry appends after the garbage; the file is then re-checked on its next touch.
+            forget(stream);
+            try (FileChannel cut = io.open(pathFor(stream), StandardOpenOption.WRITE)) {
+                if (cut.size() > fileEnd) {
+                    cut.truncate(fileEnd);
+                }
+            } catch (IOException | RuntimeException cutFailed) {
+                // The group start is past the last synced size: the roll-back cuts there instead.
+                rollBackPending = true;
+                e.addSuppressed(cutFailed);
+            }
+            throw new IOException("writing a group to a stream file failed: stream=" + stream + " file="
+                    + pathFor(stream) + " offset=" + fileEnd + " written=" + (at - fileEnd) + " bytes=" + bytes, e);
         }
         lastVersions.put(stream, lastVersion);
-        if (!syncfsWorks && !unsynced.contains(ch)) {
-            unsynced.add(ch);
+    }
+
+    /**
+     * Makes every group appended since the last good sync durable: one {@code syncfs} of the
+     * filesystem (one journal commit), or, where syncfs has failed before, a force of each file
+     * written since and of their folders.
+     *
+     * <p>A failed sync may have lost any of those writes: Linux marks the pages clean and
+     * reports the error once, so a retry would succeed without them. So a failure rolls back
+     * every file written since the last good sync to its size then (a file created since is
+     * removed), forgets what it knew of them, and throws: the next pass re-checks each file from
+     * disk and splits the rolled-back events again, with new writes the next sync covers.
+     */
+    public void syncAll() throws IOException {
+        if (rollBackPending) {
+            rollBack();
+        }
+        try {
+            if (syncfsWorks) {
+                io.createDirectories(dir);
+                io.syncfs(dir);
+            } else {
+                forceEach();
+            }
+        } catch (IOException | RuntimeException e) {
+            // Error window: the sync failed after the groups were written; any of them may be
+            // lost on disk though the page cache still shows them.
+            if (syncfsWorks) {
+                syncfsWorks = false;
+                Logger.warn("syncfs failed, forcing stream files one by one from now on: {}", e.toString());
+            }
+            int files = unsynced.size();
+            rollBackPending = true;
+            try {
+                rollBack();
+            } catch (IOException | RuntimeException rollBackFailed) {
+                e.addSuppressed(rollBackFailed);
+            }
+            throw new IOException("making stream files durable failed, their unsynced groups were rolled back: dir="
+                    + dir + " files=" + files, e);
+        }
+        unsynced.clear();
+        folderCreated = false;
+    }
+
+    /** The fallback sync: each file written since the last good sync, then their folders. */
+    private void forceEach() throws IOException {
+        Set<Path> touchedFolders = new HashSet<>();
+        for (Map.Entry<String, Unsynced> e : unsynced.entrySet()) {
+            Path file = e.getValue().file();
+            FileChannel ch = open.get(e.getKey());
+            if (ch != null) {
+                ch.force(false);
+            } else if (Files.exists(file)) {
+                try (FileChannel c = io.open(file, StandardOpenOption.WRITE)) {
+                    c.force(false);
+                }
+            }
+            if (e.getValue().syncedSize() == 0) {
+                touchedFolders.add(file.getParent()); // a new name in it
+            }
+        }
+        for (Path folder : touchedFolders) {
+            io.forceDirectory(folder);
+        }
+        if (folderCreated) {
+            io.forceDirectory(dir);
         }
     }
 
     /**
-     * Makes every group appended so far durable: one {@code syncfs} of the filesystem (one
-     * journal commit), or, where that fails, a force of each touched file and of new folders.
+     * Cuts every file written since the last good sync back to its size then (removes one
+     * created since) and forgets what was known of it. Each step is idempotent: a failure leaves
+     * {@link #rollBackPending} set and the whole roll-back is redone before the next use.
      */
-    public void syncAll() throws IOException {
-        if (syncfsWorks) {
-            try {
-                io.createDirectories(dir);
-                io.syncfs(dir);
-                return;
-            } catch (IOException | RuntimeException e) {
-                syncfsWorks = false;
-                Logger.warn("syncfs unavailable, forcing stream files one by one: {}", e.toString());
+    private void rollBack() throws IOException {
+        for (String stream : unsynced.keySet()) {
+            forget(stream);
+        }
+        for (Map.Entry<String, Unsynced> e : unsynced.entrySet()) {
+            Path file = e.getValue().file();
+            long size = e.getValue().syncedSize();
+            if (!Files.exists(file)) {
+                continue;
+            }
+            if (size == 0) {
+                io.deleteIfExists(file);
+                Logger.warn("rolled back a stream file created since the last good sync: file={}", file);
+                continue;
+            }
+            try (FileChannel ch = io.open(file, StandardOpenOption.WRITE)) {
+                long now = ch.size();
+                if (now > size) {
+                    ch.truncate(size);
+                    Logger.warn("rolled back unsynced groups of stream file file={} offset={} bytes={} (re-split from the log)",
+                            file, size, now - size);
+                }
             }
         }
-        for (FileChannel ch : open.values()) {
-            ch.force(false);
-        }
-        unsynced.clear();
+        // The entries stay until a good sync: the cuts themselves must reach the disk.
+        rollBackPending = false;
     }
 
     /**
@@ -564,6 +675,9 @@ public final class StreamFiles {
             io.rename(temp, file);
             committed = true;
             io.forceDirectory(file.getParent());
+            // The new file is durable as a whole: a later failed sync must not cut it back to a
+            // size the damaged file had.
+            unsynced.remove(stream);
             lastVersions.put(stream, last);
             Logger.info("rebuilt stream file: stream={} versions={}..{} fromDamagedFile={} file={}", stream, first, last,
                     fromFile < first ? "none" : first + ".." + fromFile, file);

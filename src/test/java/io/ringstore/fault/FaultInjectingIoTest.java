@@ -81,4 +81,73 @@ class FaultInjectingIoTest {
         assertThrows(IllegalArgumentException.class, () -> io.arm(Op.FORCE, Mode.ONCE, 1, Failure.NO_SPACE));
         assertThrows(IllegalArgumentException.class, () -> io.failOnce(Op.FORCE, 0));
     }
+
+    private static byte[] filled(int length, int value) {
+        byte[] b = new byte[length];
+        java.util.Arrays.fill(b, (byte) value);
+        return b;
+    }
+
+    private static void write(java.nio.channels.FileChannel ch, byte[] bytes, long at) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
+        while (b.hasRemaining()) {
+            ch.write(b, at + b.position());
+        }
+    }
+
+    /**
+     * Linux's failed sync: the pages written since the last good sync are lost but still shown
+     * until evicted; the error is reported once and the next sync succeeds without them; a page
+     * written again after the loss reaches the disk with the next good sync.
+     */
+    @Test
+    void aFailedSyncLosesItsPagesReportsOnceAndOnlyRewrittenPagesHeal() throws Exception {
+        FaultInjectingIo io = new FaultInjectingIo(new FileStorageIo());
+        Path file = dir.resolve("s");
+        try (var ch = io.open(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+            write(ch, filled(4096, 1), 0);
+            io.syncfs(dir);                                // page 0 durable with 1s
+            write(ch, filled(3 * 4096, 2), 0);             // pages 0-2 dirty with 2s
+            io.failOnce(Op.SYNCFS, 1);
+            assertThrows(IOException.class, () -> io.syncfs(dir));
+            io.syncfs(dir);                                // reported once: this one succeeds
+            assertEquals(3, io.lostPages());
+            write(ch, filled(4096, 3), 4096);              // page 1 written again after the loss
+            io.syncfs(dir);
+        }
+        byte[] shown = Files.readAllBytes(file);
+        assertEquals(2, shown[0], "the page cache still shows the lost page");
+        assertEquals(2, io.evictLostPages(), "pages 0 and 2 put back as the disk holds them; page 1 healed by its rewrite");
+        byte[] onDisk = Files.readAllBytes(file);
+        assertEquals(3 * 4096, onDisk.length);
+        assertEquals(1, onDisk[0], "page 0: the disk still holds what the last good sync wrote");
+        assertEquals(3, onDisk[4096], "page 1: written again after the loss, so the next good sync wrote it");
+        assertEquals(0, onDisk[2 * 4096], "page 2: past what the disk held, it reads as zeros");
+    }
+
+    @Test
+    void aFailedSyncThatReachedTheDiskLosesNothing() throws Exception {
+        FaultInjectingIo io = new FaultInjectingIo(new FileStorageIo()).failedSyncsReachDisk(true);
+        Path file = dir.resolve("s");
+        try (var ch = io.open(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+            write(ch, filled(4096, 2), 0);
+            io.failOnce(Op.FILE_FORCE, 1);
+            assertThrows(IOException.class, () -> ch.force(false));
+        }
+        assertEquals(0, io.lostPages());
+        assertEquals(0, io.evictLostPages());
+        assertEquals(2, Files.readAllBytes(file)[0]);
+    }
+
+    @Test
+    void aFailedFileWriteLeavesHalfOfItsBytes() throws Exception {
+        FaultInjectingIo io = new FaultInjectingIo(new FileStorageIo());
+        Path file = dir.resolve("s");
+        try (var ch = io.open(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+            io.arm(Op.FILE_WRITE, Mode.ONCE, 1, Failure.NO_SPACE);
+            IOException e = assertThrows(IOException.class, () -> ch.write(java.nio.ByteBuffer.wrap(filled(1000, 7)), 0));
+            assertInstanceOf(NoSpaceException.class, e);
+        }
+        assertEquals(500, Files.size(file), "a short write, then the error: the written half stays");
+    }
 }

@@ -39,6 +39,43 @@ final class Ledger {
         }
     }
 
+    /**
+     * Checks that each stream read through the store (its file and the log's tail) holds exactly
+     * its acknowledged events, versions 0, 1, 2, ... with the acknowledged ids and data.
+     */
+    void verifyStreams(RingStore store, String when) {
+        Map<String, List<EventData>> byStream = new HashMap<>();
+        Map<String, Long> firstVersion = new HashMap<>();
+        List<Acked> inOrder = new ArrayList<>(acked);
+        inOrder.sort(java.util.Comparator.comparingLong(a -> a.result().firstPosition()));
+        for (Acked a : inOrder) {
+            firstVersion.putIfAbsent(a.stream(), a.result().firstVersion());
+            byStream.computeIfAbsent(a.stream(), k -> new ArrayList<>()).addAll(a.events());
+        }
+        for (Map.Entry<String, List<EventData>> e : byStream.entrySet()) {
+            String stream = e.getKey();
+            List<LogRecord> read = new ArrayList<>();
+            long from = 0;
+            while (true) {
+                io.ringstore.read.StreamSlice slice = store.readStream(stream, from, 256, io.ringstore.read.Direction.FORWARD);
+                read.addAll(slice.events());
+                if (slice.endOfStream() || slice.events().isEmpty()) {
+                    break;
+                }
+                from = slice.nextVersion();
+            }
+            assertEquals(0L, firstVersion.get(stream), when + ": " + stream + " starts at version 0");
+            assertEquals(e.getValue().size(), read.size(), when + ": events of " + stream + " read back");
+            for (int i = 0; i < read.size(); i++) {
+                assertEquals(i, read.get(i).getVersion(), when + ": version of " + stream);
+                assertArrayEquals(e.getValue().get(i).eventId(), read.get(i).getEventId().toByteArray(),
+                        when + ": event id of " + stream + "@" + i);
+                assertArrayEquals(e.getValue().get(i).data(), read.get(i).getData().toByteArray(),
+                        when + ": data of " + stream + "@" + i);
+            }
+        }
+    }
+
     /** Largest position any acknowledged append ended at. */
     long lastAckedPosition() {
         return acked.stream().mapToLong(a -> a.result().lastPosition()).max().orElse(-1);

@@ -1,6 +1,7 @@
 package io.ringstore.retention;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,8 +20,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Random;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,9 +32,14 @@ import org.junit.jupiter.api.io.TempDir;
  * SIGKILLs a real child JVM while its compactor rewrites stream files (after a count limit was
  * set on every stream); afterwards each stream file is whole and fully before the rewrite (all
  * versions) or fully after it (exactly the kept ones), and reads give exactly the kept versions.
+ * Most rounds fix the crash point (the child holds mid-batch, see {@link RewriteCrashChild}), so
+ * which files are after their rewrite is known exactly; one round kills wherever the compactor is.
  */
 class RewriteCrashTest {
-    private static final int ROUNDS = 4;
+    /** Per round, the rewrite the child holds at to be killed (0: killed wherever it is at a REWRITE line). */
+    private static final int[] HOLD_AT = {1, 5, 12, 0};
+    private static final int FREE_KILL_AT = 6;
+    private static final long ROUND_TIMEOUT_SECONDS = 120;
     private static final int STREAMS = 12;
     private static final int EVENTS = 2000;
     private static final int KEEP = 800;
@@ -40,17 +49,17 @@ class RewriteCrashTest {
 
     @Test
     void eachStreamIsFullyBeforeOrAfterItsRewrite() throws Exception {
-        Random random = new Random(8);
         int midRewrite = 0;
         int before = 0;
         int after = 0;
-        for (int round = 0; round < ROUNDS; round++) {
+        for (int round = 0; round < HOLD_AT.length; round++) {
             Path data = dir.resolve("round-" + round);
             fill(data);
-            int killAt = 1 + random.nextInt(STREAMS - 1);
-            String killedDuring = runAndKill(data, killAt);
+            int holdAt = HOLD_AT[round];
+            Killed killed = runAndKill(data, holdAt);
             StreamFiles files = new StreamFiles(data.resolve("streams"), 1, 1);
             boolean tempLeft = false;
+            Set<String> rewritten = new HashSet<>();
             for (int i = 0; i < STREAMS; i++) {
                 String stream = "s-" + i;
                 Path file = files.pathFor(stream);
@@ -62,11 +71,19 @@ class RewriteCrashTest {
                     before++;
                 } else {
                     after++;
+                    rewritten.add(stream);
                 }
             }
+            if (holdAt > 0) {
+                // The crash point is known: the files the compactor had committed are after their
+                // rewrite, every other one (the one held mid-batch included) before it.
+                Set<String> committed = new HashSet<>(killed.order().subList(0, (int) killed.committed()));
+                assertEquals(committed, rewritten, "round " + round + ": killed holding rewrite #" + holdAt
+                        + " with " + killed.committed() + " committed, in the order " + killed.order());
+            }
             midRewrite += tempLeft ? 1 : 0;
-            System.out.printf("round %d: killed at line %s (#%d), temp file left=%s%n", round, killedDuring, killAt,
-                    tempLeft);
+            System.out.printf("round %d: killed at %s (hold at #%d), committed before=%d, temp file left=%s%n", round,
+                    killed.line(), holdAt, killed.committed(), tempLeft);
             try (RingStore store = RingStore.open(RewriteCrashChild.config(data))) {
                 for (int i = 0; i < STREAMS; i++) {
                     var slice = store.readStream("s-" + i, 0, 4096, Direction.FORWARD);
@@ -80,7 +97,8 @@ class RewriteCrashTest {
         }
         System.out.printf("streams found before their rewrite: %d, after: %d, rounds killed mid-rewrite: %d%n",
                 before, after, midRewrite);
-        assertTrue(before > 0 && after > 0, "the kills should land between rewrites: before=" + before + " after=" + after);
+        // Deterministic: the held rounds fix how many files were committed (one per batch).
+        assertTrue(before > 0 && after > 0, "the held rounds leave files on both sides: before=" + before + " after=" + after);
     }
 
     /** Checks the file reads whole from its header to its last footer; returns its first version. */
@@ -127,34 +145,55 @@ class RewriteCrashTest {
         }
     }
 
-    private static String runAndKill(Path data, int killAt) throws Exception {
+    /** Where the child was killed: the line, the rewrites it began in order, files committed before. */
+    private record Killed(String line, List<String> order, long committed) {}
+
+    /**
+     * Runs the child and SIGKILLs it: at its HOLD line when {@code holdAt > 0} (a fixed crash
+     * point), else at the {@link #FREE_KILL_AT}-th REWRITE line (wherever the compactor then is).
+     */
+    private static Killed runAndKill(Path data, int holdAt) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow();
         Process p = new ProcessBuilder(List.of(java, "-Xmx128m", "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), RewriteCrashChild.class.getName(), data.toString(),
-                Integer.toString(STREAMS), Integer.toString(KEEP))).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                Integer.toString(STREAMS), Integer.toString(KEEP), Integer.toString(holdAt)))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String killedDuring = null;
+        long committed = -1;
+        List<String> order = new ArrayList<>();
         List<String> seen = new ArrayList<>();
+        AtomicBoolean timedOut = new AtomicBoolean();
+        CompletableFuture<Void> watchdog = CompletableFuture.runAsync(() -> {
+            timedOut.set(true);
+            p.destroyForcibly();
+        }, CompletableFuture.delayedExecutor(ROUND_TIMEOUT_SECONDS, TimeUnit.SECONDS));
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
-            int rewrites = 0;
             boolean limits = false;
             while ((line = in.readLine()) != null) {
                 seen.add(line);
                 limits |= line.equals("LIMITS");
-                if (line.startsWith("REWRITE ")) {
-                    rewrites++;
+                String[] f = line.split(" ");
+                boolean hold = line.startsWith("HOLD ");
+                if (killedDuring != null || !(hold || line.startsWith("REWRITE "))) {
+                    continue;
                 }
-                if (killedDuring == null && limits && rewrites >= killAt) {
+                order.add(f[1]);
+                if (hold || (holdAt == 0 && limits && order.size() >= FREE_KILL_AT)) {
                     // SIGKILL through kill(1): no shutdown hook, no close, no flush.
                     new ProcessBuilder("kill", "-KILL", Long.toString(p.pid())).start().waitFor();
                     killedDuring = line;
+                    committed = Long.parseLong(f[2]);
                 }
             }
         } finally {
+            watchdog.cancel(false);
             p.destroyForcibly();
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         }
+        assertFalse(timedOut.get(), "the child was not killed within " + ROUND_TIMEOUT_SECONDS + " s; it printed " + seen);
         assertEquals(137, p.exitValue(), "the child must die by SIGKILL; it printed " + seen);
-        return killedDuring;
+        assertTrue(killedDuring != null, "the child was never killed; it printed " + seen);
+        return new Killed(killedDuring, order, committed);
     }
 }
