@@ -86,7 +86,8 @@ public final class RingStore implements AutoCloseable {
         SplitterOptions so = config.splitter();
         this.streamFiles = new StreamFiles(config.streamsDir(), so.maxOpenFiles(), so.rememberedFiles(), config.io());
         PressureGauge gauge = config.pressure() != null ? config.pressure()
-                : new SystemPressureGauge(writer, config.writer().queueCapacity(), SystemPressureGauge.PSI_IO);
+                : new SystemPressureGauge(writer, config.writer().queueCapacity(), config.psiFile(),
+                        so.pressure());
         this.splitter = new Splitter(log, streamFiles, tail, config.io(), config.checkpointDir(), so, gauge,
                 checkpointer::lastWrittenPosition, splitPosition);
         DiskBudget budget;
