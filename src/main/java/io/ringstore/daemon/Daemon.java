@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.tinylog.Logger;
@@ -30,7 +31,8 @@ import sun.misc.Signal;
 /**
  * The daemon's life: LEDs first (the fault light blinks while recovery runs), then the store,
  * then the socket; READY=1 to systemd once clients can be served; on SIGTERM or SIGINT: stop
- * accepting, answer what is in flight, force, checkpoint, LEDs off, exit 0.
+ * accepting, answer what is in flight, stop the threads that watch the store (status line,
+ * LEDs: they must not ask a closed store), force, checkpoint, LEDs off, exit 0.
  *
  * <p>Exit codes say what failed so that systemd can stop restarting on what a restart cannot
  * fix ({@link ExitCodes}).
@@ -41,11 +43,32 @@ public final class Daemon {
     private final AtomicReference<RingStore> storeRef = new AtomicReference<>();
     private final AtomicBoolean corruptionFound = new AtomicBoolean();
     private final CountDownLatch stopRequested = new CountDownLatch(1);
+    private final CountDownLatch ready = new CountDownLatch(1);
+    private final boolean handleSignals;
     private Pi4jLeds leds;
     private LedDriver ledDriver;
+    private Thread ledThread;
+    /** How long a stop waits for a watching thread (LEDs, status) to end. */
+    private static final long THREAD_STOP_MILLIS = 5_000;
 
     public Daemon(DaemonSettings settings) {
+        this(settings, true);
+    }
+
+    /** {@code handleSignals} false: only {@link #requestStop()} stops it (a daemon inside a test's JVM). */
+    Daemon(DaemonSettings settings, boolean handleSignals) {
         this.settings = settings;
+        this.handleSignals = handleSignals;
+    }
+
+    /** Stops the daemon as SIGTERM does. */
+    void requestStop() {
+        stopRequested.countDown();
+    }
+
+    /** Waits until the daemon serves clients (READY=1 sent); false on timeout. */
+    boolean awaitReady(long timeout, TimeUnit unit) throws InterruptedException {
+        return ready.await(timeout, unit);
     }
 
     /** Runs until SIGTERM/SIGINT; returns the process exit code. */
@@ -95,13 +118,16 @@ public final class Daemon {
         StatusReporter reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
         Thread reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
 
-        for (String name : new String[] {"TERM", "INT"}) {
-            Signal.handle(new Signal(name), signal -> stopRequested.countDown());
+        if (handleSignals) {
+            for (String name : new String[] {"TERM", "INT"}) {
+                Signal.handle(new Signal(name), signal -> stopRequested.countDown());
+            }
         }
         String line = reporter.currentLine();
         notify.ready(line);
         Logger.info("ready: position={} socket={}", store.committedPosition(), server.socketPath());
         Logger.info(line);
+        ready.countDown();
         try {
             stopRequested.await();
         } catch (InterruptedException e) {
@@ -110,13 +136,16 @@ public final class Daemon {
 
         Logger.info("stopping");
         notify.stopping();
-        reporter.stop();
-        reporterThread.interrupt();
         try {
             server.close();
         } catch (IOException e) {
             Logger.error("closing the socket failed: {}", e.toString());
         }
+        // Before the store closes: these threads ask it for its status every tick.
+        reporter.stop();
+        reporterThread.interrupt();
+        join(reporterThread);
+        stopLedThread();
         int code = ExitCodes.OK;
         try {
             store.close();
@@ -163,23 +192,41 @@ public final class Daemon {
         }
         // The logic runs even without pins: `status` reports what the lights would show.
         ledDriver = new LedDriver(outputs, this::signals, System::nanoTime);
-        Thread.ofPlatform().name("ringstore-leds").daemon().start(ledDriver);
+        ledThread = Thread.ofPlatform().name("ringstore-leds").daemon().start(ledDriver);
+    }
+
+    /** Stops the LED thread and waits for it (it turns the lights off as it ends). */
+    private void stopLedThread() {
+        if (ledDriver != null) {
+            ledDriver.stop();
+        }
+        if (ledThread != null) {
+            ledThread.interrupt();
+            join(ledThread);
+        }
+    }
+
+    private static void join(Thread t) {
+        try {
+            if (!t.join(java.time.Duration.ofMillis(THREAD_STOP_MILLIS))) {
+                Logger.warn("thread {} did not stop within {} ms", t.getName(), THREAD_STOP_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Leaves the fault light on as the process exits (the kernel keeps the line's last value). */
     private void holdFaultLight() {
-        if (ledDriver != null) {
-            ledDriver.stop();
-        }
+        // First the LED thread ends (it turns every light off as it does), then the fault light goes on.
+        stopLedThread();
         if (leds != null && leds.outputs().get(Led.FAULT) != null) {
             leds.outputs().get(Led.FAULT).set(true);
         }
     }
 
     private int stopLeds(int code) {
-        if (ledDriver != null) {
-            ledDriver.stop();
-        }
+        stopLedThread();
         if (leds != null) {
             try {
                 leds.close();

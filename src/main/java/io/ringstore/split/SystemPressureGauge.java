@@ -1,25 +1,31 @@
 package io.ringstore.split;
 
 import io.ringstore.writer.Writer;
-import io.ringstore.writer.WriterStats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.tinylog.Logger;
 
-/** The real signals: Linux PSI for I/O (when the kernel has it) and the writer's own counters. */
+/**
+ * The real signals: Linux PSI for I/O (when the kernel has it), the writer's queue and its force
+ * latency against the card's own baseline. Read from one thread (the splitter's).
+ */
 public final class SystemPressureGauge implements PressureGauge {
     public static final Path PSI_IO = Path.of("/proc/pressure/io");
 
     private final Writer writer;
     private final int queueCapacity;
     private final Path psiFile;
+    private final ForceLatencySignal forces;
+    private long forcesSeen;
     private boolean psiAbsent;
 
-    public SystemPressureGauge(Writer writer, int queueCapacity, Path psiFile) {
+    public SystemPressureGauge(Writer writer, int queueCapacity, Path psiFile, PressurePolicy policy) {
         this.writer = writer;
         this.queueCapacity = queueCapacity;
         this.psiFile = psiFile;
+        this.forces = new ForceLatencySignal(policy.forceWindowMillis(), policy.forceBaselineWindows(),
+                policy.forceFloorMicros());
         if (!Files.isReadable(psiFile)) {
             psiAbsent = true;
             Logger.info("I/O pressure (PSI) not available at {}: the splitter watches the writer's queue and force latency only",
@@ -29,8 +35,9 @@ public final class SystemPressureGauge implements PressureGauge {
 
     @Override
     public PressureReading read() {
-        WriterStats s = writer.stats();
-        return new PressureReading(psi(), (double) s.queueDepth() / queueCapacity, s.forceP99Micros());
+        long now = System.nanoTime();
+        forcesSeen = writer.forceLatenciesSince(forcesSeen, micros -> forces.add(micros, now));
+        return new PressureReading(psi(), (double) writer.queueDepth() / queueCapacity, forces.slowdown(now));
     }
 
     private double psi() {

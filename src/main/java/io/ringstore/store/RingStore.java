@@ -69,6 +69,10 @@ public final class RingStore implements AutoCloseable {
     private final Retention retention;
     private final StreamCompactor compactor;
     private volatile boolean closed;
+    /** Guards {@link #closedStatus} and the log's unmapping against a status being taken meanwhile. */
+    private final Object statusLock = new Object();
+    /** The status as the store closed; null while open. */
+    private volatile StoreStatus closedStatus;
 
     private RingStore(StoreConfig config, DataDirLock lock, MainLog log, StreamTable table, TailIndex tail,
                       RecoveryReport recovery, List<RecentEventIds.Entry> recoveredIds, long tableCheckpoint,
@@ -87,7 +91,8 @@ public final class RingStore implements AutoCloseable {
         SplitterOptions so = config.splitter();
         this.streamFiles = new StreamFiles(config.streamsDir(), so.maxOpenFiles(), so.rememberedFiles(), config.io());
         PressureGauge gauge = config.pressure() != null ? config.pressure()
-                : new SystemPressureGauge(writer, config.writer().queueCapacity(), SystemPressureGauge.PSI_IO);
+                : new SystemPressureGauge(writer, config.writer().queueCapacity(), config.psiFile(),
+                        so.pressure());
         this.splitter = new Splitter(log, streamFiles, tail, config.io(), config.checkpointDir(), so, gauge,
                 checkpointer::lastWrittenPosition, splitPosition);
         DiskBudget budget;
@@ -316,12 +321,31 @@ public final class RingStore implements AutoCloseable {
         return log.awaitCommittedBeyond(position, timeoutMillis);
     }
 
+    /**
+     * How the store is doing. Safe on any thread at any time: once {@link #close} has begun
+     * unmapping the log, it is the store's last status, taken as it closed (splitter STOPPED).
+     */
     public StoreStatus status() {
-        return new StoreStatus(log.committedPosition(), log.oldestPosition(), log.segmentFiles().size(),
-                table.size(), writer.stats(), splitterStatus());
+        synchronized (statusLock) {
+            StoreStatus last = closedStatus;
+            return last != null ? last : liveStatus();
+        }
     }
 
+    private StoreStatus liveStatus() {
+        return new StoreStatus(log.committedPosition(), log.oldestPosition(), log.segmentFiles().size(),
+                table.size(), writer.stats(), liveSplitterStatus());
+    }
+
+    /** The splitter's state and lag; after close, as it was when the store closed. */
     public SplitterStatus splitterStatus() {
+        synchronized (statusLock) {
+            StoreStatus last = closedStatus;
+            return last != null ? last.splitter() : liveSplitterStatus();
+        }
+    }
+
+    private SplitterStatus liveSplitterStatus() {
         SplitterStatus s = splitter.status();
         return splitterThread == null ? new SplitterStatus(SplitterState.STOPPED, s.position(), s.lagEvents(),
                 s.lagBytes(), s.lagSeconds(), s.windows(), s.eventsSplit(), 0, false) : s;
@@ -380,7 +404,11 @@ public final class RingStore implements AutoCloseable {
         if (!log.hasUnforcedBytes()) {
             checkpointer.writeNow(log.writePosition(), table.snapshot(), writer.recentIdsAfterStop());
         }
-        log.close();
+        synchronized (statusLock) {
+            // From here the log's segments are gone: status() answers with this last look.
+            closedStatus = liveStatus();
+            log.close();
+        }
         lock.close();
         Logger.info("store closed: position={}", log.writePosition());
     }

@@ -5,6 +5,7 @@ import io.ringstore.log.StorageIo;
 import io.ringstore.retention.RetentionOptions;
 import io.ringstore.split.PressureGauge;
 import io.ringstore.split.SplitterOptions;
+import io.ringstore.split.SystemPressureGauge;
 import io.ringstore.writer.Durability;
 import io.ringstore.writer.WriterOptions;
 import java.nio.file.Path;
@@ -20,9 +21,11 @@ import java.nio.file.Path;
  * @param splitter    splitter behaviour
  * @param pressure    where the splitter reads pressure; null for the real gauges (PSI + writer)
  * @param retention   prefix limits and the disk budget
+ * @param psiFile     where the real gauge reads I/O pressure ({@link SystemPressureGauge#PSI_IO}; tests
+ *                    point it elsewhere so that other processes on the machine do not pause their splitter)
  */
 public record StoreConfig(Path dataDir, long segmentSize, boolean repair, WriterOptions writer, StorageIo io,
-                          SplitterOptions splitter, PressureGauge pressure, RetentionOptions retention) {
+                          SplitterOptions splitter, PressureGauge pressure, RetentionOptions retention, Path psiFile) {
     /** 64 MiB: a few seconds of heavy ingest on a Pi, small enough to allocate without a stall. */
     public static final long DEFAULT_SEGMENT_SIZE = 64L << 20;
     public static final long MIN_SEGMENT_SIZE = 64L << 10;
@@ -36,26 +39,27 @@ public record StoreConfig(Path dataDir, long segmentSize, boolean repair, Writer
             throw new IllegalArgumentException("segment size must be a multiple of 4096 between "
                     + MIN_SEGMENT_SIZE + " and " + MAX_SEGMENT_SIZE + ": " + segmentSize);
         }
-        if (writer == null || io == null || splitter == null || retention == null) {
-            throw new IllegalArgumentException("writer, splitter and retention options and storage io must be set");
+        if (writer == null || io == null || splitter == null || retention == null || psiFile == null) {
+            throw new IllegalArgumentException("writer, splitter and retention options, storage io and the PSI file must be set");
         }
     }
 
     public static StoreConfig defaults(Path dataDir) {
         return new StoreConfig(dataDir, DEFAULT_SEGMENT_SIZE, false, WriterOptions.defaults(), new FileStorageIo(),
-                SplitterOptions.defaults(), null, RetentionOptions.defaults());
+                SplitterOptions.defaults(), null, RetentionOptions.defaults(),
+                SystemPressureGauge.PSI_IO);
     }
 
     public StoreConfig withSegmentSize(long bytes) {
-        return new StoreConfig(dataDir, bytes, repair, writer, io, splitter, pressure, retention);
+        return new StoreConfig(dataDir, bytes, repair, writer, io, splitter, pressure, retention, psiFile);
     }
 
     public StoreConfig withRepair(boolean r) {
-        return new StoreConfig(dataDir, segmentSize, r, writer, io, splitter, pressure, retention);
+        return new StoreConfig(dataDir, segmentSize, r, writer, io, splitter, pressure, retention, psiFile);
     }
 
     public StoreConfig withWriter(WriterOptions w) {
-        return new StoreConfig(dataDir, segmentSize, repair, w, io, splitter, pressure, retention);
+        return new StoreConfig(dataDir, segmentSize, repair, w, io, splitter, pressure, retention, psiFile);
     }
 
     public StoreConfig withDurability(Durability d) {
@@ -63,19 +67,23 @@ public record StoreConfig(Path dataDir, long segmentSize, boolean repair, Writer
     }
 
     public StoreConfig withIo(StorageIo storageIo) {
-        return new StoreConfig(dataDir, segmentSize, repair, writer, storageIo, splitter, pressure, retention);
+        return new StoreConfig(dataDir, segmentSize, repair, writer, storageIo, splitter, pressure, retention, psiFile);
     }
 
     public StoreConfig withSplitter(SplitterOptions s) {
-        return new StoreConfig(dataDir, segmentSize, repair, writer, io, s, pressure, retention);
+        return new StoreConfig(dataDir, segmentSize, repair, writer, io, s, pressure, retention, psiFile);
     }
 
     public StoreConfig withPressureGauge(PressureGauge gauge) {
-        return new StoreConfig(dataDir, segmentSize, repair, writer, io, splitter, gauge, retention);
+        return new StoreConfig(dataDir, segmentSize, repair, writer, io, splitter, gauge, retention, psiFile);
     }
 
     public StoreConfig withRetention(RetentionOptions r) {
-        return new StoreConfig(dataDir, segmentSize, repair, writer, io, splitter, pressure, r);
+        return new StoreConfig(dataDir, segmentSize, repair, writer, io, splitter, pressure, r, psiFile);
+    }
+
+    public StoreConfig withPsiFile(Path file) {
+        return new StoreConfig(dataDir, segmentSize, repair, writer, io, splitter, pressure, retention, file);
     }
 
     public Path streamsDir() {

@@ -61,7 +61,8 @@ public final class Writer implements Runnable {
     private volatile long payloadBytes;
     private volatile long forces;
     private final long[] forceMicros = new long[FORCE_SAMPLES];
-    private volatile int forceSampleCount;
+    /** Forces timed so far; a long, so that it cannot wrap into a negative ring index on a long-lived board. */
+    private volatile long forceSampleCount;
     private volatile boolean storageFull;
     private volatile long heartbeatNanos = System.nanoTime();
     private volatile String lastError;
@@ -460,9 +461,9 @@ public final class Writer implements Runnable {
         long end = System.nanoTime();
         lastForceNanos = end;
         long micros = (end - start) / 1_000;
-        int n = forceSampleCount;
-        forceMicros[n % FORCE_SAMPLES] = micros;
-        forceSampleCount = n + 1;
+        long n = forceSampleCount;
+        forceMicros[(int) (n % FORCE_SAMPLES)] = micros;
+        forceSampleCount = n + 1; // publishes the sample (volatile write after the array store)
         forces++;
         if (micros / 1_000 >= options.slowForceMillis()) {
             Logger.warn("slow force: millis={} threshold={}", micros / 1_000, options.slowForceMillis());
@@ -556,8 +557,27 @@ public final class Writer implements Runnable {
         return recentIds.snapshot();
     }
 
+    /**
+     * Hands {@code sink} the latency (micros) of each force timed after the first {@code seen}
+     * ones, oldest first (at most the last {@value #FORCE_SAMPLES}: older ones are gone), and
+     * returns how many forces have been timed, to pass as {@code seen} next time. For one reader
+     * (the splitter's pressure gauge) polling more often than the writer can force 1024 times.
+     */
+    public long forceLatenciesSince(long seen, java.util.function.LongConsumer sink) {
+        long count = forceSampleCount;
+        for (long i = Math.max(seen, count - FORCE_SAMPLES); i < count; i++) {
+            sink.accept(forceMicros[(int) (i % FORCE_SAMPLES)]);
+        }
+        return count;
+    }
+
+    /** Appends waiting for the writer now (cheaper than {@link #stats()}, which sorts the force samples). */
+    public int queueDepth() {
+        return queue.size();
+    }
+
     public WriterStats stats() {
-        int n = Math.min(forceSampleCount, FORCE_SAMPLES);
+        int n = (int) Math.min(forceSampleCount, FORCE_SAMPLES);
         long[] samples = Arrays.copyOf(forceMicros, n);
         Arrays.sort(samples);
         long p50 = n == 0 ? 0 : samples[(int) Math.min(n - 1, Math.floor(n * 0.50))];

@@ -125,28 +125,44 @@ class AccessControlTest {
         }
     }
 
-    /** The java command with a classpath any user can read (the Maven repository under /root is not). */
+    /**
+     * The java command's classpath as copies any user can read: neither the Maven repository
+     * under /root nor the checkout need be (a clone in a 0700 folder is not).
+     */
     private static String readableClasspath(Path base) throws IOException {
         Path lib = Files.createDirectories(base.resolve("lib"));
         List<String> entries = new ArrayList<>();
         // Everything the daemon runs with (Pi4J, SLF4J and their natives included), so the
         // child classpath can never fall behind the pom.
+        int n = 0;
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
             Path p = Path.of(entry);
             if (entry.isEmpty() || !Files.exists(p) || p.toString().contains("junit") || p.toString().contains("jqwik")) {
                 continue;
             }
-            if (Files.isDirectory(p)) {
-                entries.add(p.toString()); // target/classes: world-readable in the checkout
-            } else {
-                Path copy = lib.resolve(p.getFileName());
-                Files.copy(p, copy, StandardCopyOption.REPLACE_EXISTING);
-                Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString("rw-r--r--"));
-                entries.add(copy.toString());
-            }
+            // Numbered: two entries may share a file name (target/classes and target/test-classes do not, jars may).
+            Path copy = lib.resolve((n++) + "-" + p.getFileName());
+            copyReadable(p, copy);
+            entries.add(copy.toString());
         }
         Files.setPosixFilePermissions(lib, PosixFilePermissions.fromString("rwxr-xr-x"));
         return String.join(":", entries);
+    }
+
+    /** Copies a jar, or a classes folder with everything under it, readable by every user. */
+    private static void copyReadable(Path from, Path to) throws IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                    Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
+                } else {
+                    Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
+                    Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
+                }
+            }
+        }
     }
 
     private static List<String> java(String classpath) {

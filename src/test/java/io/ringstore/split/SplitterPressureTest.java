@@ -92,6 +92,69 @@ class SplitterPressureTest {
         }
     }
 
+    /**
+     * Issue 14 item 1: a burst of slow forces pauses the splitter through the real gauge; once the
+     * writer stops (no forces, PSI calm) the splitter must resume within seconds, not wait for
+     * its lag bound.
+     */
+    @Test
+    void resumesWithinSecondsOnceSlowForcesStop() throws Exception {
+        Path psi = dir.resolve("psi-io");
+        java.nio.file.Files.writeString(psi, "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+                + "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+        SlowCardIo card = new SlowCardIo();
+        StoreConfig config = config(dir.resolve("data"), null).withIo(card).withPsiFile(psi);
+        config = config.withSplitter(config.splitter().withPressure(policyForTest()));
+        try (RingStore store = RingStore.open(config)) {
+            // A healthy card for a while: the gauge learns what its forces usually take.
+            long baselineUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(baselineMillis());
+            int v = 0;
+            while (System.nanoTime() < baselineUntil) {
+                append(store, "base", v++);
+            }
+            assertFalse(store.splitterStatus().state() == SplitterState.PAUSED_FOR_PRESSURE,
+                    "a healthy card must not read as pressure");
+
+            // The card stalls: each force now takes 200 ms more; the splitter pauses.
+            CountDownLatch paused = stateLatch(store, SplitterState.PAUSED_FOR_PRESSURE);
+            card.slow(200);
+            int slow = 0;
+            while (paused.getCount() > 0) {
+                assertTrue(slow < 100, "the splitter did not pause after " + slow + " slow forces");
+                append(store, "burst", slow++);
+            }
+            // The writer stops: no more forces. Calm from here on.
+            long calmSince = System.nanoTime();
+            CountDownLatch resumed = new CountDownLatch(1);
+            store.splitter().onStateChange(s -> {
+                if (s != SplitterState.PAUSED_FOR_PRESSURE) {
+                    resumed.countDown();
+                }
+            });
+            if (store.splitterStatus().state() != SplitterState.PAUSED_FOR_PRESSURE) {
+                resumed.countDown();
+            }
+            boolean resumedInTime = resumed.await(30, TimeUnit.SECONDS);
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - calmSince);
+            System.out.printf("resume after slow forces: slowForces=%d resumedAfterMillis=%s%n", slow,
+                    resumedInTime ? millis : ">30000");
+            assertTrue(resumedInTime, "splitter still paused 30 s after the writer stopped: " + store.splitterStatus());
+            assertTrue(millis < 10_000, "splitter took " + millis + " ms to resume after the writer stopped");
+            await(store, () -> store.splitterStatus().lagEvents() == 0, "catch up once calm");
+            assertEquals(slow, store.readStream("burst", 0, 1_000, Direction.FORWARD).events().size());
+        }
+    }
+
+    /** The default thresholds with a 500 ms force window, so that the baseline forms in 1.5 s. */
+    private static PressurePolicy policyForTest() {
+        return PressurePolicy.defaults().withForceWindow(500);
+    }
+
+    /** Long enough for the gauge to close more than its minimum of baseline windows. */
+    private static long baselineMillis() {
+        return (ForceLatencySignal.MIN_BASELINE_WINDOWS + 1) * policyForTest().forceWindowMillis();
+    }
+
     @Test
     void psiParsing() {
         assertEquals(16.97, SystemPressureGauge.parseSomeAvg10(
@@ -103,8 +166,9 @@ class SplitterPressureTest {
         PressurePolicy p = PressurePolicy.defaults();
         assertTrue(p.high(new PressureReading(50, 0, 0)));
         assertTrue(p.high(new PressureReading(Double.NaN, 0.6, 0)));
-        assertTrue(p.high(new PressureReading(Double.NaN, 0, 200_000)));
-        assertFalse(p.high(new PressureReading(20, 0.2, 60_000)));
+        assertTrue(p.high(new PressureReading(Double.NaN, 0, 4.0)));
+        assertFalse(p.high(new PressureReading(20, 0.2, 3.9)));
+        assertFalse(p.low(new PressureReading(Double.NaN, 0, 2.0)));
         assertFalse(p.low(new PressureReading(20, 0, 0)));
         assertTrue(p.low(new PressureReading(Double.NaN, 0, 0)));
     }

@@ -193,4 +193,21 @@ class RingStoreTest {
                     .join() != null ? new byte[] {7} : null);
         }
     }
+
+    /** Issue 14 item 4: the LED thread asked for status after close and died of NoSuchElementException. */
+    @Test
+    void statusAfterCloseIsTheLastStatusWithTheSplitterStopped() throws Exception {
+        RingStore store = RingStore.open(config());
+        store.append("door", ExpectedVersion.NO_STREAM, List.of(event("opened"))).join();
+        StoreStatus open = store.status();
+        store.close();
+        StoreStatus closed = store.status();
+        assertEquals(open.committedPosition(), closed.committedPosition());
+        assertEquals(open.oldestPosition(), closed.oldestPosition());
+        assertEquals(1, closed.streams());
+        assertEquals(1, closed.writer().events());
+        assertEquals(io.ringstore.split.SplitterState.STOPPED, closed.splitter().state());
+        assertEquals(io.ringstore.split.SplitterState.STOPPED, store.splitterStatus().state());
+        assertEquals(0, store.splitterStatus().lagEvents(), "a clean stop drains the splitter");
+    }
 }
