@@ -572,6 +572,9 @@ public final class Splitter implements Runnable {
                     fileLast + 1, m.base() - 1, stream);
             fileLast = rebuildFromLog(stream, m.firstPosition(), m.base() - 1);
         }
+        if (fileLast >= m.base()) {
+            fileLast = checkOverlap(m, fileLast);
+        }
         List<byte[]> bodies = new ArrayList<>();
         long firstNew = -1;
         long bytes = 0;
@@ -593,6 +596,39 @@ public final class Splitter implements Runnable {
             files.appendGroup(stream, bodies, firstNew);
         }
         return new long[] {m.base() + n - 1, bytes, n};
+    }
+
+    /**
+     * Checks that versions the file already holds and the log's unsplit ones are the same records
+     * before the copy skips them; returns the file's last version, after cutting it back if not.
+     *
+     * <p>Crash window: in {@code periodic} and {@code none} modes a power cut can take the log's
+     * unforced tail while the stream file (synced by an earlier pass's syncfs, or its own force)
+     * keeps those events; new appends then reuse their versions. Skipping "held" versions would
+     * leave the file serving the lost events in place of the acknowledged new ones. The highest
+     * overlapping version is enough to compare: the log loses a contiguous tail, so if any
+     * overlapping version differs, the highest does.
+     */
+    private long checkOverlap(Move m, long fileLast) throws IOException {
+        long last = Math.min(fileLast, m.base() + m.positions().length - 1);
+        long inLog = m.positions()[(int) (last - m.base())];
+        LogRecord logRecord = LogRecord.parseFrom(log.readBodyAt(inLog));
+        LogRecord fileRecord = files.recordAt(m.stream(), last);
+        // The same position is not enough: a new event the size of the lost one lands where it was.
+        if (fileRecord != null && fileRecord.getPosition() == inLog
+                && fileRecord.getEventId().equals(logRecord.getEventId())
+                && fileRecord.getTimestampMicros() == logRecord.getTimestampMicros()) {
+            return fileLast;
+        }
+        Logger.error("stream file holds versions the log lost in a power cut (new appends reused them): stream={} "
+                + "version={} fileRecordPosition={} logRecordPosition={}; cutting the file back to version {} and "
+                + "re-splitting from the log", m.stream(), last, fileRecord == null ? -1 : fileRecord.getPosition(),
+                inLog, m.base() - 1);
+        if (m.base() == 0) {
+            files.discard(m.stream()); // the log holds the whole stream: the next group creates the file
+            return -1;
+        }
+        return rebuildFromLog(m.stream(), m.firstPosition(), m.base() - 1);
     }
 
     /**

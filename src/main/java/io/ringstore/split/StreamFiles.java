@@ -157,6 +157,48 @@ public final class StreamFiles {
     }
 
     /**
+     * The file's record of {@code version}, or null when the file does not hold it or it cannot
+     * be found soundly. Walks back from the last footer a group at a time: the versions a
+     * re-split after a restart overlaps are in the last groups.
+     */
+    public io.ringstore.log.proto.LogRecord recordAt(String stream, long version) throws IOException {
+        Path file = pathFor(stream);
+        int header = StreamFileFormat.headerLength(stream);
+        long end;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            end = ch.size();
+            ByteBuffer footer = ByteBuffer.allocate(StreamFileFormat.FOOTER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+            while (end >= header + StreamFileFormat.FOOTER_LENGTH) {
+                footer.clear();
+                while (footer.hasRemaining() && ch.read(footer, end - StreamFileFormat.FOOTER_LENGTH + footer.position()) > 0) {
+                    // fill
+                }
+                if (footer.hasRemaining() || !StreamFileFormat.footerOk(footer, 0)
+                        || footer.getLong(StreamFileFormat.FOOTER_LAST_VERSION_OFFSET) < version) {
+                    return null;
+                }
+                long groupStart = footer.getLong(StreamFileFormat.FOOTER_GROUP_START_OFFSET);
+                if (groupStart < header || groupStart >= end) {
+                    return null;
+                }
+                try (StreamFileReader r = StreamFileReader.openAt(file, stream, groupStart)) {
+                    io.ringstore.log.proto.LogRecord rec = r.next();
+                    if (rec != null && rec.getVersion() <= version) {
+                        while (rec != null && rec.getVersion() < version) {
+                            rec = r.next();
+                        }
+                        return rec != null && rec.getVersion() == version ? rec : null;
+                    }
+                }
+                end = groupStart;
+            }
+        } catch (java.nio.file.NoSuchFileException | StreamFileException e) {
+            return null;
+        }
+        return null;
+    }
+
+    /**
      * The last version held by {@code stream}'s file (-1 when there is no file). On first touch
      * the file's last group is checked; a torn group (written, not yet synced, when the process
      * died) is cut back to the last complete group.
@@ -754,6 +796,19 @@ public final class StreamFiles {
             Logger.warn("repair: cut stream file back to the repaired log: stream={} lastVersion={} file={}",
                     stream, keepThrough, file);
         }
+    }
+
+    /**
+     * Removes {@code stream}'s file when the log holds every version it held (a crash before
+     * the folder is forced brings it back, and the check that removed it runs again).
+     */
+    public void discard(String stream) throws IOException {
+        forget(stream);
+        Path file = pathFor(stream);
+        if (io.deleteIfExists(file)) {
+            io.forceDirectory(file.getParent());
+        }
+        lastVersions.put(stream, -1L);
     }
 
     /** Forgets what is known of {@code stream}'s file (after damage was found). */
