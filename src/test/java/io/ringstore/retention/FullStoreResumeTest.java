@@ -85,11 +85,11 @@ class FullStoreResumeTest {
                 }
                 // Retention then frees the log's second copy of what was split; appends resume
                 // if that was enough. Refused for good: still refused with the splitter caught up
-                // and the log down to its last two segments (the one written and the newest
-                // split one, which the stream-table checkpoint may not cover yet).
-                long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                // and the log down to the segment being written (a checkpoint is written at each
+                // roll, so every older one is split and covered: retention can take them all).
+                long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (store.retention().budget().refusing()
-                        && !(store.status().segments() <= 2 && store.splitterStatus().lagEvents() == 0)
+                        && !(store.status().segments() == 1 && store.splitterStatus().lagEvents() == 0)
                         && System.nanoTime() < settle) {
                     minFree = Math.min(minFree, mountPoint.toFile().getUsableSpace());
                     store.awaitCommittedBeyond(Long.MAX_VALUE - 1, 20);
