@@ -58,6 +58,8 @@ public final class Framing {
      * reader per channel.
      */
     public static final class Reader {
+        /** A frame body's first allocation; it doubles as more of the body arrives. */
+        static final int FIRST_BODY_BYTES = 64 << 10;
         private final ReadableByteChannel channel;
         private final ByteBuffer buffer;
 
@@ -99,15 +101,25 @@ public final class Framing {
             throw new MalformedFrameException("length varint longer than " + MAX_VARINT_BYTES + " bytes");
         }
 
-        /** Reads exactly {@code length} bytes of a frame body whose length was just read. */
+        /**
+         * Reads exactly {@code length} bytes of a frame body whose length was just read. The body
+         * grows as its bytes arrive (doubling from {@link #FIRST_BODY_BYTES}), not allocated at the
+         * declared length: a peer that declares a frame near the limit and sends little or nothing
+         * (a fuzzer, a client that dies) costs what it sent, not the limit (8 MiB in the daemon,
+         * which took its heap to the maximum and its RSS with it; issue 14). A full large frame
+         * costs about one extra copy of itself.
+         */
         public byte[] readBody(int length) throws IOException {
-            byte[] body = new byte[length];
+            byte[] body = new byte[Math.min(length, FIRST_BODY_BYTES)];
             int at = 0;
             while (at < length) {
                 if (!buffer.hasRemaining() && !fill()) {
                     throw new MalformedFrameException("stream ended inside a frame: read=" + at + " length=" + length);
                 }
-                int n = Math.min(buffer.remaining(), length - at);
+                if (at == body.length) {
+                    body = Arrays.copyOf(body, (int) Math.min(length, 2L * body.length));
+                }
+                int n = Math.min(buffer.remaining(), body.length - at);
                 buffer.get(body, at, n);
                 at += n;
             }

@@ -26,6 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class TailIndex {
     private final ConcurrentHashMap<String, Tail> tails = new ConcurrentHashMap<>();
     private final AtomicLong events = new AtomicLong();
+    /** Log bytes of all unsplit events (the disk budget counts them as bytes still to be copied). */
+    private final AtomicLong bytes = new AtomicLong();
     private final AtomicLong ripeSignals = new AtomicLong();
     private final long ripeBytes;
 
@@ -90,6 +92,7 @@ public final class TailIndex {
             }
             return t;
         });
+        this.bytes.addAndGet(bytes);
         events.addAndGet(n);
         if (crossed[0]) {
             ripeSignals.incrementAndGet();
@@ -102,6 +105,11 @@ public final class TailIndex {
             synchronized (t) {
                 int keep = (int) Math.max(0, Math.min(t.count, version - t.base));
                 events.addAndGet(keep - t.count);
+                if (keep == 0) {
+                    // Only a stream's total is known: part of a tail stays counted until it is split.
+                    bytes.addAndGet(-t.bytes);
+                    t.bytes = 0;
+                }
                 t.count = keep;
                 return t.count == 0 ? null : t;
             }
@@ -121,7 +129,10 @@ public final class TailIndex {
                     System.arraycopy(t.positions, drop, t.positions, 0, t.count - drop);
                     t.count -= drop;
                     t.base += drop;
-                    t.bytes = Math.max(0, t.bytes - bytes);
+                    // A stream with nothing left unsplit holds no bytes, whatever the pass counted.
+                    long freed = t.count == 0 ? t.bytes : Math.min(t.bytes, bytes);
+                    t.bytes -= freed;
+                    this.bytes.addAndGet(-freed);
                     // What stays was written after the pass that moved the rest began: it has
                     // waited for no more than that pass took.
                     t.sinceMillis = now;
@@ -207,6 +218,11 @@ public final class TailIndex {
     /** Unsplit events in all streams. */
     public long events() {
         return events.get();
+    }
+
+    /** Log bytes of the unsplit events in all streams (approximate after a failed force: never less). */
+    public long bytes() {
+        return bytes.get();
     }
 
     /** Streams with unsplit events. */

@@ -145,10 +145,24 @@ public final class Retention implements StreamVisibility, AppendGate {
             return new RingStoreException(ErrorCode.STREAM_DELETED, "stream deleted: stream=" + stream);
         }
         if (budget != null && budget.refusing()) {
-            return new RingStoreException(ErrorCode.STORAGE_FULL, "storage full: over the disk budget, "
-                    + budget.describe() + "; appends resume when retention frees space");
+            return new RingStoreException(ErrorCode.STORAGE_FULL, storageFullMessage());
         }
         return null;
+    }
+
+    /**
+     * What a refused append is told (and the journal, when refusing starts): where usage stands,
+     * when appends resume, and, since with no limits retention can free only the log's second
+     * copy of split events, what the operator can do.
+     */
+    String storageFullMessage() {
+        boolean limits = !own.isEmpty() || !prefixes.isEmpty();
+        return "storage full: over the disk budget, " + budget.describe() + "; appends resume when used+unsplit is under "
+                + "resume_below; " + (limits
+                ? "retention is removing events past the streams' limits"
+                : "no stream has retention limits, so retention cannot free space")
+                + "; to make room, set limits with `ringstore limits` or remove streams with `ringstore delete` "
+                + "(or give the store more space)";
     }
 
     @Override

@@ -47,13 +47,18 @@ import org.tinylog.Logger;
  * it keeps per limit's worth of appends.
  *
  * <p>Usage = log segment files (exact: count x segment size) + everything else in the data
- * folder (stream files and checkpoints, rounded up to 4 KiB each), walked at start and every
- * {@link #WALK_MILLIS}, and estimated in between as the walked size + bytes the splitter has
- * written to stream files since ({@link StreamFiles#bytesWritten()}) - bytes freed by rewrites.
+ * folder (stream files and checkpoints, rounded up to 4 KiB each), walked on a thread of its own
+ * ({@link UsageWalker}) from start and every {@link #WALK_MILLIS}, and estimated in between as
+ * the walked size + bytes the splitter has written to stream files since the walk was asked for
+ * ({@link StreamFiles#bytesWritten()}) - bytes freed by rewrites since. Until the first walk
+ * ends, the budget is not measured and refuses nothing. The budget also counts the log bytes
+ * the splitter has still to copy (see {@link DiskBudget}).
  */
 public final class StreamCompactor {
     static final long SLICE_MILLIS = 50;
     static final long WALK_MILLIS = 10 * 60_000;
+    /** After a walk failed, the next is asked for this much later. */
+    static final long WALK_RETRY_MILLIS = 10_000;
     static final long MIN_DROP_BYTES = 4096;
     /** A batch of rewrites is committed once its new files hold this much (bounds the syncfs). */
     static final long MAX_BATCH_BYTES = 16L << 20;
@@ -74,10 +79,16 @@ public final class StreamCompactor {
     private boolean passAggressive;
     private long nextPassMillis;
     private boolean started;
+    private final UsageWalker walker;
+    private boolean walking;
+    private boolean walked;
     private long walkedBytes;
     private long walkedAtWritten;
-    private long freedSinceWalk;
+    private long walkedAtFreed;
+    private long askedAtWritten;
+    private long askedAtFreed;
     private long nextWalkMillis;
+    private boolean wasRefusing;
     private long nextWorkNanos;
 
     // Published counters.
@@ -97,6 +108,17 @@ public final class StreamCompactor {
         this.options = options;
         this.p = parts;
         this.budget = retention.budget();
+        this.walker = budget != null ? new UsageWalker(parts.dataDir()) : null;
+        if (budget != null) {
+            budget.watchLog(parts.log()::committedPosition);
+        }
+    }
+
+    /** Stops the usage walk's thread (the store is closing). */
+    public void stop() {
+        if (walker != null) {
+            walker.stop();
+        }
     }
 
     /**
@@ -192,7 +214,7 @@ public final class StreamCompactor {
         // At the refusal point with step 2 still under way: the split log inside retention is a
         // second copy of what the stream files hold, and refusing appends while it is kept would
         // be wrong. Step 3 runs now; step 2 goes on.
-        if (budget.usageBytes() + budget.headroomBytes() + p.log().segmentSize() > budget.budgetBytes()) {
+        if (budget.projectedBytes() + budget.headroomBytes() + p.log().segmentSize() > budget.budgetBytes()) {
             int early = reclaimLog(0, 0, now);
             if (early > 0) {
                 logSegmentsEarly += early;
@@ -239,17 +261,42 @@ public final class StreamCompactor {
 
     /** Measures usage and updates the budget; returns whether usage is still over the low-water mark. */
     private boolean measure(long now) throws IOException {
+        long position = p.log().committedPosition();
         long written = p.files().bytesWritten();
-        if (now >= nextWalkMillis) {
+        UsageWalker.Result result = walking ? walker.poll() : null;
+        if (result != null) {
+            walking = false;
+            if (result.error() != null) {
+                Logger.warn("disk usage walk failed, retrying: dir={} error={}", p.dataDir(), result.error().toString());
+                nextWalkMillis = now + WALK_RETRY_MILLIS;
+            } else {
+                walked = true;
+                walkedBytes = result.bytes();
+                walkedAtWritten = askedAtWritten;
+                walkedAtFreed = askedAtFreed;
+            }
+        }
+        if (!walking && now >= nextWalkMillis && walker.request()) {
             // Outside the log (stream files, checkpoints): segments are counted exactly below.
-            walkedBytes = DiskBudget.folderBytes(p.dataDir(), p.dataDir().resolve("log"));
-            walkedAtWritten = written;
-            freedSinceWalk = 0;
+            walking = true;
+            askedAtWritten = written;
+            askedAtFreed = streamBytesFreed;
             nextWalkMillis = now + WALK_MILLIS;
         }
-        long streams = Math.max(0, walkedBytes + (written - walkedAtWritten) - freedSinceWalk);
+        if (!walked) {
+            return false;
+        }
+        long streams = Math.max(0, walkedBytes + (written - walkedAtWritten) - (streamBytesFreed - walkedAtFreed));
         long logBytes = (long) p.log().segmentFiles().size() * p.log().segmentSize();
-        budget.update(logBytes + streams);
+        boolean refusing = budget.update(logBytes + streams, p.tail().bytes(), position);
+        if (refusing != wasRefusing) {
+            wasRefusing = refusing;
+            if (refusing) {
+                Logger.error(retention.storageFullMessage());
+            } else {
+                Logger.info("disk budget: back under, appends resume ({})", budget.describe());
+            }
+        }
         return budget.overLowWater();
     }
 
@@ -443,7 +490,6 @@ public final class StreamCompactor {
     }
 
     private void freed(long bytes) {
-        freedSinceWalk += bytes;
         streamBytesFreed += bytes;
     }
 

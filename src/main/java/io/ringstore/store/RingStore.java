@@ -95,13 +95,9 @@ public final class RingStore implements AutoCloseable {
                         so.pressure());
         this.splitter = new Splitter(log, streamFiles, tail, config.io(), config.checkpointDir(), so, gauge,
                 checkpointer::lastWrittenPosition, splitPosition);
-        DiskBudget budget;
-        try {
-            budget = config.retention().hasBudget()
-                    ? DiskBudget.of(config.retention(), config.dataDir(), config.segmentSize()) : null;
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        // Reads no folder: usage is measured in the background (readiness does not wait for a walk).
+        DiskBudget budget = config.retention().hasBudget()
+                ? DiskBudget.of(config.retention(), config.dataDir(), config.segmentSize()) : null;
         this.retention = new Retention(config.retention(), budget);
         this.reader = new StreamReader(log, table, tail, new StreamFiles(config.streamsDir(), 1, 1, config.io()), splitter::requestRebuild,
                 retention);
@@ -394,6 +390,7 @@ public final class RingStore implements AutoCloseable {
             }
         }
         splitter.stop();
+        compactor.stop();
         checkpointer.stop();
         try {
             checkpointThread.join();

@@ -81,4 +81,41 @@ class FramingTest {
         int n = cut.readLength(1024);
         assertThrows(Framing.MalformedFrameException.class, () -> cut.readBody(n));
     }
+
+    /**
+     * A declared length is a promise, not bytes: a frame that declares 8 MiB and sends 100 bytes
+     * must cost about what it sent (issue 14: fuzzed connections took the daemon's heap, and its
+     * RSS, to the maximum), and a body longer than the first allocation still reads back whole.
+     */
+    @Test
+    void aBodyGrowsAsItsBytesArriveNotToItsDeclaredLength() throws Exception {
+        ByteArrayOutputStream cutOff = new ByteArrayOutputStream();
+        int declared = 8 << 20;
+        for (long v = declared; ; v >>>= 7) {
+            if ((v & ~0x7fL) == 0) {
+                cutOff.write((int) v);
+                break;
+            }
+            cutOff.write((int) ((v & 0x7f) | 0x80));
+        }
+        cutOff.write(new byte[100]);
+        Framing.Reader cut = new Framing.Reader(Channels.newChannel(new ByteArrayInputStream(cutOff.toByteArray())), 4096);
+        assertEquals(declared, cut.readLength(declared));
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        assertThrows(Framing.MalformedFrameException.class, () -> cut.readBody(declared));
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertEquals(true, allocated < 1 << 20, "a cut-off 8 MiB frame allocated " + allocated + " bytes");
+
+        byte[] payload = new byte[5 * Framing.Reader.FIRST_BODY_BYTES / 2 + 7];
+        new java.util.Random(14).nextBytes(payload);
+        Request big = Request.newBuilder().setId(7).setPing(PingRequest.newBuilder().setPayload(ByteString.copyFrom(payload)))
+                .build();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        big.writeDelimitedTo(out);
+        Framing.Reader whole = new Framing.Reader(Channels.newChannel(new ByteArrayInputStream(out.toByteArray())), 4096);
+        byte[] body = whole.readBody(whole.readLength(1 << 20));
+        assertEquals(big.getSerializedSize(), body.length);
+        assertEquals(big, Request.parseFrom(body));
+    }
 }

@@ -189,6 +189,7 @@ class DiskBudgetTest {
         FileStore fs = Files.getFileStore(mountPoint);
         long free = fs.getUsableSpace();
         DiskBudget budget = DiskBudget.of(RetentionOptions.defaults().withBudget(0, 50, 80), data, SEGMENT);
+        budget.update(DiskBudget.folderBytes(data, null), 0);
         long expected = ((4L << 20) + free) / 100 * 50;
         assertTrue(Math.abs(budget.budgetBytes() - expected) < 256 << 10,
                 "budget " + budget.budgetBytes() + " should be half of held + free = " + expected);
@@ -196,6 +197,7 @@ class DiskBudgetTest {
                 "half the card (" + fs.getTotalSpace() / 2 + ") would leave the system no room: " + budget.budgetBytes());
         // Too small a share is raised to what the store needs to work, not refused.
         DiskBudget tiny = DiskBudget.of(RetentionOptions.defaults().withBudget(0, 1, 80), data, SEGMENT);
+        tiny.update(DiskBudget.folderBytes(data, null), 0);
         assertEquals(2 * (SEGMENT + DiskBudget.SPLITTER_PASS_BYTES) + 1, tiny.budgetBytes());
     }
 
