@@ -24,6 +24,17 @@ import org.tinylog.Logger;
  *       (volatile). In the default durability mode it never passes the durable position.
  * </ul>
  *
+ * <p>Torn pages: batches are packed, so the last acknowledged batch usually shares its last
+ * 4 KiB page with the next batch's first frames, and the next force writes that page again with
+ * the acknowledged bytes unchanged. A card that keeps each 512-byte sector whole (old or new)
+ * cannot damage them that way; this is what the power-cut tests model. A card that garbles a
+ * sector it was writing when the power went can: if a later record survives, its
+ * {@code durable_before} proves the bytes had been forced and the store refuses to open
+ * ({@link CorruptLogException} naming file and offset; {@code --repair} cuts there); if none
+ * does, recovery cannot tell the damage from a torn tail and cuts it, losing the end of an
+ * acknowledged batch. Padding each batch to a page would rule this out for up to 4 KiB more
+ * written per force, which on an SD card is the wear we are built to avoid; not done.
+ *
  * <p>Exception policy: I/O failures are checked {@link IOException}s for the writer to turn into
  * typed append errors; damage that recovery cannot explain as a torn tail is a
  * {@link CorruptLogException} naming file and offset.

@@ -140,6 +140,7 @@ public final class RingStore implements AutoCloseable {
             for (Path folder : List.of(config.logDir(), config.checkpointDir(), config.streamsDir())) {
                 config.io().createDirectoriesDurably(folder);
             }
+            FilesystemCheck.check(config);
             StreamTableCheckpoint.removeTemp(config.io(), config.checkpointDir());
             if (config.repair() && StreamTableCheckpoint.remove(config.io(), config.checkpointDir())) {
                 // Repair scans the whole log: damage below the checkpoint position is otherwise
