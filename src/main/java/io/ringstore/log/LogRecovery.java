@@ -84,7 +84,25 @@ final class LogRecovery {
                 }
             }
             Segment previous = null;
-            for (Segment s : segments.values()) {
+            for (Segment s : new ArrayList<>(segments.values())) {
+                if (previous != null && previous.base() + previous.size() != s.base()
+                        && previous.base() + previous.size() <= scanFrom) {
+                    // Crash window: retention deleted these old segments (everything in them was
+                    // split and checkpointed: they end below both checkpoints) and the power went
+                    // before the folder was forced; a cut can bring any of the deleted names back,
+                    // leaving a gap after them. They hold nothing the store still needs: delete
+                    // them again.
+                    for (Segment old : new ArrayList<>(segments.headMap(s.base(), false).values())) {
+                        segments.remove(old.base());
+                        old.close();
+                        io.deleteIfExists(old.file());
+                        removedEmpty.add(old.file());
+                        Logger.warn("removed a reclaimed log segment a power cut brought back file={}", old.file());
+                    }
+                    io.forceDirectory(dir);
+                    previous = s;
+                    continue;
+                }
                 if (previous != null && previous.base() + previous.size() != s.base()) {
                     // Segments are only ever added at the end and removed from the front, so a gap
                     // means a file was lost or removed by hand.
