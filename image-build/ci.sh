@@ -26,7 +26,9 @@ step() { # step NAME COMMAND...: runs it, timing it
     say "step '$name': $(( $(date +%s) - s )) s"
 }
 tools() {
-    pkgs="qemu-user-static binfmt-support mmdebstrap genimage qemu-system-arm qemu-utils dosfstools mtools e2fsprogs lintian"
+    # arch-test: mmdebstrap --arch=arm64 on an amd64 host refuses to start without it ("E: install
+    # arch-test for foreign architecture support", exit 25); it is only a Suggests of mmdebstrap.
+    pkgs="qemu-user-static binfmt-support mmdebstrap arch-test genimage qemu-system-arm qemu-utils dosfstools mtools e2fsprogs lintian"
     missing=""
     for p in $pkgs; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
