@@ -36,7 +36,7 @@ if [ -s "$TAR" ] && [ "${1:-}" != "--rebuild" ]; then
     echo "$TAR"
     exit 0
 fi
-need_tools mmdebstrap:mmdebstrap
+need_tools mmdebstrap:mmdebstrap arch-test:arch-test
 ensure_binfmt
 mkdir -p "$CACHE"
 say "building $TAR (cold cache: expect 9-15 minutes, mostly package scripts under emulation)"

@@ -82,3 +82,21 @@ project_version() {
     v=$(sed -n '0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p' "$REPO/pom.xml")
     printf '%s\n' "$v" | sed 's/-SNAPSHOT$/~snapshot/'
 }
+
+# guest_boot_files IMG DIR: the image's own kernel, initrd and command line, for QEMU's direct
+# kernel boot on -M virt: DIR/vmlinuz, DIR/initrd.img, and GUEST_CMDLINE (cmdline.txt from the
+# boot partition, read with mtools at the partition's byte offset, with the Pi's consoles
+# replaced by the virt board's serial port).
+guest_boot_files() {
+    need_tools mcopy:mtools partx:util-linux
+    _start=$(partx --show --bytes --noheadings -o START --nr 1 "$1" | tr -d ' ')
+    _fat="$1@@$((_start * 512))"
+    _kernel=$(mdir -b -i "$_fat" ::/ | sed -n 's|^::/\(vmlinuz-.*\)|\1|p' | head -n 1)
+    _initrd=$(mdir -b -i "$_fat" ::/ | sed -n 's|^::/\(initrd.img-.*\)|\1|p' | head -n 1)
+    [ -n "$_kernel" ] && [ -n "$_initrd" ] || die "no vmlinuz-*/initrd.img-* on the image's boot partition"
+    mcopy -n -i "$_fat" "::/$_kernel" "$2/vmlinuz"
+    mcopy -n -i "$_fat" "::/$_initrd" "$2/initrd.img"
+    mcopy -n -i "$_fat" ::/cmdline.txt "$2/cmdline.txt"
+    GUEST_CMDLINE="$(sed -e 's/console=[^ ]*//g' "$2/cmdline.txt" | tr -s ' ') console=ttyAMA0"
+    GUEST_KERNEL=$_kernel
+}
