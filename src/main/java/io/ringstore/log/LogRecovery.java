@@ -47,6 +47,11 @@ final class LogRecovery {
                 return new MainLog.Opened(log, new RecoveryReport(SegmentHeader.LENGTH, false, 1, 0, 0,
                         SegmentHeader.LENGTH, null, -1, 0, setAside, removedEmpty, millisSince(started)));
             }
+            // Crash window: a killed run (SIGKILL, OOM, the watchdog) can leave a segment renamed
+            // into place whose folder entry was never forced (it died between the rename and the
+            // folder's force). It exists for us, in the page cache, but a power cut after this
+            // start would take it away with everything appended to it since: force the folder.
+            io.forceDirectory(dir);
             for (int f = 0; f < files.size(); f++) {
                 Path file = files.get(f);
                 long size = Files.size(file);

@@ -282,11 +282,18 @@ public final class MainLog implements AutoCloseable {
      * @throws IllegalArgumentException when {@code from} is not the position of a record
      */
     public ReadBatch read(long from, int maxCount) {
-        try {
-            return readUnchecked(from, maxCount);
-        } catch (IllegalStateException | java.util.NoSuchElementException e) {
-            // The segment was reclaimed (unmapped) while we read it.
-            throw new PositionReclaimedException(from, oldestPositionOrZero());
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return readUnchecked(from, maxCount);
+            } catch (IllegalStateException | java.util.NoSuchElementException e) {
+                // The segment was reclaimed (unmapped) while we read it. A read from the
+                // beginning (0) asked for whatever is oldest now, so it starts again there; a
+                // read from a position asked for that position, which is gone.
+                if (from == 0 && attempt < 8) {
+                    continue;
+                }
+                throw new PositionReclaimedException(from, oldestPositionOrZero());
+            }
         }
     }
 

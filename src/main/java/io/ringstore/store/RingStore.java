@@ -141,6 +141,11 @@ public final class RingStore implements AutoCloseable {
                 config.io().createDirectoriesDurably(folder);
             }
             FilesystemCheck.check(config);
+            // Crash window: a killed run can have renamed a checkpoint into place and died before
+            // forcing the folder; it exists only in the page cache. The splitter reclaims log
+            // segments below the loaded checkpoints, so a power cut after this start would bring
+            // back an older checkpoint whose records are gone: force the folder before trusting it.
+            config.io().forceDirectory(config.checkpointDir());
             StreamTableCheckpoint.removeTemp(config.io(), config.checkpointDir());
             if (config.repair() && StreamTableCheckpoint.remove(config.io(), config.checkpointDir())) {
                 // Repair scans the whole log: damage below the checkpoint position is otherwise

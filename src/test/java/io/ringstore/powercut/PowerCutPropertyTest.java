@@ -3,6 +3,11 @@ package io.ringstore.powercut;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ringstore.client.RecordedEvent;
+import io.ringstore.client.RingStoreClient;
+import io.ringstore.client.SubscribeFrom;
+import io.ringstore.client.Subscription;
+import io.ringstore.client.SubscriptionListener;
 import io.ringstore.error.ErrorCode;
 import io.ringstore.error.RingStoreException;
 import io.ringstore.log.FileStorageIo;
@@ -12,6 +17,8 @@ import io.ringstore.read.Direction;
 import io.ringstore.read.StreamSlice;
 import io.ringstore.retention.RetentionOptions;
 import io.ringstore.retention.StreamLimits;
+import io.ringstore.server.ServerConfig;
+import io.ringstore.server.SocketServer;
 import io.ringstore.split.PressureReading;
 import io.ringstore.split.SplitterOptions;
 import io.ringstore.store.RingStore;
@@ -48,7 +55,8 @@ import org.junit.jupiter.api.io.TempDir;
  * with a copy of the ledger of acknowledgements at that moment. Each state is then opened
  * (without {@code --repair}) and checked: every acknowledged event reads back identical at its
  * version through a stream read and through {@code $all}; versions have no gap and no duplicate;
- * nothing past an acknowledged limit is visible. Some states are cut again after a reopen and some
+ * nothing past an acknowledged limit is visible; a share of the states is also read through the
+ * socket's {@code $all} and stream subscriptions. Some states are cut again after a reopen and some
  * appends (an event seen after one recovery must survive a second cut), and some are first
  * "killed" (page cache kept, nothing more synced), restarted, appended to, then cut.
  *
@@ -386,7 +394,10 @@ class PowerCutPropertyTest {
             switch (follow) {
                 case CHECK -> {
                     try (RingStore store = open(data, new FileStorageIo(), where)) {
-                        verify(store, ledger, where);
+                        Map<String, List<LogRecord>> read = verify(store, ledger, where);
+                        if (rnd.nextInt(4) == 0) {
+                            verifySubscriptions(store, read, data.resolveSibling(data.getFileName() + ".sock"), where);
+                        }
                     }
                 }
                 case SECOND_CUT -> followUp(data, new PowerCutIo(data), rnd, where, true);
@@ -562,6 +573,105 @@ class PowerCutPropertyTest {
             }
             throw e;
         }
+    }
+
+    /**
+     * Reads the recovered store through the socket's subscriptions, as a client would: a {@code $all}
+     * subscription from the start must deliver, once each, every event a stream read showed that
+     * the log still holds, and a stream subscription from version 0 exactly what the stream read
+     * showed.
+     */
+    static void verifySubscriptions(RingStore store, Map<String, List<LogRecord>> read, Path socket, String where)
+            throws Exception {
+        try (SocketServer server = SocketServer.start(store, ServerConfig.defaults(socket));
+             RingStoreClient client = RingStoreClient.connect(socket)) {
+            List<RecordedEvent> all = collect(client, "$all", SubscribeFrom.START, where);
+            Map<String, Map<Long, RecordedEvent>> byStream = new HashMap<>();
+            long firstInAll = Long.MAX_VALUE;
+            for (RecordedEvent e : all) {
+                firstInAll = Math.min(firstInAll, e.position());
+                RecordedEvent twice = byStream.computeIfAbsent(e.stream(), k -> new HashMap<>()).put(e.version(), e);
+                assertTrue(twice == null, where + ": the $all subscription delivered " + e.stream() + "@" + e.version() + " twice");
+            }
+            for (var e : read.entrySet()) {
+                Map<Long, RecordedEvent> got = byStream.getOrDefault(e.getKey(), Map.of());
+                for (LogRecord r : e.getValue()) {
+                    if (r.getPosition() < firstInAll) {
+                        continue; // reclaimed from the log: a subscription from the start begins after it
+                    }
+                    RecordedEvent g = got.get(r.getVersion());
+                    assertTrue(g != null && Arrays.equals(g.eventId(), r.getEventId().toByteArray()), where + ": "
+                            + e.getKey() + "@" + r.getVersion() + " is in a stream read but not in the $all subscription");
+                }
+            }
+            // A stream with events read back (one whose delete's outcome is open may be gone).
+            String stream = read.entrySet().stream().filter(e -> !e.getValue().isEmpty()).map(Map.Entry::getKey)
+                    .sorted().findFirst().orElse(null);
+            if (stream != null) {
+                List<RecordedEvent> one = collect(client, stream, SubscribeFrom.fromVersion(0), where);
+                List<LogRecord> expected = read.get(stream);
+                assertEquals(expected.size(), one.size(), where + ": a subscription to " + stream
+                        + " and a stream read differ in length");
+                for (int i = 0; i < one.size(); i++) {
+                    assertTrue(one.get(i).version() == expected.get(i).getVersion() && Arrays.equals(one.get(i).eventId(),
+                            expected.get(i).getEventId().toByteArray()), where + ": a subscription to " + stream
+                            + " and a stream read differ at index " + i);
+                }
+            }
+        }
+    }
+
+    /**
+     * Subscribes and collects events until the subscription says it has caught up; starts again
+     * (a few times) when retention reclaimed the segment being read (the lives reclaim eagerly).
+     */
+    private static List<RecordedEvent> collect(RingStoreClient client, String stream, SubscribeFrom from, String where)
+            throws InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return collectOnce(client, stream, from, where);
+            } catch (io.ringstore.log.PositionReclaimedException e) {
+                if (attempt == 5) {
+                    throw e;
+                }
+            } catch (RingStoreException e) {
+                if (e.code() != ErrorCode.POSITION_RECLAIMED || attempt == 5) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static List<RecordedEvent> collectOnce(RingStoreClient client, String stream, SubscribeFrom from,
+                                                   String where) throws InterruptedException {
+        List<RecordedEvent> events = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.CountDownLatch caughtUp = new java.util.concurrent.CountDownLatch(1);
+        RuntimeException[] ended = new RuntimeException[1];
+        Subscription sub = client.subscribe(stream, from, new SubscriptionListener() {
+            @Override
+            public void onEvent(RecordedEvent event) {
+                events.add(event);
+            }
+
+            @Override
+            public void onCaughtUp(long position) {
+                caughtUp.countDown();
+            }
+
+            @Override
+            public void onEnd(RuntimeException error) {
+                ended[0] = error;
+                caughtUp.countDown();
+            }
+        });
+        assertTrue(caughtUp.await(30, java.util.concurrent.TimeUnit.SECONDS), where + ": subscription to " + stream
+                + " did not catch up in 30 s");
+        if (ended[0] instanceof RingStoreException e && e.code() == ErrorCode.POSITION_RECLAIMED) {
+            throw e;
+        }
+        assertTrue(ended[0] == null, where + ": subscription to " + stream + " ended: " + ended[0]);
+        sub.close();
+        return new ArrayList<>(events);
     }
 
     static String describe(List<LogRecord> records) {

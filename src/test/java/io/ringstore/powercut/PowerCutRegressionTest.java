@@ -137,12 +137,43 @@ class PowerCutRegressionTest {
         }
     }
 
+    /**
+     * Found by seed 5725057810397180981: a first start killed between the first segment's rename
+     * and the force of {@code log/}; the restart used the segment without forcing the folder, so a
+     * cut after the restart took the segment, and every event acknowledged since, away.
+     */
+    @Test
+    void aSegmentAKilledRunRenamedIsDurableOnceTheStoreOpens() throws Exception {
+        Path root = java.nio.file.Files.createDirectories(tmp.resolve("root"));
+        PowerCutIo io = new PowerCutIo(root);
+        Path killed = tmp.resolve("killed");
+        Path durable = tmp.resolve("durable");
+        io.cutBefore(1, kind -> kind.equals("rename"), (op, kind) -> io.cutBefore(1, k -> k.equals("fsync-dir"),
+                (op2, kind2) -> {
+                    io.materialize(killed, new Random(5), PowerCutIo.CutStyle.EVERYTHING);
+                    io.materialize(durable, new Random(6), PowerCutIo.CutStyle.DURABLE_ONLY);
+                }));
+        try (RingStore store = RingStore.open(PowerCutPropertyTest.config(root.resolve("data"), io))) {
+            assertTrue(java.nio.file.Files.exists(killed), "the kill came during the first segment's creation");
+        }
+        PowerCutIo restarted = new PowerCutIo(killed, durable);
+        try (RingStore store = RingStore.open(PowerCutPropertyTest.config(killed.resolve("data"), restarted))) {
+            append(store, "s", 3);
+            restarted.materialize(tmp.resolve("cut"), new Random(7), PowerCutIo.CutStyle.DURABLE_ONLY);
+        }
+        try (RingStore store = RingStore.open(PowerCutPropertyTest.config(tmp.resolve("cut").resolve("data"),
+                new FileStorageIo()))) {
+            assertEquals(2, PowerCutPropertyTest.lastVersion(store, "s"), "the events acknowledged after the restart");
+        }
+    }
+
     /** The seeds, replayed through the property test's life. */
     @Test
     void seedsThatFoundDefectsStillPass() throws Exception {
         Map<String, Integer> mix = new HashMap<>();
         int cuts = 0;
-        for (long seed : new long[] {3321566926888257924L, -8288659516034216047L, -724721721580201540L}) {
+        for (long seed : new long[] {3321566926888257924L, -8288659516034216047L, -724721721580201540L,
+                -7398022108991853572L, 5725057810397180981L}) {
             cuts += new PowerCutPropertyTest.Life(seed, tmp.resolve("life" + seed), mix).run();
         }
         assertTrue(cuts > 0, "the seeds' lives made cuts: " + mix);
