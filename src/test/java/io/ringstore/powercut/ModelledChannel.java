@@ -40,13 +40,24 @@ final class ModelledChannel extends FileChannel {
     @Override
     public int write(ByteBuffer src) throws IOException {
         model.channelOperation("write");
+        model.checkSpace(this);
         return ch.write(src);
     }
 
     @Override
     public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
         model.channelOperation("write");
+        model.checkSpace(this);
         return ch.write(srcs, offset, length);
+    }
+
+    private boolean isFull() {
+        try {
+            model.checkSpace(this);
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
     }
 
     @Override
@@ -98,6 +109,14 @@ final class ModelledChannel extends FileChannel {
     @Override
     public int write(ByteBuffer src, long position) throws IOException {
         model.channelOperation("write");
+        if (isFull()) {
+            if (src.remaining() > 1) {
+                // Part of the write fits, as on a filesystem that runs out part way; then ENOSPC.
+                int n = ch.write(src.slice(src.position(), src.remaining() / 2), position);
+                src.position(src.position() + n);
+            }
+            model.checkSpace(this);
+        }
         return ch.write(src, position);
     }
 

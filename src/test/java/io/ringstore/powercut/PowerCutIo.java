@@ -68,6 +68,20 @@ public final class PowerCutIo implements StorageIo {
     private final Map<Long, Path> mappings = new HashMap<>();
 
     private long operations;
+    /** While set, every call that would take space fails as ENOSPC does (a full card). */
+    private volatile boolean full;
+
+    /** Makes the card full (true) or gives space back (false). */
+    public void full(boolean on) {
+        full = on;
+    }
+
+    /** Throws what Linux reports for a write to a full filesystem, while the card is full. */
+    void checkSpace(Object target) throws IOException {
+        if (full) {
+            throw new io.ringstore.nativeio.NoSpaceException("no space left on device (modelled): " + target);
+        }
+    }
     /** Matching operations still to come before the armed cut; -1 when none is armed. */
     private long cutAt = -1;
     private java.util.function.Predicate<String> cutKinds = kind -> true;
@@ -161,6 +175,7 @@ public final class PowerCutIo implements StorageIo {
     @Override
     public void allocate(Path file, long size) throws IOException {
         operation("allocate");
+        checkSpace(file);
         real.allocate(file, size); // fallocate: blocks and size durable only with a later sync
     }
 
@@ -212,6 +227,7 @@ public final class PowerCutIo implements StorageIo {
     @Override
     public void writeFile(Path file, byte[] content) throws IOException {
         operation("write-file");
+        checkSpace(file);
         real.writeFile(file, content); // written and forced
         synchronized (this) {
             durableData.put(idOf(file), content.clone());

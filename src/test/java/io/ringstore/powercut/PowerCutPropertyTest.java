@@ -49,8 +49,9 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>One "life" opens a store over {@link PowerCutIo} and runs a seeded random workload: appends
  * of every expected-version kind, pipelined so batches group, idempotent retries, segment rolls
- * (64 KiB segments), splitter passes by size and by window, limits (count, truncation) and soft
- * deletes that retention's rewrites act on, clean stops and restarts. Armed cuts fire at random
+ * (64 KiB segments), splitter passes by size and by window, limits (count, truncation), soft and
+ * hard deletes that retention's rewrites act on, a disk budget (one life in eight), a full card
+ * for a while (ENOSPC, part of a write done), clean stops and restarts. Armed cuts fire at random
  * operations through the life; each writes the state a card could hold then into its own folder,
  * with a copy of the ledger of acknowledgements at that moment. Each state is then opened
  * (without {@code --repair}) and checked: every acknowledged event reads back identical at its
@@ -154,7 +155,9 @@ class PowerCutPropertyTest {
             long t0 = System.nanoTime();
             for (int r = 0; r < restarts; r++) {
                 try (RingStore store = RingStore.open(config(data, io, budget))) {
-                    new Workload(store, ledger, rnd, budget > 0 ? 48 << 10 : 0).run(opsPerRun);
+                    Workload w = new Workload(store, ledger, rnd, budget > 0 ? 48 << 10 : 0);
+                    w.full = io;
+                    w.run(opsPerRun);
                 }
             }
             io.cutBefore(Long.MAX_VALUE / 2, (op, kind) -> { }); // disarmed
@@ -258,6 +261,8 @@ class PowerCutPropertyTest {
         final Map<String, Long> known = new HashMap<>();
         /** Extra payload bytes per event (big events fill a budget life's disk). */
         final int bulk;
+        /** The card model, to fill it for a while; null where the store does not run over one. */
+        PowerCutIo full;
 
         Workload(RingStore store, Ledger ledger, Random rnd) {
             this(store, ledger, rnd, 0);
@@ -325,6 +330,18 @@ class PowerCutPropertyTest {
                         }
                         return null;
                     }));
+                } else if (kind == 99 && full != null && rnd.nextBoolean()) {
+                    // A full card for a while: segment rolls, stream-file writes and checkpoints
+                    // fail with ENOSPC (part written), appends get STORAGE_FULL; then space returns.
+                    drain(inFlight);
+                    full.full(true);
+                    for (int j = 0; j < 5; j++) {
+                        inFlight.add(append(streams[rnd.nextInt(streams.length)], ExpectedVersion.ANY,
+                                events(stream)));
+                    }
+                    drain(inFlight);
+                    Thread.sleep(rnd.nextInt(20));
+                    full.full(false);
                 } else {
                     // Let the splitter and retention run: window ripeness and rewrites.
                     drain(inFlight);
