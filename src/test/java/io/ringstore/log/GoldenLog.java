@@ -15,8 +15,6 @@ import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -293,12 +291,11 @@ final class GoldenLog {
     }
 
     /** Keeps a copy of every stream-table checkpoint the store renames into place. */
-    private static final class CheckpointRecorder implements StorageIo {
-        private final StorageIo delegate;
+    private static final class CheckpointRecorder extends ForwardingStorageIo {
         final List<Checkpoint> checkpoints = new ArrayList<>();
 
         CheckpointRecorder(StorageIo delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         @Override
@@ -311,56 +308,6 @@ final class GoldenLog {
                     checkpoints.add(new Checkpoint(ByteBuffer.wrap(bytes).getLong(8), bytes));
                 }
             }
-        }
-
-        @Override
-        public void allocate(Path file, long size) throws IOException {
-            delegate.allocate(file, size);
-        }
-
-        @Override
-        public MemorySegment map(Path file, long size, Arena arena) throws IOException {
-            return delegate.map(file, size, arena);
-        }
-
-        @Override
-        public void write(MemorySegment mapping, long offset, MemorySegment source) throws IOException {
-            delegate.write(mapping, offset, source);
-        }
-
-        @Override
-        public void force(MemorySegment mapping, long offset, long length) throws IOException {
-            delegate.force(mapping, offset, length);
-        }
-
-        @Override
-        public void forceDirectory(Path dir) throws IOException {
-            delegate.forceDirectory(dir);
-        }
-
-        @Override
-        public void writeFile(Path file, byte[] content) throws IOException {
-            delegate.writeFile(file, content);
-        }
-
-        @Override
-        public java.nio.channels.FileChannel open(Path file, java.nio.file.OpenOption... options) throws IOException {
-            return delegate.open(file, options);
-        }
-
-        @Override
-        public void syncfs(Path path) throws IOException {
-            delegate.syncfs(path);
-        }
-
-        @Override
-        public boolean deleteIfExists(Path file) throws IOException {
-            return delegate.deleteIfExists(file);
-        }
-
-        @Override
-        public void createDirectories(Path dir) throws IOException {
-            delegate.createDirectories(dir);
         }
     }
 

@@ -114,6 +114,49 @@ public final class PowerCutIo implements StorageIo {
         loadDurable(durable.toAbsolutePath().normalize(), root);
     }
 
+    private PowerCutIo(Path root, boolean empty) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    /**
+     * A kill now (SIGKILL, OOM, the watchdog): copies what is on disk, page cache included, to
+     * {@code target} and returns a model of that copy that knows what of it was durable. Files
+     * keep their identities: a name whose durable binding is another file than its current one
+     * (a checkpoint renamed over, its folder not yet forced) stays so in the copy, which a model
+     * rebuilt from two folders by path could not say.
+     */
+    public synchronized PowerCutIo killCopy(Path target) throws IOException {
+        PowerCutIo copy = new PowerCutIo(target, true);
+        Files.createDirectories(copy.root);
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.toList()) {
+                Path t = copy.rebase(root, p);
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    try {
+                        long id = idOf(p);
+                        Files.copy(p, t, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                        copy.idOfKey.put(copy.fileKey(t), id);
+                    } catch (NoSuchFileException gone) {
+                        // removed while copying: as if the kill came just after
+                    }
+                }
+            }
+        }
+        copy.nextId = nextId;
+        copy.durableData.putAll(durableData);
+        durableDirs.forEach((dir, entries) -> copy.durableDirs.put(copy.rebase(root, dir), new TreeMap<>(entries)));
+        for (Rename r : pendingRenames) {
+            copy.pendingRenames.add(new Rename(copy.rebase(root, r.dir()), r.from(), r.to(), r.moved()));
+        }
+        return copy;
+    }
+
+    private Path rebase(Path oldRoot, Path p) {
+        return root.resolve(oldRoot.relativize(p.toAbsolutePath().normalize()).toString());
+    }
+
     private void loadDurable(Path durableDir, Path liveDir) throws IOException {
         Map<String, Entry> entries = new TreeMap<>();
         durableDirs.put(liveDir, entries);

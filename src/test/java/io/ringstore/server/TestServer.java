@@ -1,7 +1,6 @@
 package io.ringstore.server;
 
 import io.ringstore.client.RingStoreClient;
-import io.ringstore.log.FileStorageIo;
 import io.ringstore.store.RingStore;
 import io.ringstore.store.StoreConfig;
 import java.io.IOException;
@@ -107,63 +106,6 @@ public final class TestServer implements AutoCloseable {
         store.close();
     }
 
-    /** Delegates every call to the real file storage. */
-    public static class ForwardingIo implements io.ringstore.log.StorageIo {
-        private final FileStorageIo real = new FileStorageIo();
-
-        @Override
-        public void allocate(Path file, long size) throws IOException {
-            real.allocate(file, size);
-        }
-
-        @Override
-        public MemorySegment map(Path file, long size, java.lang.foreign.Arena arena) throws IOException {
-            return real.map(file, size, arena);
-        }
-
-        @Override
-        public void write(MemorySegment mapping, long offset, MemorySegment source) throws IOException {
-            real.write(mapping, offset, source);
-        }
-
-        @Override
-        public void force(MemorySegment mapping, long offset, long length) throws IOException {
-            real.force(mapping, offset, length);
-        }
-
-        @Override
-        public void forceDirectory(Path dir) throws IOException {
-            real.forceDirectory(dir);
-        }
-
-        @Override
-        public void writeFile(Path file, byte[] content) throws IOException {
-            real.writeFile(file, content);
-        }
-
-        @Override
-        public java.nio.channels.FileChannel open(Path file, java.nio.file.OpenOption... options) throws IOException {
-            return real.open(file, options);
-        }
-
-        @Override
-        public void syncfs(Path path) throws IOException {
-            real.syncfs(path);
-        }
-
-        @Override
-        public boolean deleteIfExists(Path file) throws IOException {
-            return real.deleteIfExists(file);
-        }
-
-        @Override
-        public void createDirectories(Path dir) throws IOException {
-            real.createDirectories(dir);
-        }
-
-        @Override
-        public void rename(Path from, Path to) throws IOException {
-            real.rename(from, to);
-        }
-    }
+    /** Delegates every call to the real file storage (tests override what they watch). */
+    public static class ForwardingIo extends io.ringstore.log.ForwardingStorageIo {}
 }

@@ -18,8 +18,6 @@ import io.ringstore.store.StoreConfig;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -238,8 +236,7 @@ class StreamFileRebuildTest {
     }
 
     /** Delegates to the file system; while watching, notes whether the stream file exists after each change. */
-    private static final class WatchingIo implements StorageIo {
-        private final StorageIo delegate = new FileStorageIo();
+    private static final class WatchingIo extends io.ringstore.log.ForwardingStorageIo {
         private final Path file;
         volatile boolean watching;
         final List<String> calls = Collections.synchronizedList(new ArrayList<>());
@@ -257,26 +254,6 @@ class StreamFileRebuildTest {
                     fileMissingAfter.add(call);
                 }
             }
-        }
-
-        @Override
-        public void allocate(Path f, long size) throws IOException {
-            delegate.allocate(f, size);
-        }
-
-        @Override
-        public MemorySegment map(Path f, long size, Arena arena) throws IOException {
-            return delegate.map(f, size, arena);
-        }
-
-        @Override
-        public void write(MemorySegment mapping, long offset, MemorySegment source) throws IOException {
-            delegate.write(mapping, offset, source);
-        }
-
-        @Override
-        public void force(MemorySegment mapping, long offset, long length) throws IOException {
-            delegate.force(mapping, offset, length);
         }
 
         @Override
@@ -308,20 +285,10 @@ class StreamFileRebuildTest {
         }
 
         @Override
-        public void syncfs(Path path) throws IOException {
-            delegate.syncfs(path);
-        }
-
-        @Override
         public boolean deleteIfExists(Path f) throws IOException {
             boolean deleted = delegate.deleteIfExists(f);
             after("delete " + f.getFileName());
             return deleted;
-        }
-
-        @Override
-        public void createDirectories(Path d) throws IOException {
-            delegate.createDirectories(d);
         }
     }
 }
