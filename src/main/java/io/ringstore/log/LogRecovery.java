@@ -49,8 +49,9 @@ final class LogRecovery {
             }
             // Crash window: a killed run (SIGKILL, OOM, the watchdog) can leave a segment renamed
             // into place whose folder entry was never forced (it died between the rename and the
-            // folder's force). It exists for us, in the page cache, but a power cut after this
-            // start would take it away with everything appended to it since: force the folder.
+            // folder's force). Before this line it exists for us, in the page cache, but a power
+            // cut would take it away with everything appended to it since; after it, every
+            // segment name recovery sees is durable.
             io.forceDirectory(dir);
             for (int f = 0; f < files.size(); f++) {
                 Path file = files.get(f);
@@ -95,8 +96,9 @@ final class LogRecovery {
                     // Crash window: retention deleted these old segments (everything in them was
                     // split and checkpointed: they end below both checkpoints) and the power went
                     // before the folder was forced; a cut can bring any of the deleted names back,
-                    // leaving a gap after them. They hold nothing the store still needs: delete
-                    // them again.
+                    // leaving a gap after them. They hold nothing the store still needs. Before the
+                    // folder force below, a second cut can bring them back again (and this branch
+                    // runs again); after it, they are gone for good.
                     for (Segment old : new ArrayList<>(segments.headMap(s.base(), false).values())) {
                         segments.remove(old.base());
                         old.close();
@@ -171,7 +173,8 @@ final class LogRecovery {
             // acknowledged, but from now on they are history: readers see them and new records'
             // durable_before vouches for them. Force what the scan accepted before anything new
             // is written, or a power cut after this start loses them and the next start refuses
-            // to open (pages that were already durable cost msync nothing).
+            // to open (pages that were already durable cost msync nothing). Before this line the
+            // scanned range is only as durable as the last run left it; after it, all of it.
             forceScanned(io, segments, scanStartSegment, scanStartOffset, seg, offset);
             if (stop.kind() == FrameReader.Kind.SEAL) {
                 // Sealed tail segment: the writer starts by rolling. Nothing to cut.

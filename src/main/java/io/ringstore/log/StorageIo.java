@@ -63,24 +63,33 @@ public interface StorageIo {
     void createDirectories(Path dir) throws IOException;
 
     /**
-     * Creates {@code dir} and any missing parents, forcing each new folder's parent, and forces
-     * {@code dir}'s parent even when {@code dir} was there already, so the folder survives a power
-     * cut (a folder's entry in its parent is durable only once the parent is forced; without it a
-     * cut can take {@code log/} away with every segment in it). The last forces cover a folder a
-     * killed run created and never forced: it exists, but only in the page cache.
+     * Creates each of {@code dirs} and any missing parents, forcing each new folder's parent, and
+     * forces each one's parent even when it was there already, so the folders survive a power cut
+     * (a folder's entry in its parent is durable only once the parent is forced; without it a cut
+     * can take {@code log/} away with every segment in it). The last forces cover a folder a
+     * killed run created and never forced: it exists, but only in the page cache. Each parent is
+     * forced once, however many of {@code dirs} share it (a start-up on an SD card pays per force).
      */
-    default void createDirectoriesDurably(Path dir) throws IOException {
-        Path target = dir.toAbsolutePath().normalize();
-        java.util.ArrayDeque<Path> missing = new java.util.ArrayDeque<>();
-        for (Path p = target; p != null && !java.nio.file.Files.isDirectory(p); p = p.getParent()) {
-            missing.push(p);
+    default void createDirectoriesDurably(Path... dirs) throws IOException {
+        java.util.Set<Path> parents = new java.util.LinkedHashSet<>();
+        for (Path dir : dirs) {
+            Path target = dir.toAbsolutePath().normalize();
+            java.util.ArrayDeque<Path> missing = new java.util.ArrayDeque<>();
+            for (Path p = target; p != null && !java.nio.file.Files.isDirectory(p); p = p.getParent()) {
+                missing.push(p);
+            }
+            for (Path p : missing) {
+                // A new folder's parent is forced before anything is made inside the new folder.
+                createDirectories(p);
+                forceDirectory(p.getParent());
+                parents.remove(p.getParent());
+            }
+            if (missing.isEmpty() && target.getParent() != null) {
+                parents.add(target.getParent());
+            }
         }
-        for (Path p : missing) {
-            createDirectories(p);
-            forceDirectory(p.getParent());
-        }
-        if (missing.isEmpty() && target.getParent() != null) {
-            forceDirectory(target.getParent());
+        for (Path parent : parents) {
+            forceDirectory(parent);
         }
     }
 }

@@ -133,18 +133,18 @@ public final class RingStore implements AutoCloseable {
     public static RingStore open(StoreConfig config) throws IOException {
         // Crash window: a first start that created these folders and was cut before their
         // parents were forced would come back without them (and without what was written in
-        // them): each new folder's parent is forced before anything is written inside.
+        // them): each new folder's parent is forced before anything is written inside. After
+        // these two calls, the data folder and log/, checkpoint/ and streams/ are durable names.
         config.io().createDirectoriesDurably(config.dataDir());
         DataDirLock lock = DataDirLock.acquire(config.dataDir());
         try {
-            for (Path folder : List.of(config.logDir(), config.checkpointDir(), config.streamsDir())) {
-                config.io().createDirectoriesDurably(folder);
-            }
+            config.io().createDirectoriesDurably(config.logDir(), config.checkpointDir(), config.streamsDir());
             FilesystemCheck.check(config);
             // Crash window: a killed run can have renamed a checkpoint into place and died before
             // forcing the folder; it exists only in the page cache. The splitter reclaims log
             // segments below the loaded checkpoints, so a power cut after this start would bring
-            // back an older checkpoint whose records are gone: force the folder before trusting it.
+            // back an older checkpoint whose records are gone. Before this force the loaded
+            // checkpoints may be page-cache only; after it, they are what a cut leaves.
             config.io().forceDirectory(config.checkpointDir());
             StreamTableCheckpoint.removeTemp(config.io(), config.checkpointDir());
             if (config.repair() && StreamTableCheckpoint.remove(config.io(), config.checkpointDir())) {

@@ -76,6 +76,10 @@ public final class PowerCutIo implements StorageIo {
         full = on;
     }
 
+    boolean isFull() {
+        return full;
+    }
+
     /** Throws what Linux reports for a write to a full filesystem, while the card is full. */
     void checkSpace(Object target) throws IOException {
         if (full) {
