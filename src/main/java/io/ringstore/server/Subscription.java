@@ -223,8 +223,17 @@ final class Subscription implements Runnable {
                     deliver(r);
                 }
             }
-            if (slice.endOfStream() || slice.events().isEmpty()) {
+            if (slice.endOfStream()) {
                 return committedBefore;
+            }
+            if (slice.events().isEmpty()) {
+                // A page can be empty and still move on (its range was below the first visible
+                // version): read on from where it says, as a stream read does; stop only when it
+                // makes no progress.
+                if (slice.nextVersion() <= nextVersion) {
+                    return committedBefore;
+                }
+                nextVersion = slice.nextVersion();
             }
         }
     }
