@@ -132,7 +132,8 @@ class DiskFullTest {
         store.splitter().drain();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (store.splitterStatus().lagEvents() > 0) {
-            assertTrue(System.nanoTime() < deadline, "the splitter did not catch up: " + store.splitterStatus());
+            assertTrue(System.nanoTime() < deadline, () -> "the splitter did not catch up: " + store.splitterStatus()
+                    + "\n" + threadDump("ringstore-"));
             store.awaitCommittedBeyond(Long.MAX_VALUE - 1, 20);
         }
         assertTrue(streamFileBytes(config.streamsDir()) > 0, "the splitter must have written stream files");
@@ -194,6 +195,20 @@ class DiskFullTest {
         try (FileChannel ch = FileChannel.open(folder, StandardOpenOption.READ)) {
             ch.force(true);
         }
+    }
+
+    /** The stacks of the store's threads: where a stuck splitter is stuck. */
+    private static String threadDump(String prefix) {
+        StringBuilder out = new StringBuilder();
+        Thread.getAllStackTraces().forEach((t, stack) -> {
+            if (t.getName().startsWith(prefix)) {
+                out.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+                for (StackTraceElement e : stack) {
+                    out.append("    at ").append(e).append('\n');
+                }
+            }
+        });
+        return out.toString();
     }
 
     private static long segmentCount(Path logDir) throws IOException {
