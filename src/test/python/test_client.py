@@ -331,6 +331,9 @@ class ErrorClassesTest(unittest.TestCase):
                 self.assertTrue(issubclass(cls, ServerError))
                 self.assertEqual(name, cls.CODE_NAME)
         self.assertIs(AccessDenied, ringstore.error_class("ACCESS_DENIED"))
+        retriable = {n for n, c in classes.items() if issubclass(c, ringstore.Retriable)}
+        self.assertEqual({"OVERLOADED", "STORAGE_ERROR", "STORAGE_FULL", "SHUTTING_DOWN"}, retriable)
+        self.assertTrue(issubclass(ConnectionLost, ringstore.Retriable))
         self.assertIs(ServerError, ringstore.error_class(99999))
 
     @unittest.skipUnless(shutil.which("protoc"), "protoc is not installed")

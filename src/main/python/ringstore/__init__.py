@@ -18,7 +18,7 @@ except ImportError as _e:  # pragma: no cover
 
 from .client import DEFAULT_SOCKET, Client, Subscription, connect, default_socket
 from .errors import (AccessDenied, ConnectionLost, FrameTooLarge, InvalidRequest, Overloaded, PositionReclaimed,
-                     RingStoreError, ServerError, ShuttingDown, StorageError, StorageFull, StreamDeleted,
+                     RingStoreError, Retriable, ServerError, ShuttingDown, StorageError, StorageFull, StreamDeleted,
                      StreamNotFound, SubscriberTooSlow, WrongExpectedVersion, error_class, error_classes)
 from .model import (AllPage, AppendResult, CaughtUp, Direction, Event, Expected, NewEvent, StreamLimits,
                     StreamLimitsInfo, StreamPage)
@@ -27,7 +27,7 @@ __all__ = [
     "Client", "Subscription", "connect", "default_socket", "DEFAULT_SOCKET",
     "NewEvent", "Event", "AppendResult", "StreamPage", "AllPage", "CaughtUp", "Direction", "Expected",
     "StreamLimits", "StreamLimitsInfo",
-    "RingStoreError", "ConnectionLost", "ServerError", "error_class", "error_classes",
+    "RingStoreError", "Retriable", "ConnectionLost", "ServerError", "error_class", "error_classes",
     "WrongExpectedVersion", "StreamNotFound", "StreamDeleted", "InvalidRequest", "FrameTooLarge",
     "StorageFull", "StorageError", "Overloaded", "ShuttingDown", "AccessDenied", "SubscriberTooSlow",
     "PositionReclaimed",

@@ -510,6 +510,9 @@ class Client:
         if self._refusal is not None:
             why = f"the daemon closed the connection: {self._refusal}"
         self._connection_lost(why, cause)
+        # Nothing more can come or go on it: free the descriptor now, not when the Client is
+        # collected (a program that reconnects after a loss need not close the old one).
+        self._sock.close()
 
     def _dispatch(self, response: "pb.Response") -> None:
         rid = response.id

@@ -12,6 +12,9 @@ Hierarchy::
     +-- ConnectionLost (also a ConnectionError, so an OSError)
     +-- ServerError (the daemon refused: .code, .code_name, .message, ...)
         +-- WrongExpectedVersion, StreamNotFound, ... (one per ErrorCode)
+
+``Retriable`` marks the errors after which the same request may succeed later (retry an append
+with the same event ids): ConnectionLost, Overloaded, StorageError, StorageFull, ShuttingDown.
 """
 from __future__ import annotations
 
@@ -24,7 +27,11 @@ class RingStoreError(Exception):
     """Base of everything this package raises on purpose."""
 
 
-class ConnectionLost(RingStoreError, ConnectionError):
+class Retriable(RingStoreError):
+    """The same request may succeed later: retry it (an append with the same event ids)."""
+
+
+class ConnectionLost(Retriable, ConnectionError):
     """The connection ended (the daemon closed it, stopped, or the client closed it).
 
     Whatever was in flight on it has an unknown outcome unless the daemon said why it closed
@@ -83,22 +90,22 @@ class FrameTooLarge(ServerError):
     CODE_NAME = "FRAME_TOO_LARGE"
 
 
-class StorageFull(ServerError):
+class StorageFull(ServerError, Retriable):
     """No room for a new log segment, or the store is over its disk budget."""
     CODE_NAME = "STORAGE_FULL"
 
 
-class StorageError(ServerError):
+class StorageError(ServerError, Retriable):
     """The storage failed; the append's outcome is unknown: retry with the same event ids."""
     CODE_NAME = "STORAGE_ERROR"
 
 
-class Overloaded(ServerError):
+class Overloaded(ServerError, Retriable):
     """The writer's queue stayed full; try again later."""
     CODE_NAME = "OVERLOADED"
 
 
-class ShuttingDown(ServerError):
+class ShuttingDown(ServerError, Retriable):
     """The daemon is stopping (on a subscription: see ``resume_after_position``)."""
     CODE_NAME = "SHUTTING_DOWN"
 
