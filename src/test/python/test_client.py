@@ -13,6 +13,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 import unittest
 import uuid
 
@@ -304,15 +305,64 @@ class ConnectionClosedTest(unittest.TestCase):
         with self.assertRaises(OSError):
             Client(daemon.socket)
 
-    def test_close_while_a_call_is_in_flight(self) -> None:
+    def test_a_subscriber_that_does_not_read_is_dropped_and_resumes_with_no_gap(self) -> None:
+        daemon = Daemon("--subscriber-buffer-bytes", "4096", "--slow-subscriber-ms", "300")
+        self.addCleanup(daemon.cleanup)
+        reader = Client(daemon.socket, timeout=WAIT, subscription_buffer=4)
+        self.addCleanup(reader.close)
+        writer = Client(daemon.socket, timeout=WAIT)
+        self.addCleanup(writer.close)
+        s = unique("slow")
+        writer.append(s, [NewEvent("n", b"x" * 1000)])
+        sub = reader.subscribe(s)
+        sub.wait_confirmed(WAIT)
+        total = 3000
+        for f in [writer.append_async(s, [NewEvent("n", b"x" * 1000)]) for _ in range(total - 1)]:
+            f.result(WAIT)
+        # The program has not read: the reading thread waits on the 4-update buffer, the socket
+        # fills, and the daemon drops the subscriber. Wait for that (the daemon's own count).
+        deadline = time.monotonic() + WAIT
+        while writer.status().subscriptions != 0:
+            self.assertLess(time.monotonic(), deadline, "the daemon never dropped the subscriber that did not read")
+            time.sleep(0.05)
+        versions = []
+        with self.assertRaises(ringstore.SubscriberTooSlow) as end:
+            while True:
+                item = sub.get(WAIT)
+                if isinstance(item, Event):
+                    versions.append(item.version)
+        self.assertEqual(list(range(len(versions))), versions)  # in order, none dropped by the client
+        self.assertLess(len(versions), total)
+        self.assertEqual(sub.last_position, end.exception.resume_after_position)
+        again = writer.subscribe(s, after_position=end.exception.resume_after_position)
+        rest = []
+        for e in again:
+            rest.append(e.version)
+            if e.version == total - 1:
+                break
+        self.assertEqual(list(range(len(versions), total)), rest)
+        again.close()
+        self.assertEqual(0, daemon.stop())
+
+    def test_closing_the_client_ends_what_is_in_flight_without_a_hang(self) -> None:
         daemon = Daemon()
         self.addCleanup(daemon.cleanup)
         c = Client(daemon.socket, timeout=WAIT)
         sub = c.subscribe("$all", from_end=True)
         sub.wait_confirmed(WAIT)
+        futures = [c.append_async(unique("inflight"), [NewEvent("n")]) for _ in range(200)]
         c.close()
+        done = lost = 0
+        for f in futures:
+            try:
+                f.result(WAIT)
+                done += 1
+            except ConnectionLost:
+                lost += 1
+        self.assertEqual(200, done + lost)  # each answered or failed, none left waiting
         with self.assertRaises(ConnectionLost):
-            sub.get(WAIT)
+            while True:
+                sub.get(WAIT)
         with self.assertRaises(ConnectionLost):
             c.status()
         self.assertEqual(0, daemon.stop())

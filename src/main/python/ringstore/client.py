@@ -63,10 +63,13 @@ class Subscription:
     subscribe again with ``after_position=subscription.last_position``.
     """
 
-    def __init__(self, client: "Client", request_id: int) -> None:
+    def __init__(self, client: "Client", request_id: int, buffer: int) -> None:
         self._client = client
         self.id = request_id
-        self._queue: "queue.Queue[object]" = queue.Queue(SUBSCRIPTION_BUFFER)
+        # Unbounded, but events and markers take a slot each (the end takes none, so it is
+        # never dropped nor waits): the reading thread waits when the program is this far behind.
+        self._queue: "queue.Queue[object]" = queue.Queue()
+        self._slots = threading.Semaphore(buffer)
         self._confirmed: "Future[int]" = Future()
         self._ended = False  # set by the reading thread when _End is queued
         self._finished: Optional[_End] = None  # set when the program has taken _End
@@ -96,6 +99,7 @@ class Subscription:
         if isinstance(item, _End):
             self._finished = item
             return self._raise_end(item)
+        self._slots.release()
         if isinstance(item, Event):
             self.last_position = item.position
         elif isinstance(item, CaughtUp):
@@ -160,11 +164,9 @@ class Subscription:
     def _put(self, item: object) -> None:
         # Waits while the program is behind, in steps, so that close() of the client is noticed.
         while not self._client._closing:
-            try:
-                self._queue.put(item, timeout=0.2)
+            if self._slots.acquire(timeout=0.2):
+                self._queue.put(item)
                 return
-            except queue.Full:
-                continue
 
     def _deliver_end(self, error: Optional[RingStoreError]) -> None:
         if self._ended:
@@ -175,17 +177,8 @@ class Subscription:
                 self._confirmed.set_exception(error)
             else:
                 self._confirmed.set_exception(ConnectionLost(f"subscription={self.id} ended before it was confirmed"))
-        end = _End(error)
-        try:
-            self._queue.put_nowait(end)
-        except queue.Full:
-            # The program is behind by a whole buffer: drop the oldest update to make room for
-            # the end (it is told why; it resumes from last_position, before the dropped one).
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                pass
-            self._queue.put_nowait(end)
+        # After every event already queued: the program sees them all, then why it ended.
+        self._queue.put(_End(error))
 
 
 def _result(future: "Future[T]", timeout: Optional[float]) -> T:
@@ -201,8 +194,9 @@ class Client:
 
     Every operation has a blocking form (``append``) and a pipelined one (``append_async``,
     returning a ``concurrent.futures.Future``): send many, then wait for them; answers come
-    back in any order and one reading thread completes the futures. Appends on one connection
-    are applied in the order they were sent.
+    back in any order and one reading thread completes the futures (a callback added to one runs
+    on that thread: it must not block). Appends on one connection are applied in the order they
+    were sent.
 
     Errors: each ErrorCode raises its own class (``ringstore.errors``), ConnectionLost when the
     connection ends. When the daemon says why it closes the connection (a frame too large, a
@@ -215,12 +209,16 @@ class Client:
     """
 
     def __init__(self, path: Optional[str] = None, *, timeout: Optional[float] = 30.0,
-                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
+                 max_response_bytes: int = MAX_RESPONSE_BYTES, subscription_buffer: int = SUBSCRIPTION_BUFFER) -> None:
         """Connects to ``path`` (default: $RINGSTORE_SOCKET, else /run/ringstore/ringstore.sock).
 
         ``timeout`` is how long a blocking call waits for its answer (None: for ever); each
-        call may override it.
+        call may override it. ``subscription_buffer``: updates a subscription holds for the
+        program before the reading thread waits (see SUBSCRIPTION_BUFFER).
         """
+        if subscription_buffer < 1:
+            raise ValueError(f"subscription_buffer must be >= 1: {subscription_buffer}")
+        self._subscription_buffer = subscription_buffer
         self.path = path or default_socket()
         self.timeout = timeout
         self._max_response = max_response_bytes
@@ -389,7 +387,7 @@ class Client:
         with self._state_lock:
             self._check_open()
             request.id = next(self._ids)
-            sub = Subscription(self, request.id)
+            sub = Subscription(self, request.id, self._subscription_buffer)
             self._subscriptions[request.id] = sub
         self._send(request)
         return sub
