@@ -342,6 +342,16 @@ class ConnectionClosedTest(unittest.TestCase):
                 break
         self.assertEqual(list(range(len(versions), total)), rest)
         again.close()
+        # Closing a subscription the program stopped reading does not wait for it to be read.
+        unread = Client(daemon.socket, timeout=WAIT, subscription_buffer=2)
+        self.addCleanup(unread.close)
+        behind = unread.subscribe(s)
+        behind.wait_confirmed(WAIT)
+        started = time.monotonic()
+        behind.close()
+        self.assertLess(time.monotonic() - started, WAIT / 2)
+        self.assertTrue(unread.connected)
+        self.assertEqual(b"still", unread.ping(b"still"))
         self.assertEqual(0, daemon.stop())
 
     def test_closing_the_client_ends_what_is_in_flight_without_a_hang(self) -> None:

@@ -72,6 +72,7 @@ class Subscription:
         self._slots = threading.Semaphore(buffer)
         self._confirmed: "Future[int]" = Future()
         self._ended = False  # set by the reading thread when _End is queued
+        self._discard = False  # set by close(): the program wants no more updates
         self._finished: Optional[_End] = None  # set when the program has taken _End
         #: The position of the last event this program took, None before the first: the resume token.
         self.last_position: Optional[int] = None
@@ -125,6 +126,9 @@ class Subscription:
         """Unsubscribes: returns once the daemon has sent the subscription's last event."""
         if self._ended:
             return
+        # The unsubscribe is answered after the subscription's last event, which the reading
+        # thread could not take while this buffer is full: from now on it drops them.
+        self._discard = True
         try:
             self._client._unsubscribe(self.id).result(timeout if timeout is not None else self._client.timeout)
         except (ConnectionLost, FutureTimeout):
@@ -163,7 +167,7 @@ class Subscription:
 
     def _put(self, item: object) -> None:
         # Waits while the program is behind, in steps, so that close() of the client is noticed.
-        while not self._client._closing:
+        while not self._client._closing and not self._discard:
             if self._slots.acquire(timeout=0.2):
                 self._queue.put(item)
                 return
