@@ -43,7 +43,7 @@ class Daemon:
         threading.Thread(target=self._pump, daemon=True).start()
         # Waits for the daemon's own "ready:" line (the socket is listening then), not a time.
         if not self._ready.wait(60) or not self._was_ready:
-            self.kill()
+            self.cleanup()
             raise RuntimeError("the daemon did not become ready: " + "\n".join(self.output[-30:]))
 
     def _pump(self) -> None:
