@@ -55,6 +55,11 @@ class WithDaemon(unittest.TestCase):
         self.client = Client(self.daemon.socket, timeout=WAIT)
         self.addCleanup(self.client.close)
 
+    def assertInvalid(self, e: ServerError) -> None:
+        # INVALID_REQUEST today; the contract work of issue 17 may give each refusal a finer
+        # code (numbered 20-39), which gets its own class: either is a refusal of bad input.
+        self.assertTrue(isinstance(e, InvalidRequest) or 20 <= e.code <= 39, e)
+
     def append_n(self, stream: str, n: int) -> None:
         futures = [self.client.append_async(stream, [NewEvent("n", {"i": i})]) for i in range(n)]
         for f in futures:
@@ -118,8 +123,9 @@ class AppendTest(WithDaemon):
             NewEvent("")
         with self.assertRaises(ValueError):
             NewEvent("x", event_id=b"short")
-        with self.assertRaises(InvalidRequest):
+        with self.assertRaises(ServerError) as e:
             self.client.append("$reserved", [NewEvent("x")])
+        self.assertInvalid(e.exception)
         # The connection goes on after a refused request.
         self.assertEqual(b"hi", self.client.ping(b"hi"))
 
@@ -162,8 +168,9 @@ class ReadTest(WithDaemon):
         page = self.client.read_all(written[2], max_count=2)
         self.assertEqual(written[2], page.events[0].position)
         self.assertGreaterEqual(written[0], start)
-        with self.assertRaises(InvalidRequest):
+        with self.assertRaises(ServerError) as e:
             self.client.read_all(written[2] + 1)
+        self.assertInvalid(e.exception)
 
 
 class SubscribeTest(WithDaemon):
