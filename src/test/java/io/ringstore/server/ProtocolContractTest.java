@@ -257,4 +257,24 @@ class ProtocolContractTest {
             assertTrue(end.hasUnsubscribe(), "no final message for the subscription itself: " + end);
         }
     }
+
+    @Test
+    void requestsReadBeforeABadFrameAreStillAnsweredAndAnEmptyEventIdGetsOneFromTheServer() throws Exception {
+        try (TestServer t = TestServer.start(dir); RawConnection raw = new RawConnection(t.socket)) {
+            CountDownLatch held = t.io.hold();
+            raw.send(append(1, "s", event("t", "before the bad frame", null)));
+            assertTrue(held.await(10, TimeUnit.SECONDS), "the append is in flight, held at the force");
+            raw.writeBytes(new byte[] {3, 0x0a, (byte) 0xff, (byte) 0xff});
+            Response first = raw.next();
+            assertError(ErrorCode.INVALID_REQUEST, 0, first); // sent at once; the append is still held
+            t.io.open();
+            Response answered = ok(raw.next());
+            assertEquals(1, answered.getId(), "the request read before the bad frame is answered before the close");
+            assertEquals(0, answered.getAppend().getFirstVersion());
+            assertNull(raw.next(), "then the connection is closed");
+            var stored = t.store.readStream("s", 0, 10, io.ringstore.read.Direction.FORWARD).events();
+            assertEquals(1, stored.size());
+            assertEquals(16, stored.getFirst().getEventId().size(), "an empty event_id was replaced by a generated one");
+        }
+    }
 }
