@@ -241,4 +241,36 @@ class JsonSocketTest {
             assertFalse(t.store.committedPosition() == 0);
         }
     }
+
+    @Test
+    void randomBadLinesEachGetOneErrorLineAndStoreNothing() throws Exception {
+        java.util.Random random = new java.util.Random(17);
+        String[] pieces = {"{", "}", "[", "]", "\"op\"", ":", ",", "\"append\"", "\"stream\"", "\"\"", "1", "-1", "null",
+                "true", "\"events\"", "\"type\"", "\"read_all\"", "\"from_position\"", "\"\\u0000\"", "1e999", "\u00e9", " "};
+        try (TestServer t = start(); JsonConnection c = new JsonConnection(t.server.jsonSocketPath())) {
+            long before = t.store.committedPosition();
+            List<String> lines = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                StringBuilder sb = new StringBuilder();
+                int n = 1 + random.nextInt(12);
+                for (int k = 0; k < n; k++) {
+                    sb.append(pieces[random.nextInt(pieces.length)]);
+                }
+                if (sb.toString().isBlank() || sb.toString().contains("\"append\"") && sb.toString().contains("\"type\"")) {
+                    sb.append('{'); // never a well-formed append by chance
+                }
+                lines.add(sb.toString());
+            }
+            // Raw bytes that are not UTF-8, too.
+            c.write(new byte[] {(byte) 0xc3, (byte) 0x28, '\n'});
+            assertEquals("MALFORMED_LINE", c.json().get("detail"));
+            c.send(lines.toArray(String[]::new));
+            for (String line : lines) {
+                Map<?, ?> answer = c.json();
+                assertNotNull(answer.get("error"), () -> "line " + line + " answered " + Json.write(answer));
+            }
+            assertEquals(true, c.ask("{\"op\":\"ping\"}").get("pong"), "the connection goes on");
+            assertEquals(before, t.store.committedPosition(), "nothing stored");
+        }
+    }
 }
