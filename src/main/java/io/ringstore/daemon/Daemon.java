@@ -125,7 +125,8 @@ public final class Daemon {
         }
         String line = reporter.currentLine();
         notify.ready(line);
-        Logger.info("ready: position={} socket={}", store.committedPosition(), server.socketPath());
+        Logger.info("ready: position={} socket={} json_socket={}", store.committedPosition(), server.socketPath(),
+                server.jsonSocketPath() == null ? "off" : server.jsonSocketPath());
         Logger.info(line);
         ready.countDown();
         try {

@@ -41,7 +41,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "config", "data", "segment_size", "durability", "force_interval_ms", "repair", "queue_capacity",
             "splitter", "splitter_window_bytes", "splitter_window_ms", "splitter_max_lag_bytes",
             "splitter_max_lag_seconds", "splitter_max_lag_events", "retain_log_minutes", "retain_log_bytes",
-            "socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
+            "socket", "json_socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
             "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds");
@@ -100,8 +100,9 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
 
         ServerConfig server;
         try {
-            server = ServerConfig.defaults(s.path("socket", ServerConfig.DEFAULT_SOCKET));
-            server = server.withSocketGroup(s.string("socket_group", null))
+            Path socket = s.path("socket", ServerConfig.DEFAULT_SOCKET);
+            server = ServerConfig.defaults(socket);
+            server = server.withJsonSocket(jsonSocket(s, socket)).withSocketGroup(s.string("socket_group", null))
                     .withAccess(AccessPolicy.of(s.string("read_write_users", null), s.string("read_write_groups", null),
                             s.string("read_only_users", null), s.string("read_only_groups", null)))
                     .withMaxConnections((int) s.number("max_connections", server.maxConnections(), 1, 65_536))
@@ -129,6 +130,22 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
         }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
                 s.number("status_interval_seconds", 60, 1, 86_400), configFile);
+    }
+
+    /**
+     * json_socket: a path, or "off"; unset: json.sock beside the protobuf socket (so a socket
+     * moved under a checkout or a test folder takes its JSON twin with it).
+     */
+    static Path jsonSocket(Settings s, Path socket) throws Settings.BadSetting {
+        String v = s.string("json_socket", "").strip();
+        if (v.equals("off")) {
+            return null;
+        }
+        if (v.isEmpty()) {
+            Path parent = socket.toAbsolutePath().getParent();
+            return parent.resolve(ServerConfig.JSON_SOCKET_NAME);
+        }
+        return s.path("json_socket", null);
     }
 
     /** The disk budget when the config file names none: see ringstore.conf. */
