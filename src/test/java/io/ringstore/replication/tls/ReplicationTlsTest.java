@@ -247,6 +247,47 @@ class ReplicationTlsTest {
         assertThrows(IllegalArgumentException.class, () -> b2.connect(listener.localAddress(), "b3", 1_000));
     }
 
+    @Test
+    void throughTheFaultProxyAPartitionIsATimeoutNotARefusalAndACutReachesBothEnds() throws Exception {
+        TlsSockets b2 = board("b2", "b2", 5_000, "b1");
+        try (io.ringstore.replication.FaultProxy proxy = io.ringstore.replication.FaultProxy.start(listener.localAddress(), 15)) {
+            CompletableFuture<PeerConnection> accepted = new CompletableFuture<>();
+            acceptAsync(accepted);
+            try (PeerConnection c = b2.connect(proxy.address(), "b1", 5_000);
+                 PeerConnection s = accepted.get(10, TimeUnit.SECONDS)) {
+                c.socket().getOutputStream().write(new byte[] {1, 2, 3});
+                c.socket().getOutputStream().flush();
+                assertEquals(3, s.socket().getInputStream().readNBytes(3).length);
+                proxy.cut(io.ringstore.replication.FaultProxy.WhileCut.REFUSE);
+                c.socket().setSoTimeout(10_000);
+                s.socket().setSoTimeout(10_000);
+                assertTrue(endsWithin(c.socket().getInputStream()), "the connecting side sees the cut");
+                assertTrue(endsWithin(s.socket().getInputStream()), "the accepting side sees the cut");
+            }
+            proxy.heal();
+            proxy.partition(io.ringstore.replication.FaultProxy.Direction.FROM_TARGET);
+            // The server's half of the handshake never arrives: a timeout, which shipping retries,
+            // not a refusal, which needs an operator.
+            IOException e = assertThrows(IOException.class, () -> b2.connect(proxy.address(), "b1", 1_000));
+            assertInstanceOf(java.net.SocketTimeoutException.class, e, e.toString());
+            assertEquals(0, b2.refusals().count());
+        }
+    }
+
+    /** Reads until the connection ends by end of stream or reset; false if it stays open past the read timeout. */
+    private static boolean endsWithin(InputStream in) {
+        try {
+            while (in.read() != -1) {
+                // drain
+            }
+            return true;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
     /** The server ends the connection: an alert then end of stream, or a reset. */
     private static void assertClosedByServer(InputStream in) {
         try {
