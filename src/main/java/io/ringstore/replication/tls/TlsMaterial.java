@@ -113,7 +113,32 @@ public record TlsMaterial(String name, PrivateKey key, X509Certificate cert, Map
             }
             peers.put(peer, c);
         }
+        warnIfExpiring(name, cert, keyStore);
+        peers.forEach((peer, c) -> warnIfExpiring(peer, c, peerCerts.resolve(peer + ".crt")));
         return new TlsMaterial(name, key, cert, peers);
+    }
+
+    /** How long before a certificate's end the journal starts saying so at every start. */
+    static final java.time.Duration EXPIRY_WARNING = java.time.Duration.ofDays(30);
+
+    /**
+     * Not a start failure: the store serves its local clients either way; the peer refuses the
+     * handshake and logs why. But an operator should hear of it before that day.
+     */
+    private static void warnIfExpiring(String board, X509Certificate c, Path file) {
+        java.time.Instant end = c.getNotAfter().toInstant();
+        java.time.Instant now = java.time.Instant.now();
+        if (end.isBefore(now)) {
+            org.tinylog.Logger.warn("replication certificate of {} expired on {}: its peers refuse it; make new keys on {} "
+                    + "with ringstore replication keygen (file={})", board, end, board, file);
+        } else if (end.isBefore(now.plus(EXPIRY_WARNING))) {
+            org.tinylog.Logger.warn("replication certificate of {} expires on {}: make new keys on {} before then "
+                    + "with ringstore replication keygen (file={})", board, end, board, file);
+        }
+        if (c.getNotBefore().toInstant().isAfter(now)) {
+            org.tinylog.Logger.warn("replication certificate of {} is not valid before {}: is this board's clock right? (file={})",
+                    board, c.getNotBefore().toInstant(), file);
+        }
     }
 
     /** Reads one certificate (PEM or DER), as keygen writes it. */

@@ -49,7 +49,7 @@ import org.tinylog.Logger;
 public final class TlsSockets implements ReplicationSockets {
     public static final int DEFAULT_HANDSHAKE_TIMEOUT_MILLIS = 10_000;
     /** Handshakes in progress at once on one listener; more are refused until some finish. */
-    static final int MAX_PENDING_HANDSHAKES = 8;
+    static final int MAX_PENDING_HANDSHAKES = 32;
     static final int ACCEPTED = 0x52;
     private static final String[] PROTOCOLS = {"TLSv1.3"};
 

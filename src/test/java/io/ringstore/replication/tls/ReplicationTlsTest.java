@@ -242,6 +242,26 @@ class ReplicationTlsTest {
     }
 
     @Test
+    void handshakesInProgressAreBoundedAndTheOneTooManyIsRefused() throws Exception {
+        listener.close();
+        b1 = board("b1", "b1", 10_000, "b2");
+        listener = b1.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        List<Socket> silent = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i <= TlsSockets.MAX_PENDING_HANDSHAKES; i++) {
+                silent.add(new Socket(InetAddress.getLoopbackAddress(), listener.localAddress().getPort()));
+            }
+            assertEquals("too many handshakes in progress (" + TlsSockets.MAX_PENDING_HANDSHAKES + ")", lastRefusalReason());
+            silent.getLast().setSoTimeout(10_000);
+            assertClosedByServer(silent.getLast().getInputStream());
+        } finally {
+            for (Socket s : silent) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
     void connectingToAnUnconfiguredNameIsAProgrammingError() throws Exception {
         TlsSockets b2 = board("b2", "b2", 5_000, "b1");
         assertThrows(IllegalArgumentException.class, () -> b2.connect(listener.localAddress(), "b3", 1_000));
