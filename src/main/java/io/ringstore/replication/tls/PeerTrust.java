@@ -21,6 +21,8 @@ final class PeerTrust extends X509ExtendedTrustManager {
     private final Map<String, String> nameByFingerprint = new LinkedHashMap<>();
     private final Map<String, String> fingerprintByName = new LinkedHashMap<>();
     private final X509Certificate[] accepted;
+    /** Whether a certificate passed here: after that, the other side has this side's certificate to judge. */
+    private volatile boolean passed;
 
     PeerTrust(Map<String, X509Certificate> pinned) {
         pinned.forEach((name, cert) -> {
@@ -56,6 +58,12 @@ final class PeerTrust extends X509ExtendedTrustManager {
             throw new CertificateException("certificate of " + name + " is not valid before " + cert.getNotBefore().toInstant()
                     + " (is this board's clock right?)", e);
         }
+        passed = true;
+    }
+
+    /** Whether a certificate was accepted (meaningful on a per-connection instance). */
+    boolean passed() {
+        return passed;
     }
 
     private String unknown(X509Certificate cert, String fp) {

@@ -104,7 +104,8 @@ public final class TlsSockets implements ReplicationSockets {
         }
         InetSocketAddress target = ReplicationConfig.resolve(address);
         // A context per connection: it trusts only the board this connection means to reach.
-        SSLContext ctx = context(new PeerTrust(Map.of(expectedPeer, pinned)));
+        PeerTrust trust = new PeerTrust(Map.of(expectedPeer, pinned));
+        SSLContext ctx = context(trust);
         Socket raw = new Socket();
         SSLSocket s = null;
         boolean connected = false;
@@ -135,6 +136,9 @@ public final class TlsSockets implements ReplicationSockets {
             } catch (SSLException e) {
                 refusal = reason(e);
             } catch (SocketException e) {
+                if (!trust.passed()) {
+                    throw e; // before the other side had this board's certificate: the network, not a refusal
+                }
                 // The other side checks this board's certificate while this side is still
                 // sending its Finished, or after its handshake is done; a reset or broken pipe
                 // here is that check failing, the alert lost with the reset. (A network that

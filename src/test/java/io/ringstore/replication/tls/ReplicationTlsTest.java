@@ -284,6 +284,9 @@ class ReplicationTlsTest {
                 assertTrue(endsWithin(c.socket().getInputStream()), "the connecting side sees the cut");
                 assertTrue(endsWithin(s.socket().getInputStream()), "the accepting side sees the cut");
             }
+            // While cut, the proxy resets new connections: the network, not a refusal.
+            IOException reset = assertThrows(IOException.class, () -> b2.connect(proxy.address(), "b1", 5_000));
+            assertTrue(!(reset instanceof PeerRefusedException), reset.toString());
             proxy.heal();
             proxy.partition(io.ringstore.replication.FaultProxy.Direction.FROM_TARGET);
             // The server's half of the handshake never arrives: a timeout, which shipping retries,
