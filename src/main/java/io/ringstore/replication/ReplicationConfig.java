@@ -72,7 +72,10 @@ public record ReplicationConfig(InetSocketAddress listen, Map<String, InetSocket
         return peers;
     }
 
-    /** {@code host:port}, {@code host}, {@code [v6]:port} or {@code :port} (every interface). */
+    /**
+     * {@code host:port}, {@code host}, {@code [v6]:port} or {@code :port} (every interface); a
+     * bare IPv6 address ({@code fe80::1}) is all host, with the default port.
+     */
     public static InetSocketAddress parseAddress(String s) {
         String host = s;
         int port = DEFAULT_PORT;

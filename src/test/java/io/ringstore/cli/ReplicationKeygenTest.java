@@ -99,6 +99,12 @@ class ReplicationKeygenTest {
         assertEquals(ExitCodes.USAGE, r.code());
         assertTrue(r.err().contains("board name"), r.err());
         assertFalse(Files.exists(dir.resolve("x").resolve("Bad Name.p12")));
+        r = cli("replication", "keygen", "--name", "b9", "--dir", dir.resolve("y").toString(), "--owner", "no-such-user-here");
+        assertEquals(ExitCodes.USAGE, r.code());
+        assertTrue(r.err().contains("no such user for --owner: no-such-user-here"), r.err());
+        try (var left = Files.list(dir.resolve("y"))) {
+            assertEquals(0, left.count(), "nothing left behind");
+        }
         assertEquals(ExitCodes.USAGE, cli("replication", "keygen", "--dir", b1.toString()).code());
         assertEquals(ExitCodes.USAGE, cli("replication", "frobnicate").code());
     }

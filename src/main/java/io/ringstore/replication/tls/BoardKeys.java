@@ -114,10 +114,12 @@ public final class BoardKeys {
             Files.createLink(certificate, tmpCert);
             forceFolder(dir);
             return new Made(keyStore, certificate, Fingerprints.sha256(cert));
+        } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+            throw new KeygenException("no such user for --owner: " + owner + " (nothing was made)");
         } catch (FileAlreadyExistsException e) {
             throw new KeygenException(e.getFile() + " appeared while keys were being made (another keygen?); check both files");
         } catch (IOException | TlsMaterial.BadMaterial e) {
-            throw new KeygenException("cannot make keys in " + dir + ": " + e.getMessage());
+            throw new KeygenException("cannot make keys in " + dir + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KeygenException("interrupted while making keys");
