@@ -140,6 +140,7 @@ class ReplicationTlsTest {
             assertEquals("b1", client.peer());
             SSLSocket tls = assertInstanceOf(SSLSocket.class, client.socket());
             assertEquals("TLSv1.3", tls.getSession().getProtocol());
+            assertEquals("TLS_CHACHA20_POLY1305_SHA256", tls.getSession().getCipherSuite(), "fast without AES instructions");
             assertTrue(client.socket().getTcpNoDelay());
             Thread writer = Thread.ofVirtual().start(() -> {
                 try {
