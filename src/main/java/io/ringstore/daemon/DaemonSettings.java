@@ -184,18 +184,20 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
      * the first connection.
      */
     static ReplicationConfig replication(Settings s) throws Settings.BadSetting {
+        // A key left empty (as the shipped file's lines are, uncommented) counts as not set.
+        java.util.function.Predicate<String> set = k -> !s.string(k, "").isBlank();
         List<String> keys = List.of("replication_peers", "replication_key_store", "replication_peer_certs");
-        if (keys.stream().noneMatch(s::has) && !s.has("replication_listen")) {
+        if (keys.stream().noneMatch(set) && !set.test("replication_listen")) {
             return ReplicationConfig.OFF;
         }
         for (String k : keys) {
-            if (!s.has(k) || s.string(k, "").isBlank()) {
+            if (!set.test(k)) {
                 throw new Settings.BadSetting(k + " must be set when replication is configured (replication_peers, "
                         + "replication_key_store and replication_peer_certs go together)");
             }
         }
         java.net.InetSocketAddress listen = null;
-        if (s.has("replication_listen")) {
+        if (set.test("replication_listen")) {
             try {
                 listen = ReplicationConfig.parseAddress(s.string("replication_listen", ""));
             } catch (IllegalArgumentException e) {

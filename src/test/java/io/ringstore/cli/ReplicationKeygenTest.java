@@ -116,6 +116,8 @@ class ReplicationKeygenTest {
         assertEquals(InetSocketAddress.createUnresolved("127.0.0.1", 7412), r.peers().get("b2"));
         assertEquals(7411, r.listen().getPort());
         assertFalse(DaemonSettings.parse(new String[0]).replication().enabled(), "off unless configured");
+        assertFalse(DaemonSettings.parse(new String[] {"--replication-peers", "", "--replication-listen", " "})
+                .replication().enabled(), "empty values, as in the shipped file, are not set");
         assertEquals(null, DaemonSettings.parse(new String[0]).replication().listen(), "nothing listens unless configured");
     }
 
