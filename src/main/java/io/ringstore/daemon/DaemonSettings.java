@@ -1,6 +1,8 @@
 package io.ringstore.daemon;
 
 import io.ringstore.config.Settings;
+import io.ringstore.replication.ReplicationConfig;
+import io.ringstore.replication.tls.TlsMaterial;
 import io.ringstore.retention.RetentionOptions;
 import io.ringstore.server.AccessPolicy;
 import io.ringstore.server.ServerConfig;
@@ -27,9 +29,11 @@ import java.util.Set;
  * @param ledsEnabled whether to drive LEDs at all
  * @param statusIntervalSeconds how often the status line is logged
  * @param configFile  the config file read, or null
+ * @param replication the peers and keys to replicate with ({@link ReplicationConfig#OFF} when none are configured);
+ *                    its key material was read and checked at parse time
  */
 public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, LedPin> leds, boolean ledsEnabled,
-                             long statusIntervalSeconds, Path configFile) {
+                             long statusIntervalSeconds, Path configFile, ReplicationConfig replication) {
 
     public static final Path DEFAULT_CONFIG = Path.of("/etc/ringstore/ringstore.conf");
     /** BCM 17, 27, 22: header pins 11, 13, 15, next to ground on pin 9/14; not used by I2C, SPI, UART, I2S or PWM HATs. */
@@ -44,7 +48,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "socket", "json_socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
             "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds",
-            "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds");
+            "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
+            "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -129,7 +134,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             }
         }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
-                s.number("status_interval_seconds", 60, 1, 86_400), configFile);
+                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s));
     }
 
     /**
@@ -187,6 +192,51 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
         }
         long interval = s.number("retention_interval_seconds", r.compactIntervalMillis() / 1000, 1, 86_400);
         return r.withBudget(bytes, percent, low).withCompactInterval(interval * 1000);
+    }
+
+    /**
+     * replication_peers, replication_listen, replication_key_store, replication_peer_certs: all
+     * or none (replication_listen is optional). The keys are read here, so a missing, unreadable,
+     * world-readable or mismatched key or certificate stops the daemon at start (exit 2), not at
+     * the first connection.
+     */
+    static ReplicationConfig replication(Settings s) throws Settings.BadSetting {
+        // A key left empty (as the shipped file's lines are, uncommented) counts as not set.
+        java.util.function.Predicate<String> set = k -> !s.string(k, "").isBlank();
+        List<String> keys = List.of("replication_peers", "replication_key_store", "replication_peer_certs");
+        if (keys.stream().noneMatch(set) && !set.test("replication_listen")) {
+            return ReplicationConfig.OFF;
+        }
+        for (String k : keys) {
+            if (!set.test(k)) {
+                throw new Settings.BadSetting(k + " must be set when replication is configured (replication_peers, "
+                        + "replication_key_store and replication_peer_certs go together)");
+            }
+        }
+        java.net.InetSocketAddress listen = null;
+        if (set.test("replication_listen")) {
+            try {
+                listen = ReplicationConfig.parseAddress(s.string("replication_listen", ""));
+            } catch (IllegalArgumentException e) {
+                throw s.bad("replication_listen", e.getMessage());
+            }
+        }
+        ReplicationConfig config;
+        try {
+            config = new ReplicationConfig(listen, ReplicationConfig.parsePeers(s.string("replication_peers", "")),
+                    s.path("replication_key_store", null), s.path("replication_peer_certs", null));
+        } catch (IllegalArgumentException e) {
+            throw s.bad("replication_peers", e.getMessage());
+        }
+        if (!config.enabled()) {
+            throw s.bad("replication_peers", "names no board");
+        }
+        try {
+            TlsMaterial.load(config);
+        } catch (TlsMaterial.BadMaterial e) {
+            throw new Settings.BadSetting("replication keys: " + e.getMessage());
+        }
+        return config;
     }
 
     private static LedPin pin(Settings s, String key, LedPin fallback) throws Settings.BadSetting {
