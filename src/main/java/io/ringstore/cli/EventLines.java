@@ -72,6 +72,10 @@ final class EventLines {
         m.put("first_position", r.firstPosition());
         m.put("durability", r.durability().name().toLowerCase(Locale.ROOT));
         m.put("replayed", r.replayed());
+        m.put("ack_mode", r.ackMode().configName());
+        if (r.solo()) {
+            m.put("solo", true);
+        }
         return Json.write(m);
     }
 

@@ -15,12 +15,18 @@ final class StatusCommand {
             usage: ringstore status [--socket PATH]
               Prints the daemon's state as one JSON object: committed_position, streams,
               events_appended, force latencies, queue_depth, storage_full, the splitter's state and lag,
+              the ack mode, solo or paired (replication), appends waiting for the standbys and why,
               what the status LEDs show, connections, subscriptions, and what this user may do (access).
 
               --socket PATH    daemon socket (default $RINGSTORE_SOCKET, else /run/ringstore/ringstore.sock)
 
             exit codes: 0 done, 6 cannot connect, 10 access denied
             """;
+
+    /** The ack mode's ringstore.conf name ({@code local} from a daemon that does not say). */
+    static String ackMode(io.ringstore.protocol.v1.AckMode m) {
+        return io.ringstore.protocol.Wire.ackMode(m).configName();
+    }
 
     static int run(String[] args, Console console) {
         if (Args.wantsHelp(args)) {
@@ -59,6 +65,15 @@ final class StatusCommand {
             m.put("retention_bytes_freed", s.getRetentionBytesFreed());
             m.put("last_error", s.getLastError().isEmpty() ? null : s.getLastError());
             m.put("durability", s.getDurability().name().replace("DURABILITY_", "").toLowerCase(Locale.ROOT));
+            m.put("ack_mode", ackMode(s.getAckMode()));
+            m.put("replication", s.getAckMode() == io.ringstore.protocol.v1.AckMode.ACK_MODE_LOCAL
+                    || s.getAckMode() == io.ringstore.protocol.v1.AckMode.ACK_MODE_UNSPECIFIED ? null
+                    : s.getSolo() ? "solo" : "paired");
+            m.put("acks_waiting", s.getAcksWaiting());
+            m.put("ack_oldest_wait_ms", s.getAckOldestWaitMillis());
+            m.put("ack_lag_reason", s.getAckLagReason().isEmpty() ? null : s.getAckLagReason());
+            m.put("replica_unavailable", s.getReplicaUnavailable());
+            m.put("replica_ack_timeouts", s.getReplicaAckTimeouts());
             m.put("splitter", s.getSplitterState());
             m.put("splitter_lag_events", s.getSplitterLagEvents());
             m.put("splitter_lag_bytes", s.getSplitterLagBytes());

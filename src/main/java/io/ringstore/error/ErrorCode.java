@@ -15,5 +15,11 @@ public enum ErrorCode {
     SHUTTING_DOWN,
     ACCESS_DENIED,
     /** A subscriber stopped reading for too long and was dropped (it can resume from its last position). */
-    SUBSCRIBER_TOO_SLOW
+    SUBSCRIBER_TOO_SLOW,
+    /**
+     * A replica ack mode's standbys did not hold the append within the bounded wait. The append
+     * IS in this board's log (written, not acknowledged): see the proto contract for what a
+     * client should do.
+     */
+    REPLICA_UNAVAILABLE
 }

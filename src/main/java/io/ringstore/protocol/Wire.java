@@ -40,6 +40,7 @@ public final class Wire {
             case ACCESS_DENIED -> io.ringstore.protocol.v1.ErrorCode.ACCESS_DENIED;
             case SUBSCRIBER_TOO_SLOW -> io.ringstore.protocol.v1.ErrorCode.SUBSCRIBER_TOO_SLOW;
             case POSITION_RECLAIMED -> io.ringstore.protocol.v1.ErrorCode.POSITION_RECLAIMED;
+            case REPLICA_UNAVAILABLE -> io.ringstore.protocol.v1.ErrorCode.REPLICA_UNAVAILABLE;
         };
     }
 
@@ -57,6 +58,7 @@ public final class Wire {
             case ACCESS_DENIED -> ErrorCode.ACCESS_DENIED;
             case SUBSCRIBER_TOO_SLOW -> ErrorCode.SUBSCRIBER_TOO_SLOW;
             case POSITION_RECLAIMED -> ErrorCode.POSITION_RECLAIMED;
+            case REPLICA_UNAVAILABLE -> ErrorCode.REPLICA_UNAVAILABLE;
             case STORAGE_ERROR, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> ErrorCode.STORAGE_ERROR;
         };
     }
@@ -88,6 +90,23 @@ public final class Wire {
             case DURABILITY_PERIODIC -> Durability.PERIODIC;
             case DURABILITY_NONE -> Durability.NONE;
             default -> Durability.SYNC;
+        };
+    }
+
+    public static io.ringstore.protocol.v1.AckMode ackMode(io.ringstore.replication.AckMode m) {
+        return switch (m) {
+            case LOCAL -> io.ringstore.protocol.v1.AckMode.ACK_MODE_LOCAL;
+            case REPLICA_MEMORY -> io.ringstore.protocol.v1.AckMode.ACK_MODE_REPLICA_MEMORY;
+            case REPLICA_DURABLE -> io.ringstore.protocol.v1.AckMode.ACK_MODE_REPLICA_DURABLE;
+        };
+    }
+
+    /** An older server that does not say (unspecified) acknowledged locally. */
+    public static io.ringstore.replication.AckMode ackMode(io.ringstore.protocol.v1.AckMode m) {
+        return switch (m) {
+            case ACK_MODE_REPLICA_MEMORY -> io.ringstore.replication.AckMode.REPLICA_MEMORY;
+            case ACK_MODE_REPLICA_DURABLE -> io.ringstore.replication.AckMode.REPLICA_DURABLE;
+            default -> io.ringstore.replication.AckMode.LOCAL;
         };
     }
 
