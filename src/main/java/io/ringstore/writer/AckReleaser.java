@@ -120,8 +120,20 @@ final class AckReleaser implements Runnable {
     void hand(Writer.Outcome[] outcomes, long end, AckMode mode, Runnable whileWaiting) throws InterruptedException {
         long now = System.nanoTime();
         Waiting w = new Waiting(outcomes, end, mode, now, now + TimeUnit.MILLISECONDS.toNanos(options.timeoutMillis()));
-        while (!queue.offer(w, 100, TimeUnit.MILLISECONDS)) {
-            whileWaiting.run();
+        try {
+            while (!queue.offer(w, 100, TimeUnit.MILLISECONDS)) {
+                whileWaiting.run();
+            }
+        } catch (InterruptedException e) {
+            // Nobody interrupts the writer in normal operation; if someone does, no future of
+            // this batch may be left hanging.
+            for (Writer.Outcome o : outcomes) {
+                o.request.result.completeExceptionally(o.error != null ? o.error
+                        : new RingStoreException(ErrorCode.SHUTTING_DOWN, "writer interrupted: the append is in this "
+                                + "board's log but was not acknowledged: stream=" + o.result.stream() + " last_version="
+                                + o.result.lastVersion()));
+            }
+            throw e;
         }
     }
 
@@ -184,7 +196,7 @@ final class AckReleaser implements Runnable {
             if (w.mode() != AckMode.LOCAL && !isSolo) {
                 ReplicaProgress p = progress;
                 long left = w.deadlineNanos() - System.nanoTime();
-                if (p.held(w.mode()) >= w.end() || (left > 0 && p.awaitHeld(w.mode(), w.end(), Math.min(left, SLICE_NANOS)))) {
+                if (held(p, w, left)) {
                     if (unavailable) {
                         unavailable = false;
                         Logger.info("standbys hold the log again, replica acknowledgements resume: ack={} position={}",
@@ -197,7 +209,7 @@ final class AckReleaser implements Runnable {
                     continue;
                 }
                 if (System.nanoTime() - w.deadlineNanos() >= 0) {
-                    timedOut(w, p.lagReason());
+                    timedOut(w, reason(p));
                     return;
                 }
                 continue;
@@ -211,6 +223,42 @@ final class AckReleaser implements Runnable {
             }
             acknowledge(w, AckMode.LOCAL, isSolo || w.mode() == AckMode.LOCAL);
             return;
+        }
+    }
+
+    /**
+     * Whether the standbys hold {@code w}, waiting at most a slice of the {@code left} nanos. A
+     * progress implementation that throws counts as holding nothing (logged once per kind): a
+     * bug there must turn into REPLICA_UNAVAILABLE answers, never into a dead acknowledging
+     * thread and appends that hang.
+     */
+    private boolean held(ReplicaProgress p, Waiting w, long left) throws InterruptedException {
+        try {
+            return p.held(w.mode()) >= w.end() || (left > 0 && p.awaitHeld(w.mode(), w.end(), Math.min(left, SLICE_NANOS)));
+        } catch (RuntimeException e) {
+            progressFailed(e);
+            if (left > 0) {
+                LockSupport.parkNanos(this, Math.min(left, SLICE_NANOS));
+            }
+            return false;
+        }
+    }
+
+    private String reason(ReplicaProgress p) {
+        try {
+            return p.lagReason();
+        } catch (RuntimeException e) {
+            progressFailed(e);
+            return "replica progress failed: " + e;
+        }
+    }
+
+    private volatile String lastProgressFailure = "";
+
+    private void progressFailed(RuntimeException e) {
+        if (!e.toString().equals(lastProgressFailure)) {
+            lastProgressFailure = e.toString();
+            Logger.error(e, "replica progress failed; treated as no standby holding anything");
         }
     }
 
@@ -284,7 +332,7 @@ final class AckReleaser implements Runnable {
         boolean isSolo = solo;
         String reason = "";
         if (!isSolo && (waitedMillis > 0 || unavailable)) {
-            String r = progress.lagReason();
+            String r = reason(progress);
             reason = r == null || r.isEmpty() ? lastReason : r;
         }
         return new AckStatus(options.mode(), isSolo, waiting, waitedMillis, reason, unavailable && !isSolo, timeouts,

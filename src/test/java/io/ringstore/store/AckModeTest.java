@@ -332,6 +332,38 @@ class AckModeTest {
     }
 
     @Test
+    void aProgressThatThrowsFailsAppendsTypedAndTheStoreGoesOnWhenItIsReplaced() throws Exception {
+        try (RingStore store = RingStore.open(config(AckMode.REPLICA_MEMORY, 200, 100))) {
+            store.setReplicaProgress(new io.ringstore.replication.ReplicaProgress() {
+                @Override
+                public long held(AckMode mode) {
+                    throw new IllegalStateException("broken progress");
+                }
+
+                @Override
+                public boolean awaitHeld(AckMode mode, long position, long timeoutNanos) {
+                    throw new IllegalStateException("broken progress");
+                }
+
+                @Override
+                public String lagReason() {
+                    throw new IllegalStateException("broken progress");
+                }
+            });
+            RingStoreException e = failure(store.append("a", ExpectedVersion.ANY, event("a0")));
+            assertEquals(ErrorCode.REPLICA_UNAVAILABLE, e.code());
+            assertTrue(e.getMessage().contains("broken progress"), e.getMessage());
+
+            TestReplicaProgress standby = new TestReplicaProgress();
+            standby.setHeld(AckMode.REPLICA_MEMORY, Long.MAX_VALUE);
+            store.setReplicaProgress(standby);
+            AppendResult r = store.append("a", ExpectedVersion.ANY, event("a1")).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            assertEquals(AckMode.REPLICA_MEMORY, r.ackMode());
+            assertEquals(2, visible(store, "a"), "the failed append became readable once held");
+        }
+    }
+
+    @Test
     void aLocalStoreAcknowledgesAsBeforeAndSaysLocal() throws Exception {
         try (RingStore store = RingStore.open(StoreConfig.defaults(dir).withSegmentSize(1 << 20))) {
             AppendResult r = store.append("a", ExpectedVersion.ANY, event("a0")).get(WAIT_SECONDS, TimeUnit.SECONDS);
