@@ -30,12 +30,12 @@ public final class Main {
             case "read-all" -> ReadCommand.readAll(rest, console);
             case "subscribe" -> SubscribeCommand.run(rest, console);
             case "status" -> StatusCommand.run(rest, console);
+            case "replication" -> ReplicationCommand.run(rest, console);
             case "limits" -> LimitsCommand.limits(rest, console);
             case "delete" -> LimitsCommand.delete(rest, console);
             case "verify" -> io.ringstore.tools.VerifyCommand.run(rest);
             case "dump" -> io.ringstore.tools.DumpCommand.run(rest);
             case "bench" -> io.ringstore.bench.BenchCommand.run(rest);
-            case "replication" -> ReplicationCommand.run(rest, console);
             default -> {
                 console.err().println("unknown command: " + args[0]);
                 console.err().print(USAGE);
@@ -62,6 +62,8 @@ public final class Main {
               delete    [--socket PATH] [--hard] STREAM
                         soft-delete a stream (it may be written again) or hard-delete it (a tombstone)
               status    [--socket PATH]   the daemon's state as JSON
+              replication solo|paired [--socket PATH]
+                        acknowledge alone while the standby is gone (solo), or require it again (paired)
               verify    --data DIR       check every frame of a stopped data folder; exit 1 on corruption
               dump      --data DIR [--from POSITION] [--count N]
                                          print records as JSON lines

@@ -17,12 +17,18 @@ final class StatusCommand {
             usage: ringstore status [--socket PATH]
               Prints the daemon's state as one JSON object: committed_position, streams,
               events_appended, force latencies, queue_depth, storage_full, the splitter's state and lag,
+              the ack mode, solo or paired (replication), appends waiting for the standbys and why,
               what the status LEDs show, connections, subscriptions, and what this user may do (access).
 
               --socket PATH    daemon socket (default $RINGSTORE_SOCKET, else /run/ringstore/ringstore.sock)
 
             exit codes: 0 done, 6 cannot connect, 10 access denied
             """;
+
+    /** The ack mode's ringstore.conf name ({@code local} from a daemon that does not say). */
+    static String ackMode(io.ringstore.protocol.v1.AckMode m) {
+        return io.ringstore.protocol.Wire.ackMode(m).configName();
+    }
 
     static int run(String[] args, Console console) {
         if (Args.wantsHelp(args)) {

@@ -112,7 +112,8 @@ public final class RingStoreClient implements AutoCloseable {
         return call(Request.newBuilder().setAppend(a), r -> {
             AppendResponse x = r.getAppend();
             return new AppendResult(x.getStream(), x.getFirstVersion(), x.getLastVersion(), x.getFirstPosition(),
-                    x.getLastPosition(), Wire.durability(x.getDurability()), x.getReplayed());
+                    x.getLastPosition(), Wire.durability(x.getDurability()), x.getReplayed(),
+                    Wire.ackMode(x.getAckMode()), x.getSolo());
         }, stream, expected);
     }
 
@@ -173,6 +174,16 @@ public final class RingStoreClient implements AutoCloseable {
     public CompletableFuture<StatusResponse> drainSplitter() {
         return call(Request.newBuilder().setStatus(StatusRequest.newBuilder().setDrainSplitter(true)),
                 Response::getStatus, null, null);
+    }
+
+    /**
+     * The operator's {@code ringstore replication solo} (true) or {@code paired} (false): see
+     * {@code SetSoloRequest} in the protocol. Needs write access; INVALID_REQUEST when the
+     * daemon's ack mode is local.
+     */
+    public CompletableFuture<io.ringstore.protocol.v1.SetSoloResponse> setSolo(boolean solo) {
+        return call(Request.newBuilder().setSetSolo(io.ringstore.protocol.v1.SetSoloRequest.newBuilder().setSolo(solo)),
+                Response::getSetSolo, null, null);
     }
 
     /** Completes when the daemon answered. */

@@ -74,9 +74,9 @@ public final class Daemon {
     /** Runs until SIGTERM/SIGINT; returns the process exit code. */
     public int run() {
         StoreConfig sc = settings.store();
-        Logger.info("starting: config={} data={} socket={} segmentSize={} durability={} splitter={}",
+        Logger.info("starting: config={} data={} socket={} segmentSize={} durability={} ack={} splitter={}",
                 settings.configFile() == null ? "none" : settings.configFile(), sc.dataDir(), settings.server().socket(),
-                sc.segmentSize(), sc.writer().durability().name().toLowerCase(Locale.ROOT),
+                sc.segmentSize(), sc.writer().durability().name().toLowerCase(Locale.ROOT), sc.ackMode().configName(),
                 sc.splitter().enabled() ? "on" : "off");
         startLeds();
         RingStore store;

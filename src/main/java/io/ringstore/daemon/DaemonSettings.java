@@ -49,7 +49,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
             "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
-            "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs");
+            "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs",
+            "ack_mode", "replica_ack_timeout_ms");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -88,6 +89,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
                 writer = writer.withQueueCapacity((int) s.number("queue_capacity", 4096, 16, 1 << 20));
             }
             store = store.withWriter(writer);
+            store = store.withAck(ack(s));
             SplitterOptions d = SplitterOptions.defaults();
             long windowBytes = s.bytes("splitter_window_bytes", d.windowBytes(), 4096, 1L << 30);
             long maxLagBytes = s.bytes("splitter_max_lag_bytes", d.maxLagBytes(), windowBytes, 1L << 40);
@@ -151,6 +153,18 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             return parent.resolve(ServerConfig.JSON_SOCKET_NAME);
         }
         return s.path("json_socket", null);
+    }
+
+    /** ack_mode (local, replica-memory, replica-durable) and replica_ack_timeout_ms. */
+    static io.ringstore.writer.AckOptions ack(Settings s) throws Settings.BadSetting {
+        io.ringstore.replication.AckMode mode;
+        try {
+            mode = io.ringstore.replication.AckMode.parse(s.string("ack_mode", "local"));
+        } catch (IllegalArgumentException e) {
+            throw s.bad("ack_mode", "must be local, replica-memory or replica-durable");
+        }
+        return io.ringstore.writer.AckOptions.of(mode).withTimeoutMillis(
+                s.number("replica_ack_timeout_ms", io.ringstore.writer.AckOptions.DEFAULT_TIMEOUT_MILLIS, 1, 600_000));
     }
 
     /** The disk budget when the config file names none: see ringstore.conf. */

@@ -21,5 +21,11 @@ public enum ErrorCode {
     /** A request id of 0, or the id of a request of the same connection still in flight. */
     REQUEST_ID_INVALID,
     /** A subscribe beyond the per-connection subscription limit. */
-    TOO_MANY_SUBSCRIPTIONS
+    TOO_MANY_SUBSCRIPTIONS,
+    /**
+     * A replica ack mode's standbys did not hold the append within the bounded wait. The append
+     * IS in this board's log (written, not acknowledged): see the proto contract for what a
+     * client should do.
+     */
+    REPLICA_UNAVAILABLE
 }

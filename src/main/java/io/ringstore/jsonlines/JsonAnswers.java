@@ -46,6 +46,13 @@ public final class JsonAnswers {
             case DELETE_STREAM -> "{\"position\":" + r.getDeleteStream().getPosition() + "}";
             case GET_STREAM_LIMITS -> Json.write(JsonLines.limitsObject(null, r.getGetStreamLimits()));
             case UNSUBSCRIBE -> "{\"unsubscribed\":true}";
+            case SET_SOLO -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("replication", r.getSetSolo().getSolo() ? "solo" : "paired");
+                m.put("ack_mode", io.ringstore.protocol.Wire.ackMode(r.getSetSolo().getAckMode()).configName());
+                m.put("changed", r.getSetSolo().getChanged());
+                yield Json.write(m);
+            }
             case RESULT_NOT_SET -> "{\"error\":\"STORAGE_ERROR\",\"message\":\"empty answer\"}";
         };
     }

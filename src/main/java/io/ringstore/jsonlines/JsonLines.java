@@ -42,7 +42,8 @@ import java.util.Map;
  * to append.
  *
  * <p>Acknowledgement line: {@code {"stream","version","position","first_version","first_position",
- * "durability","replayed"}}; error line: {@code {"error":CODE,"message"}} plus
+ * "durability","replayed","ack_mode"}} (and {@code "solo":true} when a replica-mode store
+ * acknowledged alone); error line: {@code {"error":CODE,"message"}} plus
  * {@code "current_version"} (WRONG_EXPECTED_VERSION), {@code "detail"} (INVALID_REQUEST),
  * {@code "resume_after_position"} (a subscription's end) where they apply.
  */
@@ -83,16 +84,17 @@ public final class JsonLines {
 
     public static String ackLine(AppendResult r) {
         return ackLine(r.stream(), r.firstVersion(), r.lastVersion(), r.firstPosition(), r.lastPosition(),
-                r.durability().name(), r.replayed());
+                r.durability().name(), r.replayed(), r.ackMode(), r.solo());
     }
 
     public static String ackLine(AppendResponse r) {
         return ackLine(r.getStream(), r.getFirstVersion(), r.getLastVersion(), r.getFirstPosition(), r.getLastPosition(),
-                Wire.durability(r.getDurability()).name(), r.getReplayed());
+                Wire.durability(r.getDurability()).name(), r.getReplayed(), Wire.ackMode(r.getAckMode()), r.getSolo());
     }
 
     private static String ackLine(String stream, long firstVersion, long lastVersion, long firstPosition,
-                                  long lastPosition, String durability, boolean replayed) {
+                                  long lastPosition, String durability, boolean replayed,
+                                  io.ringstore.replication.AckMode ackMode, boolean solo) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("stream", stream);
         m.put("version", lastVersion);
@@ -101,6 +103,10 @@ public final class JsonLines {
         m.put("first_position", firstPosition);
         m.put("durability", durability.toLowerCase(Locale.ROOT));
         m.put("replayed", replayed);
+        m.put("ack_mode", ackMode.configName());
+        if (solo) {
+            m.put("solo", true);
+        }
         return Json.write(m);
     }
 
@@ -158,6 +164,15 @@ public final class JsonLines {
         m.put("retention_bytes_freed", s.getRetentionBytesFreed());
         m.put("last_error", s.getLastError().isEmpty() ? null : s.getLastError());
         m.put("durability", s.getDurability().name().replace("DURABILITY_", "").toLowerCase(Locale.ROOT));
+        m.put("ack_mode", Wire.ackMode(s.getAckMode()).configName());
+        m.put("replication", s.getAckMode() == io.ringstore.protocol.v1.AckMode.ACK_MODE_LOCAL
+                || s.getAckMode() == io.ringstore.protocol.v1.AckMode.ACK_MODE_UNSPECIFIED ? null
+                : s.getSolo() ? "solo" : "paired");
+        m.put("acks_waiting", s.getAcksWaiting());
+        m.put("ack_oldest_wait_ms", s.getAckOldestWaitMillis());
+        m.put("ack_lag_reason", s.getAckLagReason().isEmpty() ? null : s.getAckLagReason());
+        m.put("replica_unavailable", s.getReplicaUnavailable());
+        m.put("replica_ack_timeouts", s.getReplicaAckTimeouts());
         m.put("splitter", s.getSplitterState());
         m.put("splitter_lag_events", s.getSplitterLagEvents());
         m.put("splitter_lag_bytes", s.getSplitterLagBytes());

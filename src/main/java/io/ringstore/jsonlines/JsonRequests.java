@@ -39,6 +39,7 @@ public final class JsonRequests {
     private static final Set<String> SET_LIMITS_KEYS = Set.of("op", "stream", "max_count", "max_age_seconds", "truncate_before");
     private static final Set<String> DELETE_KEYS = Set.of("op", "stream", "hard", "expected_version");
     private static final Set<String> PING_KEYS = Set.of("op");
+    private static final Set<String> SOLO_KEYS = Set.of("op", "solo");
 
     /** The request a line asks for, under {@code id}; a line that is none throws. */
     public static Request parse(long id, String line) throws JsonLines.BadLineException {
@@ -62,6 +63,8 @@ public final class JsonRequests {
             case "set_limits" -> r.setSetStreamLimits(setLimits(check(m, SET_LIMITS_KEYS)));
             case "delete" -> r.setDeleteStream(delete(check(m, DELETE_KEYS)));
             case "ping" -> r.setPing(PingRequest.newBuilder().build());
+            case "set_solo" -> r.setSetSolo(io.ringstore.protocol.v1.SetSoloRequest.newBuilder()
+                    .setSolo(bool(check(m, SOLO_KEYS), "solo")));
             default -> {
                 check(m, PING_KEYS);
                 throw new JsonLines.BadLineException("unknown op: " + name);

@@ -21,7 +21,14 @@ import org.tinylog.Logger;
  *   <li>durable position: everything before it has been forced (written by the writer thread,
  *       volatile: retention counts limits from it, see {@link #durablePosition()});
  *   <li>committed position: everything before it is acknowledged and visible to readers
- *       (volatile). In the default durability mode it never passes the durable position.
+ *       (volatile). In the default durability mode it never passes the durable position; in the
+ *       replica ack modes it never passes what the standbys hold (the writer's ack releaser
+ *       commits, see {@code writer.AckReleaser}).
+ *   <li>published position: everything before it is written whole and will not be taken back by
+ *       the writer (no failed force can discard it), so log shipping may send it to a standby
+ *       before it is committed (volatile; never below the committed position). In the replica
+ *       ack modes commit waits for the standbys, so shipping must read up to this position, not
+ *       the committed one: see {@link #readPublished} and {@link #awaitPublishedBeyond}.
  * </ul>
  *
  * <p>Torn pages: batches are packed, so the last acknowledged batch usually shares its last
@@ -54,6 +61,7 @@ public final class MainLog implements AutoCloseable {
     private boolean sealed;
 
     private volatile long committedPosition;
+    private volatile long publishedPosition;
 
     MainLog(Path dir, StorageIo io, long segmentSize, ConcurrentSkipListMap<Long, Segment> segments,
             Segment current, long writeOffset, boolean sealed) {
@@ -68,6 +76,7 @@ public final class MainLog implements AutoCloseable {
         this.dirtyTo = writeOffset;
         this.durablePosition = current.base() + writeOffset;
         this.committedPosition = durablePosition;
+        this.publishedPosition = durablePosition;
     }
 
     /**
@@ -218,10 +227,17 @@ public final class MainLog implements AutoCloseable {
         // dirtyTo stays: the zeroed range must reach the disk with the next force.
     }
 
-    /** Makes everything before {@code position} visible to readers, and wakes those waiting for it. */
+    /**
+     * Makes everything before {@code position} visible to readers, and wakes those waiting for it.
+     * Also publishes it (see {@link #publish}): what is committed may be shipped. One thread
+     * commits (the writer, or in the replica ack modes its ack releaser).
+     */
     public void commit(long position) {
         if (position == committedPosition) {
             return;
+        }
+        if (position > publishedPosition) {
+            publishedPosition = position;
         }
         committedPosition = position;
         if (waiters.get() > 0) {
@@ -260,6 +276,54 @@ public final class MainLog implements AutoCloseable {
         return committedPosition;
     }
 
+    /**
+     * Writer thread, replica ack modes: everything before {@code position} is written whole and
+     * will not be discarded (the batch's force, if its mode forces, succeeded), so it may be
+     * shipped before it is committed. Wakes shippers waiting in {@link #awaitPublishedBeyond}.
+     */
+    public void publish(long position) {
+        if (position <= publishedPosition) {
+            return;
+        }
+        publishedPosition = position;
+        if (waiters.get() > 0) {
+            synchronized (commitSignal) {
+                commitSignal.notifyAll();
+            }
+        }
+    }
+
+    /** Everything before it may be shipped to a standby (see the class comment); never below the committed position. */
+    public long publishedPosition() {
+        return publishedPosition;
+    }
+
+    /**
+     * Waits until the published position passes {@code position} or the timeout ends (for log
+     * shipping); returns the published position either way.
+     */
+    public long awaitPublishedBeyond(long position, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        if (publishedPosition > position) {
+            return publishedPosition;
+        }
+        waiters.incrementAndGet();
+        try {
+            synchronized (commitSignal) {
+                while (publishedPosition <= position) {
+                    long left = (deadline - System.nanoTime()) / 1_000_000L;
+                    if (left <= 0) {
+                        break;
+                    }
+                    commitSignal.wait(left);
+                }
+            }
+        } finally {
+            waiters.decrementAndGet();
+        }
+        return publishedPosition;
+    }
+
     // ------------------------------------------------------------------ reader side
 
     public long committedPosition() {
@@ -282,9 +346,23 @@ public final class MainLog implements AutoCloseable {
      * @throws IllegalArgumentException when {@code from} is not the position of a record
      */
     public ReadBatch read(long from, int maxCount) {
+        return read(from, maxCount, false);
+    }
+
+    /**
+     * As {@link #read}, but up to the published position instead of the committed one: records
+     * the writer will not take back but that may not be acknowledged yet. For log shipping only
+     * (a standby must hold a record before the primary commits it in the replica ack modes);
+     * never for anything a client sees.
+     */
+    public ReadBatch readPublished(long from, int maxCount) {
+        return read(from, maxCount, true);
+    }
+
+    private ReadBatch read(long from, int maxCount, boolean published) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return readUnchecked(from, maxCount);
+                return readUnchecked(from, maxCount, published ? publishedPosition : committedPosition);
             } catch (IllegalStateException | java.util.NoSuchElementException e) {
                 // The segment was reclaimed (unmapped) while we read it. A read from the
                 // beginning (0) asked for whatever is oldest now, so it starts again there; a
@@ -305,8 +383,7 @@ public final class MainLog implements AutoCloseable {
         }
     }
 
-    private ReadBatch readUnchecked(long from, int maxCount) {
-        long limit = committedPosition;
+    private ReadBatch readUnchecked(long from, int maxCount, long limit) {
         List<LogRecord> out = new ArrayList<>(Math.min(maxCount, 1024));
         long oldest = oldestPosition();
         if (from > 0 && from < oldest) {
@@ -354,13 +431,25 @@ public final class MainLog implements AutoCloseable {
      * @throws CorruptLogException when no sound record is there
      */
     public byte[] readBodyAt(long position) {
+        return readBody(position, committedPosition);
+    }
+
+    /**
+     * As {@link #readBodyAt}, up to the published position (see {@link #readPublished}): for log
+     * shipping, which sends each record's body byte for byte.
+     */
+    public byte[] readBodyPublished(long position) {
+        return readBody(position, publishedPosition);
+    }
+
+    private byte[] readBody(long position, long limit) {
         try {
             long oldest = oldestPosition();
             if (position < oldest) {
                 throw new PositionReclaimedException(position, oldest);
             }
-            if (position >= committedPosition) {
-                throw new IllegalArgumentException("position not committed: position=" + position);
+            if (position >= limit) {
+                throw new IllegalArgumentException("position not committed: position=" + position + " limit=" + limit);
             }
             Map.Entry<Long, Segment> e = segments.floorEntry(position);
             Segment seg = e.getValue();

@@ -44,6 +44,7 @@ public final class Wire {
             case EVENT_ID_CONFLICT -> io.ringstore.protocol.v1.ErrorCode.EVENT_ID_CONFLICT;
             case REQUEST_ID_INVALID -> io.ringstore.protocol.v1.ErrorCode.REQUEST_ID_INVALID;
             case TOO_MANY_SUBSCRIPTIONS -> io.ringstore.protocol.v1.ErrorCode.TOO_MANY_SUBSCRIPTIONS;
+            case REPLICA_UNAVAILABLE -> io.ringstore.protocol.v1.ErrorCode.REPLICA_UNAVAILABLE;
         };
     }
 
@@ -64,6 +65,7 @@ public final class Wire {
             case EVENT_ID_CONFLICT -> ErrorCode.EVENT_ID_CONFLICT;
             case REQUEST_ID_INVALID -> ErrorCode.REQUEST_ID_INVALID;
             case TOO_MANY_SUBSCRIPTIONS -> ErrorCode.TOO_MANY_SUBSCRIPTIONS;
+            case REPLICA_UNAVAILABLE -> ErrorCode.REPLICA_UNAVAILABLE;
             case STORAGE_ERROR, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> ErrorCode.STORAGE_ERROR;
         };
     }
@@ -118,6 +120,23 @@ public final class Wire {
             case DURABILITY_PERIODIC -> Durability.PERIODIC;
             case DURABILITY_NONE -> Durability.NONE;
             default -> Durability.SYNC;
+        };
+    }
+
+    public static io.ringstore.protocol.v1.AckMode ackMode(io.ringstore.replication.AckMode m) {
+        return switch (m) {
+            case LOCAL -> io.ringstore.protocol.v1.AckMode.ACK_MODE_LOCAL;
+            case REPLICA_MEMORY -> io.ringstore.protocol.v1.AckMode.ACK_MODE_REPLICA_MEMORY;
+            case REPLICA_DURABLE -> io.ringstore.protocol.v1.AckMode.ACK_MODE_REPLICA_DURABLE;
+        };
+    }
+
+    /** An older server that does not say (unspecified) acknowledged locally. */
+    public static io.ringstore.replication.AckMode ackMode(io.ringstore.protocol.v1.AckMode m) {
+        return switch (m) {
+            case ACK_MODE_REPLICA_MEMORY -> io.ringstore.replication.AckMode.REPLICA_MEMORY;
+            case ACK_MODE_REPLICA_DURABLE -> io.ringstore.replication.AckMode.REPLICA_DURABLE;
+            default -> io.ringstore.replication.AckMode.LOCAL;
         };
     }
 

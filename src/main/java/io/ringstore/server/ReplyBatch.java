@@ -11,8 +11,10 @@ import java.util.List;
  * write (what the socket does not take, the {@link WritePoller} finishes). So a batch costs one
  * write per connection, not one per answer, and no thread wake-up.
  *
- * <p>Only the writer thread opens and ends a batch, and only it adds to one; {@link #open} is
- * true only on the thread that opened it.
+ * <p>Only the acknowledging thread opens and ends a batch, and only it adds to one; {@link #open}
+ * is true only on the thread that opened it. That thread is the writer in a local store, and the
+ * writer's ack releaser in a replica-mode store (there the writer never acknowledges): one thread
+ * per store either way, so {@code touched} needs no lock.
  */
 final class ReplyBatch implements Writer.AckScope {
     /**

@@ -64,7 +64,7 @@ final class Requests {
         Access access = connection.access();
         boolean allowed = switch (op) {
             case PING -> true;
-            case APPEND, SET_STREAM_LIMITS, DELETE_STREAM -> access.canWrite();
+            case APPEND, SET_STREAM_LIMITS, DELETE_STREAM, SET_SOLO -> access.canWrite();
             case STATUS -> request.getStatus().getDrainSplitter() ? access.canWrite() : access.canRead();
             default -> access.canRead();
         };
@@ -96,6 +96,7 @@ final class Requests {
                 }
                 case SUBSCRIBE -> Subscription.start(connection, store, id, request.getSubscribe(), release);
                 case UNSUBSCRIBE -> unsubscribe(id, request.getUnsubscribe().getSubscriptionId(), release);
+                case SET_SOLO -> setSolo(id, request.getSetSolo().getSolo(), release);
                 case OP_NOT_SET -> throw new IllegalStateException("handled above");
             }
         } catch (RuntimeException e) {
@@ -166,6 +167,8 @@ final class Requests {
                 .setLastPosition(r.lastPosition())
                 .setDurability(Wire.durability(r.durability()))
                 .setReplayed(r.replayed())
+                .setAckMode(Wire.ackMode(r.ackMode()))
+                .setSolo(r.solo())
                 .build();
     }
 
@@ -300,7 +303,27 @@ final class Requests {
                     case READ_WRITE -> io.ringstore.protocol.v1.Access.ACCESS_READ_WRITE;
                 })
                 .setDurability(Wire.durability(store.config().writer().durability()))
+                .setAckMode(Wire.ackMode(s.ack().mode()))
+                .setSolo(s.ack().solo())
+                .setAcksWaiting(s.ack().waitingBatches())
+                .setAckOldestWaitMillis(s.ack().oldestWaitMillis())
+                .setAckLagReason(s.ack().lagReason())
+                .setReplicaUnavailable(s.ack().replicaUnavailable())
+                .setReplicaAckTimeouts(s.ack().timeouts())
                 .build();
+    }
+
+    /** The operator's {@code ringstore replication solo|paired}; the store records it in the journal. */
+    private void setSolo(long id, boolean solo, Runnable release) {
+        if (store.config().ackMode() == io.ringstore.replication.AckMode.LOCAL) {
+            fail(id, release, ErrorCode.INVALID_REQUEST, "ack_mode is local: there are no standbys to go "
+                    + (solo ? "solo from" : "paired with") + " (set ack_mode in ringstore.conf)");
+            return;
+        }
+        Peer p = connection.peer();
+        boolean changed = store.setSolo(solo, "user=" + p.user() + " uid=" + p.uid() + " gid=" + p.gid());
+        reply(release, Response.newBuilder().setId(id).setSetSolo(io.ringstore.protocol.v1.SetSoloResponse.newBuilder()
+                .setChanged(changed).setSolo(solo).setAckMode(Wire.ackMode(store.config().ackMode()))).build());
     }
 
     private void unsubscribe(long id, long subscriptionId, Runnable release) {

@@ -30,14 +30,36 @@ public final class StatusLine {
         SplitterStatus sp = s.splitter();
         return String.format(Locale.ROOT,
                 "status events/s=%.0f bytes/s=%.0f splitter=%s lag=%d events/%d bytes/%.1fs force_p99_ms=%.1f "
-                        + "disk_free_mb=%d streams=%d open_files=%d queue=%d%s%s%s leds=write:%s,lag:%s,fault:%s",
+                        + "disk_free_mb=%d streams=%d open_files=%d queue=%d%s%s%s %s leds=write:%s,lag:%s,fault:%s",
                 eventsPerSecond, bytesPerSecond, sp.state().name().toLowerCase(Locale.ROOT), sp.lagEvents(),
                 sp.lagBytes(), sp.lagSeconds(), s.writer().forceP99Micros() / 1000.0, diskFreeBytes >> 20,
                 s.streams(), sp.openFiles(), s.writer().queueDepth(),
                 held > 0 ? " writes_held_ms=" + held : "",
                 s.writer().storageFull() ? " STORAGE_FULL" : "",
-                sp.lastFailure() != null ? " SPLITTER_FAILING" : "",
+                sp.lastFailure() != null ? " SPLITTER_FAILING" : "", ack(s.ack()),
                 name(leds.get(Led.WRITE)), name(leds.get(Led.LAG)), name(leds.get(Led.FAULT)));
+    }
+
+    /**
+     * The ack mode, and for a replica mode: paired or solo, what waits for the standbys and why
+     * (e.g. {@code ack=replica-memory paired waiting=3/1200ms REPLICA_UNAVAILABLE reason="..."}).
+     */
+    static String ack(io.ringstore.writer.AckStatus a) {
+        StringBuilder b = new StringBuilder("ack=").append(a.mode().configName());
+        if (a.mode() == io.ringstore.replication.AckMode.LOCAL) {
+            return b.toString();
+        }
+        b.append(a.solo() ? " solo(acks local)" : " paired");
+        if (a.waitingBatches() > 0) {
+            b.append(" waiting=").append(a.waitingBatches()).append('/').append(a.oldestWaitMillis()).append("ms");
+        }
+        if (a.replicaUnavailable()) {
+            b.append(" REPLICA_UNAVAILABLE");
+        }
+        if (!a.lagReason().isEmpty()) {
+            b.append(" reason=\"").append(a.lagReason().replace('"', '\'')).append('"');
+        }
+        return b.toString();
     }
 
     private static String name(LedPattern p) {

@@ -27,6 +27,8 @@ public final class StatusReporter implements Runnable {
     private volatile boolean stopping;
     private SplitterState lastState;
     private boolean lastFault;
+    private boolean lastUnavailable;
+    private boolean lastSolo;
     private long lastLineNanos;
     private long lastPingNanos;
 
@@ -61,6 +63,7 @@ public final class StatusReporter implements Runnable {
         StoreStatus first = store.status();
         lastState = first.splitter().state();
         lastFault = first.writer().storageFull();
+        lastSolo = first.ack().solo();
         while (!stopping) {
             try {
                 Thread.sleep(TICK_MILLIS);
@@ -88,8 +91,11 @@ public final class StatusReporter implements Runnable {
                         writerAlive ? "ok" : "stuck", splitterAlive ? "ok" : "stuck");
             }
         }
-        boolean fault = s.writer().storageFull() || s.writer().recentError(now, StoreSignals.ERROR_HOLD_NANOS);
-        boolean changed = s.splitter().state() != lastState || fault != lastFault;
+        boolean unavailable = s.ack().replicaUnavailable();
+        boolean fault = s.writer().storageFull() || s.writer().recentError(now, StoreSignals.ERROR_HOLD_NANOS)
+                || unavailable;
+        boolean changed = s.splitter().state() != lastState || fault != lastFault || unavailable != lastUnavailable
+                || s.ack().solo() != lastSolo;
         if (changed || now - lastLineNanos >= intervalNanos) {
             String text = format(now);
             if (fault) {
@@ -100,6 +106,8 @@ public final class StatusReporter implements Runnable {
             notify.status(text);
             lastState = s.splitter().state();
             lastFault = fault;
+            lastUnavailable = unavailable;
+            lastSolo = s.ack().solo();
             lastLineNanos = now;
         }
     }

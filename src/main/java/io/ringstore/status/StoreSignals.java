@@ -13,7 +13,9 @@ public final class StoreSignals {
     public static LedSignals from(StoreStatus s, boolean corruptionFound, long nowNanos) {
         var w = s.writer();
         boolean held = w.queueCapacity() > 0 && w.queueDepth() >= w.queueCapacity() * 9 / 10;
-        boolean fault = w.storageFull() || w.recentError(nowNanos, ERROR_HOLD_NANOS);
+        // Appends failing for want of a standby (REPLICA_UNAVAILABLE) light it too: a person must
+        // bring the standby back or choose `ringstore replication solo`.
+        boolean fault = w.storageFull() || w.recentError(nowNanos, ERROR_HOLD_NANOS) || s.ack().replicaUnavailable();
         return new LedSignals(w.batches(), s.splitter().state(), s.splitter().lagging(), held, fault,
                 corruptionFound, false);
     }

@@ -58,6 +58,8 @@ public final class RingStore implements AutoCloseable {
     private final Writer writer;
     private final Checkpointer checkpointer;
     private final Thread writerThread;
+    /** The replica ack modes' completion step; null in a local store. */
+    private final Thread ackThread;
     private final Thread checkpointThread;
     private final Thread splitterThread;
     private final TailIndex tail;
@@ -114,6 +116,11 @@ public final class RingStore implements AutoCloseable {
         splitter.setBetweenWindows(compactor::betweenWindows);
         compactor.onDamage(splitter::requestRebuild);
         this.writerThread = Thread.ofPlatform().name("ringstore-writer").unstarted(writer);
+        Runnable releaser = writer.ackReleaser();
+        this.ackThread = releaser == null ? null : Thread.ofPlatform().name("ringstore-ack-releaser").unstarted(releaser);
+        if (ackThread != null) {
+            ackThread.start();
+        }
         this.checkpointThread = Thread.ofPlatform().name("ringstore-checkpointer").daemon().unstarted(checkpointer);
         this.splitterThread = so.enabled()
                 ? Thread.ofPlatform().name("ringstore-splitter").daemon().unstarted(splitter) : null;
@@ -272,6 +279,44 @@ public final class RingStore implements AutoCloseable {
         return request.result();
     }
 
+    /**
+     * Plugs log shipping into a store whose ack mode is a replica mode: from now on a batch is
+     * acknowledged (and committed: made readable) once {@code progress} says the standbys hold
+     * it. Until this is called, or after {@code null}, no standby holds anything: appends wait
+     * {@code replica_ack_timeout_ms}, then fail with REPLICA_UNAVAILABLE. Any thread, any time.
+     *
+     * @throws IllegalStateException when the store's ack mode is local
+     */
+    public void setReplicaProgress(io.ringstore.replication.ReplicaProgress progress) {
+        writer.setReplicaProgress(progress);
+    }
+
+    /**
+     * The operator's {@code ringstore replication solo} (true) or {@code paired} (false) for a
+     * replica-mode store: solo acknowledges appends as local without the standbys. Recorded in
+     * the journal with {@code who}; not kept across a restart (a store always starts paired).
+     *
+     * @return whether it changed anything
+     * @throws IllegalStateException when the store's ack mode is local
+     */
+    public boolean setSolo(boolean solo, String who) {
+        return writer.setSolo(solo, who);
+    }
+
+    /** How appends are acknowledged now (mode, solo, what waits for the standbys and why). */
+    public io.ringstore.writer.AckStatus ackStatus() {
+        return writer.ackStatus();
+    }
+
+    /**
+     * Log shipping's view of the main log: records up to the published position (written whole,
+     * never taken back; in a replica mode, ahead of the committed position). See
+     * {@link MainLog#readPublished}, {@link MainLog#readBodyPublished}, {@link MainLog#awaitPublishedBeyond}.
+     */
+    public MainLog log() {
+        return log;
+    }
+
     /** See {@link Writer#setAckScope}: the socket server batches its answers per writer batch. */
     public void setAckScope(Writer.AckScope scope) {
         writer.setAckScope(scope);
@@ -336,7 +381,7 @@ public final class RingStore implements AutoCloseable {
 
     private StoreStatus liveStatus() {
         return new StoreStatus(log.committedPosition(), log.oldestPosition(), log.segmentFiles().size(),
-                table.size(), writer.stats(), liveSplitterStatus());
+                table.size(), writer.stats(), liveSplitterStatus(), writer.ackStatus());
     }
 
     /** The splitter's state and lag; after close, as it was when the store closed. */
@@ -384,6 +429,10 @@ public final class RingStore implements AutoCloseable {
         writer.stop();
         try {
             writerThread.join();
+            if (ackThread != null) {
+                // Releases what still waits for the standbys, each batch up to its own deadline.
+                ackThread.join();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

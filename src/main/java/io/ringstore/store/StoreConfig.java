@@ -66,6 +66,19 @@ public record StoreConfig(Path dataDir, long segmentSize, boolean repair, Writer
         return withWriter(writer.withDurability(d));
     }
 
+    /** The ack mode (and its timeout) for this store; see {@link io.ringstore.writer.AckOptions}. */
+    public StoreConfig withAck(io.ringstore.writer.AckOptions ack) {
+        return withWriter(writer.withAck(ack));
+    }
+
+    public StoreConfig withAckMode(io.ringstore.replication.AckMode mode) {
+        return withAck(new io.ringstore.writer.AckOptions(mode, writer.ack().timeoutMillis(), writer.ack().maxWaitingBatches()));
+    }
+
+    public io.ringstore.replication.AckMode ackMode() {
+        return writer.ack().mode();
+    }
+
     public StoreConfig withIo(StorageIo storageIo) {
         return new StoreConfig(dataDir, segmentSize, repair, writer, storageIo, splitter, pressure, retention, psiFile);
     }

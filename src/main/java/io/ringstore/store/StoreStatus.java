@@ -11,6 +11,7 @@ import io.ringstore.writer.WriterStats;
  * @param streams           streams known to the writer
  * @param writer            the writer's counters
  * @param splitter          the splitter's state and lag
+ * @param ack               the ack mode, solo or paired, and what waits for the standbys
  */
 public record StoreStatus(long committedPosition, long oldestPosition, int segments, int streams, WriterStats writer,
-                          io.ringstore.split.SplitterStatus splitter) {}
+                          io.ringstore.split.SplitterStatus splitter, io.ringstore.writer.AckStatus ack) {}

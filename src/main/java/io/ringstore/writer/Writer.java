@@ -8,6 +8,8 @@ import io.ringstore.log.MainLog;
 import io.ringstore.log.RecordFrame;
 import io.ringstore.nativeio.NoSpaceException;
 import io.ringstore.read.TailIndex;
+import io.ringstore.replication.AckMode;
+import io.ringstore.replication.ReplicaProgress;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,6 +29,14 @@ import org.tinylog.Logger;
  * itself when the cause goes away. Nothing is acknowledged that was not forced (in SYNC mode).
  * A RuntimeException from our own code is a bug: it fails the batch, is logged, and stops the
  * writer rather than limping on with a table that may no longer match the log.
+ *
+ * <p>Ack modes ({@link AckOptions}): in {@link AckMode#LOCAL} the writer commits and acknowledges
+ * each batch itself, as above. In a replica mode it writes (and, in replica-durable, forces) the
+ * batch, publishes it for log shipping ({@link MainLog#publish}) and hands it to its
+ * {@link AckReleaser}, which commits and acknowledges once the standbys hold it; meanwhile the
+ * writer goes on with the next batches. Replica-memory does not force per batch (the card's
+ * fsync leaves the ack path): the writer forces in the background every force interval, and at
+ * stop.
  */
 public final class Writer implements Runnable {
     private static final int FORCE_SAMPLES = 1024;
@@ -38,6 +48,8 @@ public final class Writer implements Runnable {
     private final RollListener rollListener;
     private final ArrayBlockingQueue<AppendRequest> queue;
     private final RecentEventIds recentIds;
+    /** Null in a local store: then nothing about acknowledgements differs from before ack modes. */
+    private final AckReleaser releaser;
     /** Retention's say on each append (tombstones, disk budget); {@link AppendGate#OPEN} without retention. */
     private volatile AppendGate gate = AppendGate.OPEN;
     private volatile java.util.function.LongSupplier rateLimit = () -> 0;
@@ -76,6 +88,70 @@ public final class Writer implements Runnable {
         this.rollListener = rollListener;
         this.queue = new ArrayBlockingQueue<>(options.queueCapacity());
         this.recentIds = new RecentEventIds(options.idempotencyWindow());
+        this.releaser = options.ack().replica()
+                ? new AckReleaser(log, options.ack(), options.durability(), () -> ackScope) : null;
+    }
+
+    /**
+     * The completion step of a replica-mode store, to run on its own thread (started and joined
+     * by the store around the writer's); null in a local store.
+     */
+    public Runnable ackReleaser() {
+        return releaser;
+    }
+
+    /**
+     * Gives a replica-mode store what the standbys hold (log shipping calls this once it runs;
+     * until then, and after {@code null}, no standby holds anything and appends wait, then fail
+     * with REPLICA_UNAVAILABLE).
+     *
+     * @throws IllegalStateException in a local store, which has no use for it
+     */
+    public void setReplicaProgress(ReplicaProgress progress) {
+        requireReplica("a replica progress");
+        releaser.setProgress(progress);
+    }
+
+    /**
+     * The operator's switch ({@code ringstore replication solo|paired}): solo acknowledges a
+     * replica-mode store's appends as local, without the standbys; paired requires them again.
+     * Recorded in the journal with {@code who}. Returns whether it changed anything.
+     *
+     * @throws IllegalStateException in a local store
+     */
+    public boolean setSolo(boolean solo, String who) {
+        requireReplica("solo or paired");
+        return releaser.setSolo(solo, who);
+    }
+
+    private void requireReplica(String what) {
+        if (releaser == null) {
+            throw new IllegalStateException("ack_mode is local: " + what + " has no meaning for this store");
+        }
+    }
+
+    /** How appends are acknowledged now. */
+    public AckStatus ackStatus() {
+        return releaser == null ? AckStatus.LOCAL : releaser.status(System.nanoTime());
+    }
+
+    /** What an acknowledgement in {@code mode} says of this board's own copy. */
+    static Durability durabilityFor(AckMode mode, Durability local) {
+        return switch (mode) {
+            case LOCAL -> local;
+            case REPLICA_MEMORY -> Durability.PERIODIC;
+            case REPLICA_DURABLE -> Durability.SYNC;
+        };
+    }
+
+    /** The mode the next batch is written for: the configured one, or local while solo. */
+    private AckMode modeNow() {
+        return releaser == null || releaser.solo() ? AckMode.LOCAL : options.ack().mode();
+    }
+
+    /** Whether a batch written for {@code mode} is forced before it is handed on. */
+    private boolean forcesEachBatch(AckMode mode) {
+        return durabilityFor(mode, options.durability()) == Durability.SYNC;
     }
 
     /**
@@ -215,6 +291,10 @@ public final class Writer implements Runnable {
             failAll(batch, new RingStoreException(ErrorCode.STORAGE_ERROR, "writer failed: " + e));
             stopping = true;
         } finally {
+            if (releaser != null) {
+                // After the final force: what it still releases as local is durable.
+                releaser.writerStopped();
+            }
             stopped = true;
             List<AppendRequest> rest = new ArrayList<>();
             queue.drainTo(rest);
@@ -244,26 +324,30 @@ public final class Writer implements Runnable {
     }
 
     private long pollMillis() {
-        return options.durability() == Durability.PERIODIC ? Math.max(1, options.forceIntervalMillis() / 2) : 100;
+        // A replica-mode store forces in the background (see forceIfDue) whatever its mode now.
+        return options.durability() == Durability.PERIODIC || releaser != null
+                ? Math.max(1, options.forceIntervalMillis() / 2) : 100;
     }
 
-    private void processBatch() {
+    private void processBatch() throws InterruptedException {
         outcomes.clear();
+        long batchStart = log.writePosition();
+        AckMode mode = releaser == null ? AckMode.LOCAL : modeNow();
         for (AppendRequest request : batch) {
             outcomes.add(process(request));
         }
         boolean wrote = outcomes.stream().anyMatch(o -> o.wrote);
         if (wrote || log.hasUnforcedBytes()) {
-            if (options.durability() == Durability.SYNC) {
+            if (releaser == null ? options.durability() == Durability.SYNC : forcesEachBatch(mode)) {
                 try {
                     timedForce();
                 } catch (IOException e) {
-                    forceFailed(e);
+                    forceFailed(e, batchStart);
+                    release(mode);
                     return;
                 }
             }
         }
-        log.commit(log.writePosition());
         // Counters first: whoever sees an ack also sees the commit counted (status, LEDs).
         long n = 0;
         for (Outcome o : outcomes) {
@@ -273,7 +357,23 @@ public final class Writer implements Runnable {
         }
         events += n;
         batches++;
-        acknowledge();
+        release(mode);
+    }
+
+    /**
+     * Local store: commits and acknowledges the batch now. Replica-mode store: publishes it for
+     * log shipping and hands it to the ack releaser, which commits and acknowledges it once the
+     * standbys hold it (the writer goes on meanwhile).
+     */
+    private void release(AckMode mode) throws InterruptedException {
+        if (releaser == null) {
+            log.commit(log.writePosition());
+            acknowledge();
+            return;
+        }
+        long end = log.writePosition();
+        log.publish(end);
+        releaser.hand(outcomes.toArray(new Outcome[0]), end, mode, () -> heartbeatNanos = System.nanoTime());
     }
 
     /** Completes every outcome's future, inside the ack scope. */
@@ -367,7 +467,7 @@ public final class Writer implements Runnable {
                 }
             }
             AppendResult result = new AppendResult(r.stream, current + 1, lastVersion, firstPosition, lastPosition,
-                    options.durability(), false);
+                    options.durability(), false, AckMode.LOCAL, false);
             return Outcome.written(r, result, current, previousPosition);
         } catch (NoSpaceException e) {
             return Outcome.failed(r, new RingStoreException(ErrorCode.STORAGE_FULL,
@@ -436,7 +536,7 @@ public final class Writer implements Runnable {
             return Outcome.failed(r, new WrongExpectedVersionException(r.stream, r.expected.toString(), current));
         }
         AppendResult result = new AppendResult(r.stream, first.version(), first.version() + found.length - 1,
-                first.position(), found[found.length - 1].position(), options.durability(), true);
+                first.position(), found[found.length - 1].position(), options.durability(), true, AckMode.LOCAL, false);
         return Outcome.replayed(r, result);
     }
 
@@ -472,16 +572,20 @@ public final class Writer implements Runnable {
 
     /**
      * The batch's force failed. Appends whose frames were already forced (by a segment roll in
-     * this batch) succeed; the rest are undone in the table, zeroed in the log and failed.
+     * this batch) succeed; the rest are undone in the table, zeroed in the log and failed; the
+     * caller then releases the batch. Nothing before {@code batchStart} is undone: in a local
+     * sync store that is all forced already; in a replica-mode store it may be earlier batches
+     * written unforced (replica-memory, or before a switch to solo), published, possibly shipped
+     * and waiting for their acknowledgement: those stay, and a later force retries them.
      */
-    private void forceFailed(IOException e) {
+    private void forceFailed(IOException e, long batchStart) {
         lastError = e.toString();
         lastErrorNanos = System.nanoTime();
         Logger.error("force failed, failing the batch: error={}", e.toString());
-        long durable = log.durablePosition();
+        long cut = Math.max(log.durablePosition(), batchStart);
         for (int i = outcomes.size() - 1; i >= 0; i--) {
             Outcome o = outcomes.get(i);
-            if (o.error == null && o.result.lastPosition() >= durable) {
+            if (o.error == null && o.result.lastPosition() >= cut) {
                 if (o.wrote) {
                     undo(o);
                 }
@@ -489,9 +593,7 @@ public final class Writer implements Runnable {
                         "storage error, append not acknowledged: " + e.getMessage(), e);
             }
         }
-        log.discardFrom(durable);
-        log.commit(log.writePosition());
-        acknowledge();
+        log.discardFrom(cut);
     }
 
     private void undo(Outcome o) {
@@ -513,7 +615,9 @@ public final class Writer implements Runnable {
     }
 
     private void forceIfDue() {
-        if (options.durability() != Durability.PERIODIC || !log.hasUnforcedBytes()) {
+        // A replica-mode store forces in the background in every mode: replica-memory has no
+        // per-batch force, and a batch it wrote before a switch to solo waits for this one.
+        if ((options.durability() != Durability.PERIODIC && releaser == null) || !log.hasUnforcedBytes()) {
             return;
         }
         if (System.nanoTime() - lastForceNanos < TimeUnit.MILLISECONDS.toNanos(options.forceIntervalMillis())) {
@@ -586,8 +690,8 @@ public final class Writer implements Runnable {
                 storageFull || gate.storageFull(), lastError, lastErrorNanos, throttledNanos / 1_000_000);
     }
 
-    /** One append's fate within a batch. */
-    private static final class Outcome {
+    /** One append's fate within a batch (the ack releaser completes it in a replica-mode store). */
+    static final class Outcome {
         final AppendRequest request;
         AppendResult result;
         RingStoreException error;

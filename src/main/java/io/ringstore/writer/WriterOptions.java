@@ -11,13 +11,14 @@ package io.ringstore.writer;
  * @param slowForceMillis     a force slower than this is logged as a warning (SD cards stall)
  * @param idempotencyWindow   how many recent event ids are remembered for idempotent retries
  * @param maxEventBytes       largest encoded event accepted
+ * @param ack                 when a batch is acknowledged relative to the standbys ({@link AckOptions#LOCAL}: by this board alone)
  */
 public record WriterOptions(Durability durability, long forceIntervalMillis, int queueCapacity, int maxBatch,
                             long submitTimeoutMillis, long slowForceMillis, int idempotencyWindow,
-                            int maxEventBytes) {
+                            int maxEventBytes, AckOptions ack) {
 
     public static WriterOptions defaults() {
-        return new WriterOptions(Durability.SYNC, 100, 4096, 1024, 5_000, 200, 16_384, 4 << 20);
+        return new WriterOptions(Durability.SYNC, 100, 4096, 1024, 5_000, 200, 16_384, 4 << 20, AckOptions.LOCAL);
     }
 
     public WriterOptions {
@@ -33,20 +34,28 @@ public record WriterOptions(Durability durability, long forceIntervalMillis, int
         if (idempotencyWindow < 0 || maxEventBytes < 64) {
             throw new IllegalArgumentException("idempotencyWindow must be >= 0 and maxEventBytes >= 64");
         }
+        if (ack == null) {
+            throw new IllegalArgumentException("ack options must be set");
+        }
+    }
+
+    public WriterOptions withAck(AckOptions a) {
+        return new WriterOptions(durability, forceIntervalMillis, queueCapacity, maxBatch, submitTimeoutMillis,
+                slowForceMillis, idempotencyWindow, maxEventBytes, a);
     }
 
     public WriterOptions withDurability(Durability d) {
         return new WriterOptions(d, forceIntervalMillis, queueCapacity, maxBatch, submitTimeoutMillis,
-                slowForceMillis, idempotencyWindow, maxEventBytes);
+                slowForceMillis, idempotencyWindow, maxEventBytes, ack);
     }
 
     public WriterOptions withForceIntervalMillis(long ms) {
         return new WriterOptions(durability, ms, queueCapacity, maxBatch, submitTimeoutMillis,
-                slowForceMillis, idempotencyWindow, maxEventBytes);
+                slowForceMillis, idempotencyWindow, maxEventBytes, ack);
     }
 
     public WriterOptions withQueueCapacity(int n) {
         return new WriterOptions(durability, forceIntervalMillis, n, maxBatch, submitTimeoutMillis,
-                slowForceMillis, idempotencyWindow, maxEventBytes);
+                slowForceMillis, idempotencyWindow, maxEventBytes, ack);
     }
 }

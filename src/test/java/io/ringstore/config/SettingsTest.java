@@ -69,6 +69,22 @@ class SettingsTest {
     }
 
     @Test
+    void ackModeSettingsAreCheckedOnce() throws Exception {
+        io.ringstore.daemon.DaemonSettings d = io.ringstore.daemon.DaemonSettings.parse(new String[] {});
+        assertEquals(io.ringstore.replication.AckMode.LOCAL, d.store().ackMode(), "local unless configured");
+        d = io.ringstore.daemon.DaemonSettings.parse(new String[] {
+                "--ack-mode", "replica-durable", "--replica-ack-timeout-ms", "2000"});
+        assertEquals(io.ringstore.replication.AckMode.REPLICA_DURABLE, d.store().ackMode());
+        assertEquals(2000, d.store().writer().ack().timeoutMillis());
+        Settings.BadSetting e = org.junit.jupiter.api.Assertions.assertThrows(Settings.BadSetting.class,
+                () -> io.ringstore.daemon.DaemonSettings.parse(new String[] {"--ack-mode", "replica"}));
+        assertTrue(e.getMessage().contains("ack_mode") && e.getMessage().contains("replica-memory"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(Settings.BadSetting.class,
+                () -> io.ringstore.daemon.DaemonSettings.parse(new String[] {"--replica-ack-timeout-ms", "0"}));
+        assertTrue(e.getMessage().contains("replica_ack_timeout_ms"), e.getMessage());
+    }
+
+    @Test
     void retentionSettingsAreCheckedOnce() throws Exception {
         io.ringstore.daemon.DaemonSettings d = io.ringstore.daemon.DaemonSettings.parse(new String[] {
                 "--stream-limits", "sensor-: max_count=100, max_age=30d; debug-: max_age=1d",
