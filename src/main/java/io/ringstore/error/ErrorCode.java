@@ -15,5 +15,10 @@ public enum ErrorCode {
     SHUTTING_DOWN,
     ACCESS_DENIED,
     /** A subscriber stopped reading for too long and was dropped (it can resume from its last position). */
-    SUBSCRIBER_TOO_SLOW
+    SUBSCRIBER_TOO_SLOW,
+    /**
+     * This board is a standby (or a primary fenced by a newer epoch): appends go to the primary,
+     * which the message names when it is known. Reads are served here.
+     */
+    NOT_PRIMARY
 }

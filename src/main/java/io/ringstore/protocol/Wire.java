@@ -40,6 +40,7 @@ public final class Wire {
             case ACCESS_DENIED -> io.ringstore.protocol.v1.ErrorCode.ACCESS_DENIED;
             case SUBSCRIBER_TOO_SLOW -> io.ringstore.protocol.v1.ErrorCode.SUBSCRIBER_TOO_SLOW;
             case POSITION_RECLAIMED -> io.ringstore.protocol.v1.ErrorCode.POSITION_RECLAIMED;
+            case NOT_PRIMARY -> io.ringstore.protocol.v1.ErrorCode.NOT_PRIMARY;
         };
     }
 
@@ -57,6 +58,7 @@ public final class Wire {
             case ACCESS_DENIED -> ErrorCode.ACCESS_DENIED;
             case SUBSCRIBER_TOO_SLOW -> ErrorCode.SUBSCRIBER_TOO_SLOW;
             case POSITION_RECLAIMED -> ErrorCode.POSITION_RECLAIMED;
+            case NOT_PRIMARY -> ErrorCode.NOT_PRIMARY;
             case STORAGE_ERROR, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> ErrorCode.STORAGE_ERROR;
         };
     }
