@@ -158,7 +158,8 @@ public final class DivergentTail {
      *
      * <p>Crash windows: each step can be repeated. The set-aside file is written whole or not at
      * all and is not rewritten once there; a cut already made finds nothing past the position;
-     * the marker stays until the caller has cut the stream files.
+     * the checkpoints are lowered or removed idempotently; the marker stays until the caller has cut
+     * the stream files.
      */
     public static void completePending(io.ringstore.store.StoreConfig config, Pending p) throws IOException {
         MainLog.Opened opened = MainLog.open(config.logDir(), config.io(), config.segmentSize(), false, 0, 0, r -> {});
@@ -178,6 +179,18 @@ public final class DivergentTail {
             cut.write(config.io(), config.dataDir());
         }
         io.ringstore.checkpoint.StreamTableCheckpoint.remove(config.io(), config.checkpointDir());
+        // The splitter's checkpoint also vouches that the log was forced up to it (recovery
+        // treats a gap below it as damage): it must not point past the cut. Stream files that
+        // hold cut events are cut to the rebuilt table by the open.
+        long split;
+        try {
+            split = io.ringstore.split.SplitterCheckpoint.read(config.checkpointDir());
+        } catch (IOException e) {
+            split = 0;
+        }
+        if (split > p.position()) {
+            io.ringstore.split.SplitterCheckpoint.write(config.io(), config.checkpointDir(), p.position());
+        }
         Logger.warn("cut the log at position={} (end of epoch {} on the primary); the stream table is rebuilt from the log",
                 p.position(), p.epoch());
     }
