@@ -30,6 +30,7 @@ public final class Main {
             case "read-all" -> ReadCommand.readAll(rest, console);
             case "subscribe" -> SubscribeCommand.run(rest, console);
             case "status" -> StatusCommand.run(rest, console);
+            case "promote" -> PromoteCommand.run(rest, console);
             case "limits" -> LimitsCommand.limits(rest, console);
             case "delete" -> LimitsCommand.delete(rest, console);
             case "verify" -> io.ringstore.tools.VerifyCommand.run(rest);
@@ -61,6 +62,8 @@ public final class Main {
               delete    [--socket PATH] [--hard] STREAM
                         soft-delete a stream (it may be written again) or hard-delete it (a tombstone)
               status    [--socket PATH]   the daemon's state as JSON
+              promote   [--socket PATH] [--force]
+                        make this standby the primary in a new epoch (two boards)
               verify    --data DIR       check every frame of a stopped data folder; exit 1 on corruption
               dump      --data DIR [--from POSITION] [--count N]
                                          print records as JSON lines

@@ -71,6 +71,16 @@ final class StatusCommand {
             m.put("leds", leds);
             m.put("connections", s.getConnections());
             m.put("subscriptions", s.getSubscriptions());
+            if (!s.getReplicationRole().isEmpty()) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("role", s.getReplicationRole());
+                r.put("epoch", s.getEpoch());
+                r.put("peers", s.getReplicationPeersList());
+                r.put("standby_lag_bytes", s.getStandbyLagBytes());
+                r.put("diverged_files", s.getDivergedFilesList());
+                r.put("problem", s.getReplicationProblem().isEmpty() ? null : s.getReplicationProblem());
+                m.put("replication", r);
+            }
             m.put("access", s.getAccess().name().replace("ACCESS_", "").toLowerCase(Locale.ROOT).replace('_', '-'));
             console.out().println(Json.write(m));
             console.out().flush();

@@ -1,6 +1,11 @@
 package io.ringstore.daemon;
 
 import io.ringstore.config.Settings;
+import io.ringstore.replication.AckMode;
+import io.ringstore.replication.ReplicationOptions;
+import io.ringstore.replication.ReplicationSockets;
+import io.ringstore.replication.Role;
+import java.net.InetSocketAddress;
 import io.ringstore.retention.RetentionOptions;
 import io.ringstore.server.AccessPolicy;
 import io.ringstore.server.ServerConfig;
@@ -27,9 +32,11 @@ import java.util.Set;
  * @param ledsEnabled whether to drive LEDs at all
  * @param statusIntervalSeconds how often the status line is logged
  * @param configFile  the config file read, or null
+ * @param replication this board's part in a replicated pair; null when not configured (then
+ *                    nothing listens on the network)
  */
 public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, LedPin> leds, boolean ledsEnabled,
-                             long statusIntervalSeconds, Path configFile) {
+                             long statusIntervalSeconds, Path configFile, ReplicationOptions replication) {
 
     public static final Path DEFAULT_CONFIG = Path.of("/etc/ringstore/ringstore.conf");
     /** BCM 17, 27, 22: header pins 11, 13, 15, next to ground on pin 9/14; not used by I2C, SPI, UART, I2S or PWM HATs. */
@@ -44,7 +51,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
             "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds",
-            "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds");
+            "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
+            "role", "board", "replication_listen", "replication_primary", "replication_peers", "standby_hold_seconds");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -128,7 +136,42 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             }
         }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
-                s.number("status_interval_seconds", 60, 1, 86_400), configFile);
+                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s));
+    }
+
+    /**
+     * role, board, replication_listen, replication_primary, replication_peers,
+     * standby_hold_seconds; null when none of them is set (replication not configured).
+     */
+    static ReplicationOptions replication(Settings s) throws Settings.BadSetting {
+        if (!s.has("role") && !s.has("replication_listen") && !s.has("replication_primary") && !s.has("replication_peers")) {
+            return null;
+        }
+        try {
+            Role role = s.choice("role", Role.PRIMARY, Role.class);
+            String board = s.string("board", "").strip();
+            if (board.isEmpty()) {
+                throw s.bad("board", "must name this board when replication is configured");
+            }
+            if (!s.has("replication_listen")) {
+                throw new Settings.BadSetting("replication_listen (host:port) must be set when replication is configured");
+            }
+            InetSocketAddress listen = ReplicationOptions.address(s.string("replication_listen", ""));
+            InetSocketAddress primary = s.has("replication_primary")
+                    ? ReplicationOptions.address(s.string("replication_primary", "")) : null;
+            List<ReplicationOptions.Peer> peers = new ArrayList<>();
+            for (String p : s.list("replication_peers")) {
+                peers.add(ReplicationOptions.Peer.parse(p));
+            }
+            if (peers.isEmpty()) {
+                throw s.bad("replication_peers", "must list the other boards (name@host:port, comma-separated)");
+            }
+            long hold = s.number("standby_hold_seconds", ReplicationOptions.DEFAULT_STANDBY_HOLD_MILLIS / 1000, 0,
+                    86_400L * 365) * 1000;
+            return new ReplicationOptions(role, board, listen, primary, peers, hold, AckMode.LOCAL, ReplicationSockets.PLAIN);
+        } catch (IllegalArgumentException e) {
+            throw new Settings.BadSetting("bad replication settings: " + e.getMessage());
+        }
     }
 
     /** The disk budget when the config file names none: see ringstore.conf. */

@@ -62,7 +62,7 @@ final class Requests {
         Access access = connection.access();
         boolean allowed = switch (op) {
             case PING -> true;
-            case APPEND, SET_STREAM_LIMITS, DELETE_STREAM -> access.canWrite();
+            case APPEND, SET_STREAM_LIMITS, DELETE_STREAM, PROMOTE -> access.canWrite();
             case STATUS -> request.getStatus().getDrainSplitter() ? access.canWrite() : access.canRead();
             default -> access.canRead();
         };
@@ -94,6 +94,8 @@ final class Requests {
                 }
                 case SUBSCRIBE -> Subscription.start(connection, store, id, request.getSubscribe(), release);
                 case UNSUBSCRIBE -> unsubscribe(id, request.getUnsubscribe().getSubscriptionId(), release);
+                case PROMOTE -> Thread.ofVirtual().name("ringstore-promote-" + connection.number())
+                        .start(() -> promote(id, request.getPromote().getForce(), release));
                 case OP_NOT_SET -> throw new IllegalStateException("handled above");
             }
         } catch (RuntimeException e) {
@@ -241,6 +243,49 @@ final class Requests {
         }
     }
 
+    private void promote(long id, boolean force, Runnable release) {
+        try {
+            io.ringstore.replication.Replication.Promoted p = store.promote(force);
+            reply(release, Response.newBuilder().setId(id).setPromote(io.ringstore.protocol.v1.PromoteResponse.newBuilder()
+                    .setEpoch(p.epoch()).setStartPosition(p.start()).setMessage(p.message())).build());
+        } catch (java.io.IOException e) {
+            fail(id, release, ErrorCode.STORAGE_ERROR, "promotion failed: " + e.getMessage());
+        } catch (RuntimeException e) {
+            fail(id, release, e);
+        }
+    }
+
+    /** Role, epoch, the other boards and their positions, set-aside tails. */
+    private void replicationStatus(StatusResponse.Builder b) {
+        io.ringstore.replication.Replication r = store.replication();
+        if (r == null) {
+            return;
+        }
+        io.ringstore.replication.Replication.Status st = r.status();
+        b.setReplicationRole(st.role() == io.ringstore.replication.Role.PRIMARY
+                ? (st.acknowledging() ? "primary" : "primary-fenced") : "standby")
+                .setEpoch(st.epoch())
+                .setReplicationProblem(st.restartReason());
+        long end = store.log().writtenPosition();
+        if (st.role() == io.ringstore.replication.Role.PRIMARY) {
+            for (var sb : st.standbys()) {
+                b.addReplicationPeers("standby " + sb.board() + (sb.connected() ? " connected" : " disconnected")
+                        + " held=" + sb.held() + " durable=" + sb.durable() + " lag_bytes=" + Math.max(0, end - sb.held())
+                        + (sb.lastProblem().isEmpty() ? "" : " (" + sb.lastProblem() + ")"));
+            }
+        } else if (st.primary() != null) {
+            var pv = st.primary();
+            long lag = Math.max(0, pv.toldCommitted() - store.committedPosition());
+            b.setStandbyLagBytes(lag).addReplicationPeers("primary " + pv.board() + " epoch=" + pv.epoch()
+                    + (pv.connected() ? " connected" : " disconnected") + " mode=" + pv.mode().configName()
+                    + " acknowledged=" + pv.toldCommitted() + " held=" + st.held() + " durable=" + st.durable()
+                    + (pv.lastRefusal().isEmpty() ? "" : " refused: " + pv.lastRefusal()));
+        }
+        for (java.nio.file.Path p : st.diverged()) {
+            b.addDivergedFiles(p.toString());
+        }
+    }
+
     private StatusResponse status() {
         StoreStatus s = store.status();
         var w = s.writer();
@@ -251,6 +296,7 @@ final class Requests {
                 .setSplitterLagBytes(sp.lagBytes())
                 .setSplitterLagSeconds(sp.lagSeconds());
         connection.server().addStatusExtras(b);
+        replicationStatus(b);
         var budget = store.retention().budget();
         if (budget != null) {
             b.setDiskBudgetBytes(budget.budgetBytes()).setDiskUsedBytes(budget.usageBytes());
