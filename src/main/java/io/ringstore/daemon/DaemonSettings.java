@@ -52,7 +52,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
             "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
-            "role", "board", "replication_listen", "replication_primary", "replication_peers", "standby_hold_seconds");
+            "role", "board", "ack_mode", "replication_listen", "replication_primary", "replication_peers", "standby_hold_seconds");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -168,7 +168,10 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             }
             long hold = s.number("standby_hold_seconds", ReplicationOptions.DEFAULT_STANDBY_HOLD_MILLIS / 1000, 0,
                     86_400L * 365) * 1000;
-            return new ReplicationOptions(role, board, listen, primary, peers, hold, AckMode.LOCAL, ReplicationSockets.PLAIN);
+            // The writer's ack modes (another part of issue 15) read the same key; here it is what
+            // the standbys are told, so that promotion knows what the primary promised.
+            AckMode mode = AckMode.parse(s.string("ack_mode", "local"));
+            return new ReplicationOptions(role, board, listen, primary, peers, hold, mode, ReplicationSockets.PLAIN);
         } catch (IllegalArgumentException e) {
             throw new Settings.BadSetting("bad replication settings: " + e.getMessage());
         }
