@@ -174,7 +174,7 @@ final class Shipper implements Runnable {
             }
             long written = log.writtenPosition();
             long c = log.committedPosition();
-            if (written < shipped && log.segmentSize() > 0) {
+            if (written < shipped) {
                 // A failed force undid frames this standby may hold: it says hello again and
                 // learns where to cut.
                 return "the written position moved back (a force failed): the standby reconnects and cuts";

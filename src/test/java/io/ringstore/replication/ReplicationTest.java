@@ -94,6 +94,12 @@ class ReplicationTest {
                 ReplicationSockets.PLAIN);
     }
 
+    private ReplicationOptions b1Holding(long holdMillis) {
+        ReplicationOptions o = b1(Role.PRIMARY, AckMode.LOCAL);
+        return new ReplicationOptions(o.role(), o.board(), o.listen(), o.primary(), o.peers(), holdMillis, o.ackMode(),
+                o.sockets());
+    }
+
     private RingStore open(String board, ReplicationOptions r) throws IOException {
         return open(config(board), r);
     }
@@ -339,5 +345,115 @@ class ReplicationTest {
             assertFalse(r.getData().toStringUtf8().startsWith("lost"), "no divergent event readable");
         }
         assertEquals("0@0,1@" + cut, back.replication().history().toString());
+    }
+
+    @Test
+    void retentionKeepsWhatADisconnectedStandbyStillNeedsUntilItsHoldTimeEnds() throws Exception {
+        StoreConfig c = config("b1");
+        c = c.withSplitter(c.splitter().withWindow(4 << 10, 5).withRetention(0, 0));
+        RingStore primary = open(c, b1Holding(60_000));
+        RingStore standby = open("b2", b2(Role.STANDBY, AckMode.LOCAL));
+        append(primary, "r", 200, "r");
+        awaitCaughtUp(primary, standby);
+        long held = standby.log().writePosition();
+        close(standby);
+        append(primary, "r", 2000, "later");
+        primary.splitter().drain();
+        // The splitter reclaims what it has split, but not the segment the standby resumes in.
+        await("the splitter ran past the standby", () -> primary.splitter().status().position() > held + 4 * SEGMENT);
+        primary.splitter().drain();
+        assertTrue(primary.log().oldestPosition() <= held, "kept for the standby: oldest=" + primary.log().oldestPosition()
+                + " standby=" + held);
+        RingStore back = open("b2", b2(Role.STANDBY, AckMode.LOCAL));
+        awaitCaughtUp(primary, back);
+        assertSameLog(primary, back);
+        // Caught up: the segments it no longer needs go (the splitter reclaims as it works).
+        await("reclaimed once the standby moved on", () -> {
+            append(primary, "r", 20, "more");
+            primary.splitter().drain();
+            return primary.log().oldestPosition() > held;
+        });
+    }
+
+    @Test
+    void aStandbyGoneLongerThanItsHoldTimeNoLongerHoldsRetentionBack() throws Exception {
+        StoreConfig c = config("b1");
+        c = c.withSplitter(c.splitter().withWindow(4 << 10, 5).withRetention(0, 0));
+        RingStore primary = open(c, b1Holding(0));
+        RingStore standby = open("b2", b2(Role.STANDBY, AckMode.LOCAL));
+        append(primary, "r", 200, "r");
+        awaitCaughtUp(primary, standby);
+        long held = standby.log().writePosition();
+        close(standby);
+        append(primary, "r", 2000, "later");
+        primary.splitter().drain();
+        await("reclaimed past the departed standby", () -> {
+            primary.splitter().drain();
+            return primary.log().oldestPosition() > held;
+        });
+        RingStore back = open("b2", b2(Role.STANDBY, AckMode.LOCAL));
+        await("the refusal", () -> back.replication().status().primary() != null
+                && back.replication().status().primary().lastRefusal().startsWith("RECLAIMED"));
+    }
+
+    @Test
+    void aStandbyThatLostAnEarlierPageButKeptALaterOneCutsThereAndFetchesAgain() throws Exception {
+        RingStore primary = open("b1", b1(Role.PRIMARY, AckMode.LOCAL));
+        RingStore standby = open("b2", b2(Role.STANDBY, AckMode.LOCAL));
+        append(primary, "s", 150, "s");
+        awaitCaughtUp(primary, standby);
+        Path last = standby.log().segmentFiles().getLast();
+        long base = Segment.baseOf(last);
+        long end = standby.log().writePosition() - base;
+        close(standby);
+        // The crash this board forces later than the primary allows: a power cut kept a later
+        // page and lost an earlier one (and the checkpoints written after them).
+        Path data = dir.resolve("b2");
+        Files.delete(data.resolve("checkpoint").resolve(io.ringstore.checkpoint.StreamTableCheckpoint.FILE_NAME));
+        Files.deleteIfExists(data.resolve("checkpoint").resolve(io.ringstore.split.SplitterCheckpoint.FILE_NAME));
+        long lostPage = ((SegmentHeader.LENGTH + end) / 2) & -4096L;
+        assertTrue(lostPage + 4096 < end - 512, "a later page survives: end=" + end + " lost=" + lostPage);
+        try (var ch = java.nio.channels.FileChannel.open(last, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate(4096), Math.max(lostPage, SegmentHeader.LENGTH));
+        }
+        // As a primary the same folder is refused: there durable_before proves the bytes were forced.
+        assertThrows(io.ringstore.log.CorruptLogException.class,
+                () -> RingStore.open(config("b2")).close());
+        RingStore again = open("b2", b2(Role.STANDBY, AckMode.LOCAL));
+        assertTrue(again.log().writePosition() <= base + Math.max(lostPage, SegmentHeader.LENGTH),
+                "cut where the page was lost");
+        awaitCaughtUp(primary, again);
+        assertSameLog(primary, again);
+        assertEquals(150, again.readStream("s", 0, 1000, Direction.FORWARD).events().size());
+    }
+
+    @Test
+    void garbageOnTheReplicationPortIsRefusedAndChangesNothing() throws Exception {
+        RingStore primary = open("b1", b1(Role.PRIMARY, AckMode.LOCAL));
+        append(primary, "g", 10, "g");
+        long before = primary.log().writePosition();
+        for (byte[] junk : List.of("GET / HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII),
+                new byte[] {0, 0, 0, 5, 1, 0x52, 0x53, 0x52, 0x51}, new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff})) {
+            try (var s = new java.net.Socket("127.0.0.1", port1)) {
+                s.setSoTimeout(15_000);
+                s.getOutputStream().write(junk);
+                s.shutdownOutput();
+                byte[] answer = s.getInputStream().readAllBytes();
+                if (answer.length > 0) {
+                    var f = ReplicationWire.read(new java.io.DataInputStream(new java.io.ByteArrayInputStream(answer)));
+                    assertEquals(ReplicationWire.Refusal.BAD_HELLO, ReplicationWire.readRefused(f).reason());
+                }
+            }
+        }
+        // An unknown board is refused too.
+        ReplicationOptions stranger = new ReplicationOptions(Role.STANDBY, "b9", new InetSocketAddress("127.0.0.1", freePort()),
+                new InetSocketAddress("127.0.0.1", port1), List.of(), 60_000, AckMode.LOCAL, ReplicationSockets.PLAIN);
+        RingStore b9 = open("b9", stranger);
+        await("the refusal", () -> b9.replication().status().primary() != null
+                && b9.replication().status().primary().lastRefusal().startsWith("NOT_A_PEER"));
+        assertEquals(before, primary.log().writePosition());
+        assertEquals(SegmentHeader.LENGTH, b9.log().writePosition());
+        RingStore standby = open("b2", b2(Role.STANDBY, AckMode.LOCAL));
+        awaitCaughtUp(primary, standby);
     }
 }
