@@ -61,11 +61,15 @@ class ReplicationDaemonTest {
     }
 
     private Process start(Board me, Board other, String role) throws IOException {
+        return start(me, other, role, "replica-memory");
+    }
+
+    private Process start(Board me, Board other, String role, String ackMode) throws IOException {
         String java = ProcessHandle.current().info().command().orElseThrow();
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m",
                 "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), "io.ringstore.cli.Main", "serve",
                 "--data", me.data().toString(), "--socket", me.socket().toString(), "--leds", "off",
-                "--segment-size", "65536", "--role", role, "--board", me.name(), "--ack-mode", "replica-memory",
+                "--segment-size", "65536", "--role", role, "--board", me.name(), "--ack-mode", ackMode,
                 "--replication-listen", "127.0.0.1:" + me.port(),
                 "--replication-peers", other.name() + "@127.0.0.1:" + other.port()));
         if (role.equals("standby")) {
@@ -195,6 +199,48 @@ class ReplicationDaemonTest {
                 assertEquals(1, status(old).getEpoch());
                 assertEquals(300, old.readStream("sensor", 300, 1, io.ringstore.read.Direction.FORWARD).get(10, TimeUnit.SECONDS).events().getFirst().version());
             }
+        }
+    }
+
+    /** Status through a fresh connection (a rejoining daemon drops its connections as it reopens). */
+    private static StatusResponse freshStatus(Board b) {
+        try (RingStoreClient c = RingStoreClient.connect(b.socket())) {
+            return c.status().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    @Test
+    void aLivePrimaryFencedByAPromotionRejoinsAsAStandbyWithoutARestart() throws Exception {
+        Board b1 = new Board("b1", freePort(), dir.resolve("b1"), dir.resolve("b1.sock"));
+        Board b2 = new Board("b2", freePort(), dir.resolve("b2"), dir.resolve("b2.sock"));
+        Process primary = start(b1, b2, "primary", "local");
+        start(b2, b1, "standby", "local");
+        try (RingStoreClient p = connect(b1); RingStoreClient s = connect(b2)) {
+            append(p, "door", 50);
+            awaitStandbyHolds(p, s);
+            Exception refused = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                    () -> s.promote(false).get(30, TimeUnit.SECONDS));
+            assertTrue(String.valueOf(refused.getCause()).contains("acknowledged locally"), String.valueOf(refused.getCause()));
+            assertEquals(1, s.promote(true).get(30, TimeUnit.SECONDS).getEpoch());
+            append(s, "door", 10);
+        }
+        long pid = primary.pid();
+        await("the old primary rejoined as a standby", () -> {
+            StatusResponse st = freshStatus(b1);
+            return st != null && st.getReplicationRole().equals("standby") && st.getEpoch() == 1;
+        });
+        assertTrue(primary.isAlive(), "rejoined in the same process");
+        assertEquals(pid, primary.pid());
+        try (RingStoreClient s = connect(b2); RingStoreClient old = connect(b1)) {
+            long end = status(s).getCommittedPosition();
+            await("the old primary caught up", () -> status(old).getCommittedPosition() >= end);
+            assertEquals(59, old.readStream("door", 59, 1, io.ringstore.read.Direction.FORWARD).get(10, TimeUnit.SECONDS)
+                    .events().getFirst().version());
+            Exception notPrimary = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> old.append("door",
+                    ExpectedVersion.ANY, List.of(EventData.of("x", new byte[] {1}))).get(10, TimeUnit.SECONDS));
+            assertTrue(String.valueOf(notPrimary.getCause()).contains("standby"), String.valueOf(notPrimary.getCause()));
         }
     }
 }
