@@ -102,6 +102,12 @@ public final class Replication implements AutoCloseable {
             r.becomeFollower(primary);
         }
         Logger.info("replication: board={} role={} epochs={}", options.board(), role.configName(), r.history);
+        for (Path aside : DivergentTail.list(parts.dataDir())) {
+            // Said at every start until a person moves it away: it may hold events that were
+            // acknowledged by this board in an epoch that lost.
+            Logger.warn("replication: a divergent log tail is set aside in file={} (events this board wrote that the "
+                    + "primary does not have; see `ringstore status`)", aside);
+        }
         return r;
     }
 

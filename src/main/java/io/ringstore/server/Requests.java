@@ -189,6 +189,10 @@ final class Requests {
             }
             StreamSlice slice = store.readStream(r.getStream(), from, count(r.getMaxCount()), direction);
             ReadStreamResponse.Builder b = ReadStreamResponse.newBuilder().setLastVersion(slice.lastVersion());
+            long behind = standbyBehind();
+            if (behind >= 0) {
+                b.setStandbyBehindBytes(behind);
+            }
             int limit = connection.server().config().readPageBytes();
             long bytes = 0;
             LogRecord lastAdded = null;
@@ -223,6 +227,10 @@ final class Requests {
             // even none, and its next position still moves past what it skipped.
             AllSlice page = store.readAll(r.getFromPosition(), max);
             ReadAllResponse.Builder b = ReadAllResponse.newBuilder();
+            long behind = standbyBehind();
+            if (behind >= 0) {
+                b.setStandbyBehindBytes(behind);
+            }
             int limit = connection.server().config().readPageBytes();
             long bytes = 0;
             long next = page.next();
@@ -253,6 +261,16 @@ final class Requests {
         } catch (RuntimeException e) {
             fail(id, release, e);
         }
+    }
+
+    /** On a standby, how far its reads are behind the primary's acknowledged position; -1 elsewhere. */
+    private long standbyBehind() {
+        io.ringstore.replication.Replication r = store.replication();
+        if (r == null || r.role() != io.ringstore.replication.Role.STANDBY) {
+            return -1;
+        }
+        io.ringstore.replication.Replication.Status st = r.status();
+        return st.primary() == null ? -1 : Math.max(0, st.primary().toldCommitted() - store.committedPosition());
     }
 
     /** Role, epoch, the other boards and their positions, set-aside tails. */

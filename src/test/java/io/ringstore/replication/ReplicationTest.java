@@ -220,7 +220,14 @@ class ReplicationTest {
     @Test
     void standbyFarBehindCatchesUpWhileAppendsGoOn() throws Exception {
         RingStore primary = open("b1", b1(Role.PRIMARY, AckMode.LOCAL));
-        append(primary, "bulk", 4000, "x"); // ~1 MB: 16+ segments
+        for (int i = 0; i < 200; i++) { // ~1 MB: 16+ segments
+            List<EventData> batch = new ArrayList<>();
+            for (int j = 0; j < 20; j++) {
+                batch.add(event("x" + i + "-" + j + "-" + "x".repeat(200)));
+            }
+            primary.append("bulk", ExpectedVersion.ANY, batch).join();
+        }
+        assertTrue(primary.log().segmentFiles().size() > 15);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger live = new AtomicInteger();
         Thread writer = Thread.ofPlatform().start(() -> {
