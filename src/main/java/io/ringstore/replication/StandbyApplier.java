@@ -55,6 +55,8 @@ public final class StandbyApplier implements Writer.Follow {
     private final Path dataDir;
     private final java.util.function.LongSupplier currentEpoch;
     private final java.util.function.LongConsumer afterApply;
+    /** Told of each record fed to the table (retention learns shipped limits and deletes). */
+    private final java.util.function.Consumer<LogRecord> fed;
     private final ArrayBlockingQueue<Message> inbox = new ArrayBlockingQueue<>(64);
 
     // Writer-thread state.
@@ -70,7 +72,7 @@ public final class StandbyApplier implements Writer.Follow {
 
     /** What the applier needs from the store. */
     public record Parts(MainLog log, StreamTable table, TailIndex tail, RollListener rolls, Writer writer, StorageIo io,
-                        Path dataDir) {}
+                        Path dataDir, java.util.function.Consumer<LogRecord> fed) {}
 
     public StandbyApplier(Parts p, java.util.function.LongSupplier currentEpoch, java.util.function.LongConsumer afterApply) {
         this.log = p.log();
@@ -82,6 +84,7 @@ public final class StandbyApplier implements Writer.Follow {
         this.dataDir = p.dataDir();
         this.currentEpoch = currentEpoch;
         this.afterApply = afterApply;
+        this.fed = p.fed();
         this.held = log.writePosition();
         this.durable = log.durablePosition();
         this.toldCommitted = log.committedPosition();
@@ -245,6 +248,7 @@ public final class StandbyApplier implements Writer.Follow {
             one[0] = r.getPosition();
             tail.add(r.getStream(), r.getVersion(), one, 1, RecordFrame.frameLength(r.getSerializedSize()));
             writer.rememberRecovered(r.getEventId().toByteArray(), r.getStream(), r.getVersion(), r.getPosition());
+            fed.accept(r);
         }
         long commit = unfed.isEmpty() ? Math.min(limit, log.writePosition()) : unfed.peekFirst().getPosition();
         if (commit > log.committedPosition()) {

@@ -118,7 +118,7 @@ public final class RingStore implements AutoCloseable {
         // Before the writer thread starts: on a standby it applies shipped frames instead of appends.
         this.replication = replicationOptions == null ? null : io.ringstore.replication.Replication.create(replicationOptions,
                 new io.ringstore.replication.StandbyApplier.Parts(log, table, tail, checkpointer, writer, config.io(),
-                        config.dataDir()));
+                        config.dataDir(), retention::shipped));
         this.writerThread = Thread.ofPlatform().name("ringstore-writer").unstarted(writer);
         this.checkpointThread = Thread.ofPlatform().name("ringstore-checkpointer").daemon().unstarted(checkpointer);
         this.splitterThread = so.enabled()

@@ -463,4 +463,25 @@ class ReplicationTest {
         RingStore standby = open("b2", b2(Role.STANDBY, AckMode.LOCAL));
         awaitCaughtUp(primary, standby);
     }
+
+    @Test
+    void limitsAndDeletesShippedFromThePrimaryApplyOnTheStandbyAndAfterPromotion() throws Exception {
+        RingStore primary = open("b1", b1(Role.PRIMARY, AckMode.REPLICA_MEMORY));
+        RingStore standby = open("b2", b2(Role.STANDBY, AckMode.REPLICA_MEMORY));
+        append(primary, "gone", 5, "g");
+        append(primary, "capped", 10, "c");
+        primary.deleteStream("gone", true).join();
+        primary.setLimits("capped", new io.ringstore.retention.StreamLimits(3, io.ringstore.retention.StreamLimits.UNSET, io.ringstore.retention.StreamLimits.UNSET, false)).join();
+        awaitCaughtUp(primary, standby);
+
+        RingStoreException deleted = assertThrows(RingStoreException.class,
+                () -> standby.readStream("gone", 0, 10, Direction.FORWARD));
+        assertEquals(ErrorCode.STREAM_DELETED, deleted.code());
+        assertEquals(3, standby.readStream("capped", 0, 100, Direction.FORWARD).events().size());
+        close(primary);
+
+        standby.promote(false);
+        RingStoreException refused = failure(() -> standby.append("gone", ExpectedVersion.ANY, List.of(event("x"))).join());
+        assertEquals(ErrorCode.STREAM_DELETED, refused.code());
+    }
 }
