@@ -142,8 +142,10 @@ public final class Follower implements Runnable {
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
             DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 1 << 16));
             long end = applier.held();
+            // Nothing is applied meanwhile (no connection): the held tail is stable to read.
+            long checkFrom = Math.min(node.log().committedPosition(), end);
             ReplicationWire.hello(out, new ReplicationWire.Hello(ReplicationWire.INTENT_FOLLOW, options.board(), segmentSize,
-                    end, applier.durable(), node.history()));
+                    end, applier.durable(), checkFrom, ReplicationWire.tailCrc(node.log(), checkFrom, end), node.history()));
             ReplicationWire.Frame first = ReplicationWire.read(in);
             if (first.type() == ReplicationWire.REFUSE) {
                 refused(ReplicationWire.readRefused(first));
@@ -241,6 +243,18 @@ public final class Follower implements Runnable {
         lastRefusal = r.reason() + ": " + r.message();
         switch (r.reason()) {
             case DIVERGED -> {
+                if (r.position() < toldCommitted) {
+                    // The primary no longer has events it told us it had acknowledged (it lost
+                    // them: a power cut in replica-memory, or it was restored from an older
+                    // copy). Cutting would throw them away here too.
+                    Logger.error("replication: the primary's log ends at position={} but it had acknowledged up to {}: it "
+                            + "lost acknowledged events that this board holds; NOT cutting. Promote this board "
+                            + "(ringstore promote) or re-seed the primary from it", r.position(), toldCommitted);
+                    lastRefusal = "DIVERGED below acknowledged position " + toldCommitted + ": the primary lost acknowledged "
+                            + "events this board holds; promote this board";
+                    Thread.sleep(5_000);
+                    return;
+                }
                 Logger.warn("replication: the primary says this board's epoch ended at position={}: cutting there ({})",
                         r.position(), r.message());
                 boolean inPlace;

@@ -187,7 +187,7 @@ public final class Replication implements AutoCloseable {
             s.setSoTimeout(PROBE_TIMEOUT_MILLIS);
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
             DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
-            ReplicationWire.hello(out, new ReplicationWire.Hello(ReplicationWire.INTENT_PROBE, options.board(), 0, 0, 0,
+            ReplicationWire.hello(out, new ReplicationWire.Hello(ReplicationWire.INTENT_PROBE, options.board(), 0, 0, 0, 0, 0,
                     EpochHistory.initial()));
             return ReplicationWire.readProbeAnswer(ReplicationWire.read(in));
         } catch (IOException e) {

@@ -29,7 +29,11 @@ import java.util.List;
  *   <li>HELLO (1), first and once: magic "RSRP" (int32 0x52535250), version (int16, 1),
  *       intent (int8: 0 follow, 1 probe: only asks the epoch and role), board name (string),
  *       segment size (int64), log end: the position after the last frame it holds (int64),
- *       durable position (int64), epoch count N (int32), N x {epoch (int64), start (int64)}.
+ *       durable position (int64), check-from (int64: the position up to which it knows the
+ *       primary acknowledged what it holds), tail CRC (int32: CRC32C of the frames it holds from
+ *       check-from to the log end, seals skipped; the primary compares its own bytes there, so a
+ *       batch the primary undid after a failed force, or lost in a power cut, and then wrote
+ *       differently, is found), epoch count N (int32), N x {epoch (int64), start (int64)}.
  *   <li>PROGRESS (2): held in memory (int64: everything before it is in the standby's mapping),
  *       durable (int64: everything before it was forced). Sent whenever either moves.
  * </ul>
@@ -105,7 +109,8 @@ public final class ReplicationWire {
         }
     }
 
-    public record Hello(byte intent, String board, long segmentSize, long logEnd, long durable, EpochHistory history) {}
+    public record Hello(byte intent, String board, long segmentSize, long logEnd, long durable, long checkFrom, int tailCrc,
+                        EpochHistory history) {}
 
     public record Welcome(long epoch, String board, AckMode mode, long committed, long start, EpochHistory history) {}
 
@@ -175,7 +180,7 @@ public final class ReplicationWire {
 
     public static void hello(DataOutputStream out, Hello h) throws IOException {
         new Out(HELLO).i32(MAGIC).i16(VERSION).i8(h.intent()).str(h.board()).i64(h.segmentSize()).i64(h.logEnd())
-                .i64(h.durable()).history(h.history()).send(out);
+                .i64(h.durable()).i64(h.checkFrom()).i32(h.tailCrc()).history(h.history()).send(out);
         out.flush();
     }
 
@@ -212,6 +217,21 @@ public final class ReplicationWire {
 
     public static void committed(DataOutputStream out, long committed) throws IOException {
         new Out(COMMITTED).i64(committed).send(out);
+    }
+
+    /** CRC32C of the log's frames from {@code from} to {@code to}, seals skipped (both boards compute it alike). */
+    public static int tailCrc(io.ringstore.log.MainLog log, long from, long to) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        long at = from;
+        while (at < to) {
+            io.ringstore.log.MainLog.RawFrames f = log.copyFrames(at, to, MAX_DATA);
+            if (f == null) {
+                break;
+            }
+            crc.update(f.bytes());
+            at = f.end();
+        }
+        return (int) crc.getValue();
     }
 
     // ------------------------------------------------------------------ reading
@@ -263,7 +283,8 @@ public final class ReplicationWire {
         if (v != VERSION) {
             throw new IOException("unsupported replication protocol version " + v);
         }
-        return new Hello(in.readByte(), str(in), in.readLong(), in.readLong(), in.readLong(), history(in));
+        return new Hello(in.readByte(), str(in), in.readLong(), in.readLong(), in.readLong(), in.readLong(), in.readInt(),
+                history(in));
     }
 
     public static Welcome readWelcome(Frame f) throws IOException {

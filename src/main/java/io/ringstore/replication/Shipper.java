@@ -126,6 +126,17 @@ final class Shipper implements Runnable {
         }
         long start = hello.logEnd();
         long oldest = log.oldestPosition();
+        if (start > hello.checkFrom() && hello.checkFrom() >= oldest
+                && ReplicationWire.tailCrc(log, hello.checkFrom(), start) != hello.tailCrc()) {
+            // The standby holds frames past what it knows was acknowledged that differ from
+            // ours: this board undid a batch (a failed force) or lost it in a power cut, and
+            // wrote something else there. It cuts at what it knows was acknowledged.
+            Logger.warn("replication: standby {} holds frames from {} to {} that differ from this board's: it must cut at {}",
+                    hello.board(), hello.checkFrom(), start, hello.checkFrom());
+            refuse(out, ReplicationWire.Refusal.DIVERGED, hello.checkFrom(), "frames from " + hello.checkFrom()
+                    + " differ on " + node.options().board());
+            return;
+        }
         if (start < oldest) {
             Logger.error("replication: standby {} needs position={} which was reclaimed (oldest={}): re-seed it from a copy",
                     hello.board(), start, oldest);

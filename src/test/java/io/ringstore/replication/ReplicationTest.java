@@ -484,4 +484,47 @@ class ReplicationTest {
         RingStoreException refused = failure(() -> standby.append("gone", ExpectedVersion.ANY, List.of(event("x"))).join());
         assertEquals(ErrorCode.STREAM_DELETED, refused.code());
     }
+
+    @Test
+    void aBatchThePrimaryFailedToForceIsCutFromTheStandbyThatHeldIt() throws Exception {
+        AtomicBoolean failNextForce = new AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<RingStore> primaryRef = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<RingStore> standbyRef = new java.util.concurrent.atomic.AtomicReference<>();
+        io.ringstore.log.StorageIo failing = new io.ringstore.log.ForwardingStorageIo(new io.ringstore.log.FileStorageIo()) {
+            @Override
+            public void force(java.lang.foreign.MemorySegment mapping, long offset, long length) throws IOException {
+                if (failNextForce.getAndSet(false)) {
+                    // The standby holds the batch before this board's force fails: the window
+                    // in which the two logs part.
+                    long written = primaryRef.get().log().writtenPosition();
+                    long deadline = System.nanoTime() + 10_000_000_000L;
+                    while (standbyRef.get().replication().status().held() < written && System.nanoTime() < deadline) {
+                        Thread.onSpinWait();
+                    }
+                    throw new IOException("injected: force failed");
+                }
+                super.force(mapping, offset, length);
+            }
+        };
+        RingStore primary = open(config("b1").withIo(failing), b1(Role.PRIMARY, AckMode.REPLICA_MEMORY));
+        primaryRef.set(primary);
+        RingStore standby = open("b2", b2(Role.STANDBY, AckMode.REPLICA_MEMORY));
+        standbyRef.set(standby);
+        append(primary, "s", 20, "ok");
+        awaitCaughtUp(primary, standby);
+        long before = primary.log().writePosition();
+
+        failNextForce.set(true);
+        RingStoreException e = failure(() -> primary.append("s", ExpectedVersion.ANY, List.of(event("doomed"))).join());
+        assertEquals(ErrorCode.STORAGE_ERROR, e.code());
+        assertTrue(standby.replication().status().held() > before, "the standby held the undone batch");
+        // The primary writes something else at the same position.
+        append(primary, "s", 5, "after");
+        awaitCaughtUp(primary, standby);
+        assertSameLog(primary, standby);
+        List<String> data = standby.readStream("s", 0, 100, Direction.FORWARD).events().stream()
+                .map(r -> r.getData().toStringUtf8()).toList();
+        assertEquals(25, data.size());
+        assertTrue(data.stream().noneMatch(d -> d.startsWith("doomed")), data.toString());
+    }
 }

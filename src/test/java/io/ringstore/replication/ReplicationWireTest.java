@@ -21,7 +21,7 @@ class ReplicationWireTest {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(b);
         EpochHistory h = EpochHistory.initial().with(2, 777);
-        ReplicationWire.hello(out, new ReplicationWire.Hello(ReplicationWire.INTENT_FOLLOW, "b2", 65536, 1000, 900, h));
+        ReplicationWire.hello(out, new ReplicationWire.Hello(ReplicationWire.INTENT_FOLLOW, "b2", 65536, 1000, 900, 800, 0x1234abcd, h));
         ReplicationWire.welcome(out, new ReplicationWire.Welcome(2, "b1", AckMode.REPLICA_DURABLE, 800, 1000, h));
         ReplicationWire.data(out, 1000, 800, new byte[] {1, 2, 3});
         ReplicationWire.committed(out, 1003);
@@ -30,7 +30,7 @@ class ReplicationWireTest {
         ReplicationWire.probeAnswer(out, new ReplicationWire.ProbeAnswer(2, true, "b1"));
         out.flush();
         DataInputStream in = in(b);
-        assertEquals(new ReplicationWire.Hello(ReplicationWire.INTENT_FOLLOW, "b2", 65536, 1000, 900, h).toString(),
+        assertEquals(new ReplicationWire.Hello(ReplicationWire.INTENT_FOLLOW, "b2", 65536, 1000, 900, 800, 0x1234abcd, h).toString(),
                 ReplicationWire.readHello(ReplicationWire.read(in)).toString());
         ReplicationWire.Welcome w = ReplicationWire.readWelcome(ReplicationWire.read(in));
         assertEquals(AckMode.REPLICA_DURABLE, w.mode());
@@ -49,7 +49,7 @@ class ReplicationWireTest {
     void badMagicVersionLengthAndTypeAreRefused() throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(b);
-        ReplicationWire.hello(out, new ReplicationWire.Hello(ReplicationWire.INTENT_FOLLOW, "b2", 65536, 64, 64,
+        ReplicationWire.hello(out, new ReplicationWire.Hello(ReplicationWire.INTENT_FOLLOW, "b2", 65536, 64, 64, 64, 0,
                 EpochHistory.initial()));
         byte[] good = b.toByteArray();
 
