@@ -16,11 +16,12 @@ set -eu
 # The recipe. Anything changed here changes the cache key.
 # A board has no real-time clock: timesyncd sets the clock from the network (events carry
 # their time) and fake-hwclock keeps it across reboots until then. zstd compresses the initrd.
+# python3-protobuf (and python3 with it) is what python3-ringstore, the Python client, needs.
 PACKAGES="systemd-sysv udev dbus kmod procps iproute2 systemd-resolved systemd-timesyncd fake-hwclock
     initramfs-tools zstd linux-image-arm64 raspi-firmware
     cloud-guest-utils fdisk e2fsprogs dosfstools
     openssh-server ca-certificates nano
-    adduser openjdk-25-jre-headless"
+    adduser openjdk-25-jre-headless python3-protobuf"
 SUITE=trixie
 COMPONENTS="main non-free-firmware"
 

@@ -3,11 +3,13 @@
 # alone, the way Debian's own Raspberry Pi images are made: Debian trixie with raspi-firmware and
 # linux-image-arm64, an MBR disk with a FAT boot partition (RASPIFIRM, mounted at
 # /boot/firmware) and an ext4 root (RASPIROOT), assembled by genimage without loop devices.
-# ringstore is installed from the .deb and enabled; the kernel command line has psi=1 (the
+# ringstore is installed from the .deb and enabled, and python3-ringstore (the Python client) beside it; the kernel command line has psi=1 (the
 # splitter's I/O pressure gauge); a first-boot service grows the root partition to the card.
 #
-#   sh image-build/build-image.sh [--deb PATH] [--xz]
+#   sh image-build/build-image.sh [--deb PATH] [--python-deb PATH] [--xz]
 #
+# --python-deb defaults to python3-ringstore_<version>_all.deb beside the ringstore .deb (where
+# build-deb.sh puts it).
 # Output: target/image-build/ringstore-<version>-arm64.img (path printed on stdout); --xz also
 # writes a compressed copy for download (slow on 2 cores). Needs root, Debian's archive for a
 # cold base (base-rootfs.sh, cached), genimage, dosfstools, mtools, e2fsprogs.
@@ -15,10 +17,12 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 DEB=""
+PYDEB=""
 XZ=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --deb) DEB=$2; shift 2 ;;
+        --python-deb) PYDEB=$2; shift 2 ;;
         --xz) XZ=1; shift ;;
         *) die "unknown argument: $1" ;;
     esac
@@ -31,6 +35,8 @@ t0=$(date +%s)
 BASE=$(sh "$IMAGE_BUILD/base-rootfs.sh" | tail -n 1)
 [ -n "$DEB" ] || DEB=$(sh "$IMAGE_BUILD/build-deb.sh" | tail -n 1)
 VERSION=$(project_version)
+[ -n "$PYDEB" ] || PYDEB="$(dirname "$DEB")/python3-ringstore_${VERSION}_all.deb"
+[ -s "$PYDEB" ] || die "no $PYDEB (build-deb.sh builds it beside the ringstore .deb)"
 IMG="$OUT/ringstore-$VERSION-arm64.img"
 WORK="$CACHE/work/image"
 ROOT="$WORK/root"
@@ -66,9 +72,10 @@ in_root groupadd --system gpio
 in_root passwd --lock root >/dev/null
 
 # --- ringstore ---------------------------------------------------------------------------
-cp "$DEB" "$ROOT/tmp/"
-in_root dpkg -i "/tmp/$(basename "$DEB")" >&2
-rm -f "$ROOT/tmp/$(basename "$DEB")"
+cp "$DEB" "$PYDEB" "$ROOT/tmp/"
+in_root dpkg -i "/tmp/$(basename "$DEB")" "/tmp/$(basename "$PYDEB")" >&2
+rm -f "$ROOT/tmp/$(basename "$DEB")" "$ROOT/tmp/$(basename "$PYDEB")"
+in_root python3 -c 'import ringstore' || die "python3-ringstore does not import in the image"
 [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/ringstore.service" ] || die "ringstore.service not enabled"
 in_root id -nG ringstore | grep -qw gpio || die "ringstore is not in group gpio"
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs the .deb in a Debian trixie arm64 root file system under qemu-user-static, starts the
 # daemon there (directly: PID 1 of a chroot is not systemd) with the unit's JVM options, appends
-# and reads events through the socket with the CLI, stops it with SIGTERM (exit 0), then removes
-# the package (data kept) and purges it (data gone). Prints how long each step took.
+# and reads events through the socket with the CLI and with the Python client (python3-ringstore,
+# from beside the .deb), stops it with SIGTERM (exit 0), then removes the packages (data kept) and
+# purges them (data gone). Prints how long each step took.
 #
 #   sh image-build/test-deb.sh [--deb PATH] [--keep-root DIR]
 #
@@ -27,6 +28,8 @@ lock_cache
 t0=$(date +%s)
 BASE=$(sh "$IMAGE_BUILD/base-rootfs.sh" | tail -n 1)
 [ -n "$DEB" ] || DEB=$(sh "$IMAGE_BUILD/build-deb.sh" | tail -n 1)
+PYDEB="$(dirname "$DEB")/python3-ringstore_$(project_version)_all.deb"
+[ -s "$PYDEB" ] || die "no $PYDEB (build-deb.sh builds it beside the ringstore .deb)"
 ROOT=${KEEP:-$CACHE/work/test-deb}
 DAEMON=""
 
@@ -46,13 +49,16 @@ rm -rf "$ROOT"
 mkdir -p "$ROOT"
 t=$(ms); tar -xf "$BASE" -C "$ROOT"; say "root file system unpacked: $(took "$t")"
 mount_chroot "$ROOT"
-cp "$DEB" "$ROOT/tmp/"
+cp "$DEB" "$PYDEB" "$ROOT/tmp/"
 DEB_SIZE=$(stat -c %s "$DEB")
 
 t=$(ms)
 in_root dpkg -i "/tmp/$(basename "$DEB")" >&2
 INSTALL_MS=$(( $(ms) - t ))
 say "installed $(basename "$DEB") ($DEB_SIZE bytes): $INSTALL_MS ms"
+t=$(ms)
+in_root dpkg -i "/tmp/$(basename "$PYDEB")" >&2
+say "installed $(basename "$PYDEB"): $(took "$t")"
 
 in_root getent passwd ringstore >/dev/null || die "postinst made no ringstore user"
 in_root getent group ringstore >/dev/null || die "postinst made no ringstore group"
@@ -92,6 +98,29 @@ in_root ringstore status --socket "$SOCK" >&2
 ROUND_MS=$(( $(ms) - t ))
 say "two appends, a read and a status through the socket: $ROUND_MS ms (four client JVM starts)"
 
+# The Python client: an append with an expected version, its retry answered as a replay, a read.
+t=$(ms)
+PY_OUT=$(in_root python3 - "$SOCK" <<'PYTHON'
+import sys
+import ringstore
+with ringstore.connect(sys.argv[1]) as rs:
+    events = [ringstore.NewEvent("reading", {"celsius": 23.0})]
+    first = rs.append("room-2", events, ringstore.Expected.NO_STREAM)
+    again = rs.append("room-2", events, ringstore.Expected.NO_STREAM)
+    assert again.replayed and again.first_version == first.first_version, (first, again)
+    try:
+        rs.append("room-2", [ringstore.NewEvent("reading", {})], ringstore.Expected.NO_STREAM)
+        raise SystemExit("no WrongExpectedVersion")
+    except ringstore.WrongExpectedVersion as e:
+        assert e.current_version == 0, e
+    print("python-client-ok", [e.json() for e in rs.iter_stream("room-2")])
+PYTHON
+) || die "the Python client's round trip failed: $PY_OUT"
+echo "$PY_OUT" >&2
+echo "$PY_OUT" | grep -q "python-client-ok \[{'celsius': 23.0}\]" || die "the Python client read back: $PY_OUT"
+PY_MS=$(( $(ms) - t ))
+say "Python client: append, idempotent retry, conflict, read: $PY_MS ms"
+
 t=$(ms)
 kill -TERM "$DAEMON"
 set +e; wait "$DAEMON"; CODE=$?; set -e
@@ -101,6 +130,8 @@ say "stopped on SIGTERM with exit 0: $(took "$t")"
 in_root ringstore verify --data /var/lib/ringstore >&2 || die "verify found damage after a clean stop"
 
 t=$(ms)
+in_root dpkg -P python3-ringstore >&2
+[ ! -e "$ROOT/usr/lib/python3/dist-packages/ringstore" ] || die "purging python3-ringstore left its modules"
 in_root dpkg -r ringstore >&2
 [ -d "$ROOT/var/lib/ringstore/log" ] || die "remove deleted the data"
 [ -f "$ROOT/etc/ringstore/ringstore.conf" ] || die "remove deleted the conffile"
@@ -110,7 +141,7 @@ in_root dpkg -P ringstore >&2
 say "remove kept the data, purge removed it: $(took "$t")"
 
 if [ -n "$KEEP" ]; then
-    in_root dpkg -i "/tmp/$(basename "$DEB")" >/dev/null
+    in_root dpkg -i "/tmp/$(basename "$DEB")" "/tmp/$(basename "$PYDEB")" >/dev/null
     say "root kept at $KEEP with the package installed"
 fi
 cat <<REPORT
@@ -119,5 +150,6 @@ deb: $(basename "$DEB") $DEB_SIZE bytes ($(( DEB_SIZE / 1024 )) KiB)
 install (dpkg -i, qemu-user arm64): $INSTALL_MS ms
 daemon start to ready (qemu-user): $READY_MS ms, RSS ${RSS_KB} KiB (under emulation: the host's JIT, not a board's)
 client round trip (2 appends, read, status): $ROUND_MS ms
+Python client round trip (3 appends, read; one python3 start): $PY_MS ms
 total (cached base): $(( $(date +%s) - t0 )) s
 REPORT

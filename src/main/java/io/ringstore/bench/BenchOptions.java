@@ -42,6 +42,10 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
 
     /** Every target, in the order they run: the storage limit first, the naive design last. */
     static final List<String> TARGETS = List.of("limit", "store", "socket", "sqlite", "naive");
+    /** Run only when asked for (--targets socket,json): the JSON-lines socket beside the protobuf client. */
+    static final List<String> OPTIONAL_TARGETS = List.of("json");
+    /** The order rows are run and printed in. */
+    private static final List<String> ORDER = List.of("limit", "store", "socket", "json", "sqlite", "naive");
 
     static final String USAGE = """
             usage: ringstore bench [--quick] [--json] [--pi] [options]
@@ -63,7 +67,8 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
               --streams N           streams (default 10000)        --payload BYTES (default 256)
               --producers N         producers / connections (default 8)
               --in-flight N[,N...]  depths (default 32,1)
-              --targets LIST        some of limit,store,socket,sqlite,naive (default all)
+              --targets LIST        some of limit,store,socket,json,sqlite,naive (default all but json:
+                                    json is the JSON-lines socket, run only when named)
               --sweep-streams LIST  stream counts of the sweep (default 1,100,10000,100000; 0: no sweep)
               --sweep-events N      events per sweep run (default 200000; --quick 10000)
               --sweep-targets LIST  some of store,sqlite (default store,sqlite)
@@ -98,8 +103,8 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
         if (inFlight == null || inFlight.isEmpty() || inFlight.stream().anyMatch(n -> n < 1)) {
             throw new IllegalArgumentException("--in-flight needs one or more depths >= 1: " + inFlight);
         }
-        if (targets == null || targets.isEmpty() || !TARGETS.containsAll(targets)) {
-            throw new IllegalArgumentException("--targets takes some of " + String.join(",", TARGETS) + ": " + targets);
+        if (targets == null || targets.isEmpty() || !ORDER.containsAll(targets)) {
+            throw new IllegalArgumentException("--targets takes some of " + String.join(",", ORDER) + ": " + targets);
         }
         if (sweepStreams.stream().anyMatch(n -> n < 1) || sweepEvents < 1
                 || !List.of("store", "sqlite").containsAll(sweepTargets)) {
@@ -113,7 +118,7 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
         }
         inFlight = List.copyOf(inFlight);
         daemonJavaOptions = List.copyOf(daemonJavaOptions);
-        targets = TARGETS.stream().filter(targets::contains).toList();
+        targets = ORDER.stream().filter(targets::contains).toList();
         sweepStreams = List.copyOf(sweepStreams);
         sweepTargets = List.copyOf(sweepTargets);
     }

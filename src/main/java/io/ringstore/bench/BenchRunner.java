@@ -237,6 +237,7 @@ final class BenchRunner {
         return switch (label) {
             case "store" -> StoreTarget.open(dir);
             case "socket" -> SocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions());
+            case "json" -> JsonSocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions());
             case "sqlite" -> {
                 SqliteTarget t = SqliteTarget.open(sqlite, dir.resolve("events.db"), writer.queueCapacity(),
                         writer.maxBatch());

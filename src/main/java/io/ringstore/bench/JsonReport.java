@@ -113,6 +113,6 @@ final class JsonReport {
     }
 
     private void string(String s) {
-        io.ringstore.cli.Json.quote(s, sb);
+        io.ringstore.jsonlines.Json.quote(s, sb);
     }
 }

@@ -9,7 +9,7 @@ import java.util.Map;
 final class TablePrinter {
     private static final String ROW = "%-22s %5s %9s %9s %7s %9s %9s %9s %9s %7s %7s %8s %7s %8s%n";
     private static final Map<String, String> NAMES = Map.of("limit", "storage limit", "store", "ringstore in-process",
-            "socket", "ringstore socket", "sqlite", "SQLite WAL FULL", "naive", "naive stream files");
+            "socket", "ringstore socket", "json", "ringstore JSON socket", "sqlite", "SQLite WAL FULL", "naive", "naive stream files");
 
     private TablePrinter() {}
 

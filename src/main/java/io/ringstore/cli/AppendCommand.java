@@ -1,5 +1,7 @@
 package io.ringstore.cli;
 
+import io.ringstore.jsonlines.Json;
+import io.ringstore.jsonlines.JsonLines;
 import io.ringstore.client.RingStoreClient;
 import io.ringstore.error.RingStoreException;
 import io.ringstore.error.WrongExpectedVersionException;
@@ -72,10 +74,10 @@ final class AppendCommand {
         if (stream == null) {
             return fromStdin(a, console);
         }
-        EventLines.Append append;
+        JsonLines.Append append;
         try {
             append = fromArgs(a, stream, console);
-        } catch (EventLines.BadLineException | RingStoreException | IOException e) {
+        } catch (JsonLines.BadLineException | RingStoreException | IOException e) {
             console.err().println("append: " + e.getMessage());
             return ExitCodes.BAD_INPUT;
         }
@@ -87,7 +89,7 @@ final class AppendCommand {
             String line;
             int code;
             try {
-                line = EventLines.ackLine(client.append(append.stream(), append.expected(), List.of(append.event())).join());
+                line = JsonLines.ackLine(client.append(append.stream(), append.expected(), List.of(append.event())).join());
                 code = ExitCodes.OK;
             } catch (RuntimeException e) {
                 line = refusedLine(append.stream(), e, null);
@@ -99,12 +101,12 @@ final class AppendCommand {
         }
     }
 
-    private static EventLines.Append fromArgs(Args a, String stream, Console console)
-            throws EventLines.BadLineException, IOException {
+    private static JsonLines.Append fromArgs(Args a, String stream, Console console)
+            throws JsonLines.BadLineException, IOException {
         List<String> pos = a.positional();
         String type = a.get("--type", pos.size() > 1 ? pos.get(1) : null);
         if (type == null) {
-            throw new EventLines.BadLineException("an event type is needed: append STREAM TYPE [DATA]");
+            throw new JsonLines.BadLineException("an event type is needed: append STREAM TYPE [DATA]");
         }
         String dataJson = a.get("--data", pos.size() > 2 ? pos.get(2) : null);
         byte[] data;
@@ -112,7 +114,7 @@ final class AppendCommand {
             try {
                 data = Base64.getDecoder().decode(a.get("--data-base64", ""));
             } catch (IllegalArgumentException e) {
-                throw new EventLines.BadLineException("--data-base64 is not base64: " + e.getMessage());
+                throw new JsonLines.BadLineException("--data-base64 is not base64: " + e.getMessage());
             }
         } else if (a.has("--data-file")) {
             data = Files.readAllBytes(Path.of(a.get("--data-file", "")));
@@ -122,16 +124,16 @@ final class AppendCommand {
             data = new byte[0];
         }
         byte[] metadata = a.has("--metadata") ? compactJson(a.get("--metadata", ""), "--metadata") : new byte[0];
-        byte[] id = a.has("--id") ? EventLines.eventId(a.get("--id", "")) : null;
-        return new EventLines.Append(stream, EventLines.expected(a.get("--expected", "any")),
+        byte[] id = a.has("--id") ? JsonLines.eventId(a.get("--id", "")) : null;
+        return new JsonLines.Append(stream, JsonLines.expected(a.get("--expected", "any")),
                 new EventData(id, type, data, metadata));
     }
 
-    private static byte[] compactJson(String text, String what) throws EventLines.BadLineException {
+    private static byte[] compactJson(String text, String what) throws JsonLines.BadLineException {
         try {
             return Json.write(Json.parse(text)).getBytes(StandardCharsets.UTF_8);
         } catch (Json.ParseException e) {
-            throw new EventLines.BadLineException(what + " must be a JSON value (quote strings: '\"text\"'): "
+            throw new JsonLines.BadLineException(what + " must be a JSON value (quote strings: '\"text\"'): "
                     + e.getMessage());
         }
     }
@@ -139,7 +141,7 @@ final class AppendCommand {
     private static String refusedLine(String stream, Throwable e, Integer line) {
         Throwable t = DaemonCommand.unwrap(e);
         Long current = t instanceof WrongExpectedVersionException w ? w.currentVersion() : null;
-        return EventLines.errorLine(stream, DaemonCommand.errorName(t), DaemonCommand.message(t), current, line);
+        return JsonLines.errorLine(stream, DaemonCommand.errorName(t), DaemonCommand.message(t), current, line);
     }
 
     /** One line's outcome, printed in input order. */
@@ -168,18 +170,18 @@ final class AppendCommand {
                 CompletableFuture<String> ack;
                 String stream = null;
                 try {
-                    EventLines.Append ap = EventLines.parseAppend(text);
+                    JsonLines.Append ap = JsonLines.parseAppend(text);
                     stream = ap.stream();
                     String s = stream;
                     ack = client.append(ap.stream(), ap.expected(), List.of(ap.event()))
-                            .thenApply(EventLines::ackLine)
+                            .thenApply(JsonLines::ackLine)
                             .exceptionally(e -> {
                                 code[0] = DaemonCommand.exitCode(e);
                                 return refusedLine(s, e, n);
                             });
-                } catch (EventLines.BadLineException | RingStoreException e) {
+                } catch (JsonLines.BadLineException | RingStoreException e) {
                     code[0] = ExitCodes.BAD_INPUT;
-                    ack = CompletableFuture.completedFuture(EventLines.errorLine(stream, "BAD_INPUT",
+                    ack = CompletableFuture.completedFuture(JsonLines.errorLine(stream, "BAD_INPUT",
                             "line " + n + ": " + e.getMessage(), null, n));
                 }
                 inFlight.addLast(new Pending(n, stream, ack, code));

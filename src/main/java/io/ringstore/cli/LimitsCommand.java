@@ -1,5 +1,7 @@
 package io.ringstore.cli;
 
+import io.ringstore.jsonlines.Json;
+import io.ringstore.jsonlines.JsonLines;
 import io.ringstore.client.RingStoreClient;
 import io.ringstore.protocol.v1.GetStreamLimitsResponse;
 import io.ringstore.protocol.v1.StreamLimits;
@@ -91,15 +93,13 @@ final class LimitsCommand {
             return ExitCodes.CANNOT_CONNECT;
         }
         try (client) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("stream", stream);
+            Map<String, Object> m;
             if (set != null) {
+                m = new LinkedHashMap<>();
+                m.put("stream", stream);
                 m.put("position", client.setStreamLimits(stream, set.build()).join());
             } else {
-                GetStreamLimitsResponse r = client.getStreamLimits(stream).join();
-                m.put("own", r.hasOwn() ? json(r.getOwn()) : null);
-                m.put("effective", r.hasEffective() ? json(r.getEffective()) : null);
-                m.put("deleted", r.getDeleted());
+                m = JsonLines.limitsObject(stream, client.getStreamLimits(stream).join());
             }
             console.out().println(Json.write(m));
             console.out().flush();
@@ -108,20 +108,6 @@ final class LimitsCommand {
             console.err().println("limits: " + DaemonCommand.message(e));
             return DaemonCommand.exitCode(e);
         }
-    }
-
-    private static Map<String, Object> json(StreamLimits l) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        if (l.hasMaxCount()) {
-            m.put("max_count", l.getMaxCount());
-        }
-        if (l.hasMaxAgeSeconds()) {
-            m.put("max_age_seconds", l.getMaxAgeSeconds());
-        }
-        if (l.hasTruncateBefore()) {
-            m.put("truncate_before", l.getTruncateBefore());
-        }
-        return m;
     }
 
     static int delete(String[] args, Console console) {
@@ -140,8 +126,8 @@ final class LimitsCommand {
             }
             stream = a.positional().getFirst();
             try {
-                expected = EventLines.expected(a.get("--expected", "any"));
-            } catch (EventLines.BadLineException e) {
+                expected = JsonLines.expected(a.get("--expected", "any"));
+            } catch (JsonLines.BadLineException e) {
                 throw new Args.UsageException("--expected: " + e.getMessage());
             }
         } catch (Args.UsageException e) {

@@ -6,7 +6,7 @@ import java.util.Arrays;
  * The one jar's entry point: {@code serve} (the daemon; {@code run} is an alias), the client
  * commands that talk to it over its socket ({@code append}, {@code read}, {@code read-all},
  * {@code subscribe}, {@code status}), {@code verify} and {@code dump} (offline tools for a stopped
- * data folder) and {@code bench}.
+ * data folder), {@code bench} and {@code replication} (keygen).
  */
 public final class Main {
     private Main() {}
@@ -36,6 +36,7 @@ public final class Main {
             case "verify" -> io.ringstore.tools.VerifyCommand.run(rest);
             case "dump" -> io.ringstore.tools.DumpCommand.run(rest);
             case "bench" -> io.ringstore.bench.BenchCommand.run(rest);
+            case "replication" -> ReplicationCommand.run(rest, console);
             default -> {
                 console.err().println("unknown command: " + args[0]);
                 console.err().print(USAGE);
@@ -68,6 +69,8 @@ public final class Main {
               dump      --data DIR [--from POSITION] [--count N]
                                          print records as JSON lines
               bench     [--help]         measure the store against the storage itself
+              replication keygen --name BOARD --dir FOLDER
+                                         make this board's replication key and certificate (once per board)
             Client commands find the socket in --socket, else $RINGSTORE_SOCKET, else the default.
             """;
 }

@@ -1,6 +1,7 @@
 package io.ringstore.cli;
 
 import io.ringstore.client.RingStoreClient;
+import io.ringstore.jsonlines.Json;
 import io.ringstore.protocol.v1.PromoteResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;

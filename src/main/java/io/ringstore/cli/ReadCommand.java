@@ -1,5 +1,6 @@
 package io.ringstore.cli;
 
+import io.ringstore.jsonlines.JsonLines;
 import io.ringstore.client.AllPage;
 import io.ringstore.client.RecordedEvent;
 import io.ringstore.client.RingStoreClient;
@@ -76,7 +77,7 @@ final class ReadCommand {
             while (left > 0) {
                 StreamPage page = client.readStream(stream, next, (int) Math.min(PAGE, left), direction).join();
                 for (RecordedEvent e : page.events()) {
-                    console.out().println(EventLines.eventLine(e, base64));
+                    console.out().println(JsonLines.eventLine(e.toEvent(), base64));
                 }
                 console.out().flush();
                 left -= page.events().size();
@@ -121,7 +122,7 @@ final class ReadCommand {
             while (left > 0) {
                 AllPage page = client.readAll(next, (int) Math.min(PAGE, left)).join();
                 for (RecordedEvent e : page.events()) {
-                    console.out().println(EventLines.eventLine(e, base64));
+                    console.out().println(JsonLines.eventLine(e.toEvent(), base64));
                 }
                 console.out().flush();
                 left -= page.events().size();

@@ -21,6 +21,8 @@ final class ServeCommand {
               --data DIR                 data folder (default /var/lib/ringstore)
               --socket PATH              socket file (default /run/ringstore/ringstore.sock); created
                                          with mode 0660; a stale one is replaced, a live one refused
+              --json-socket PATH|off     the JSON-lines socket (default json.sock beside --socket): the
+                                         same operations, one JSON line per request and answer
               --socket-group GROUP       group of the socket file (default: the daemon's group)
               --read-write-users LIST    comma-separated user names or uids that may append and read
               --read-write-groups LIST   groups whose members may append and read

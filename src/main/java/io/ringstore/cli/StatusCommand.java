@@ -1,5 +1,7 @@
 package io.ringstore.cli;
 
+import io.ringstore.jsonlines.Json;
+import io.ringstore.jsonlines.JsonLines;
 import io.ringstore.client.RingStoreClient;
 import io.ringstore.protocol.v1.StatusResponse;
 import java.util.LinkedHashMap;
@@ -41,36 +43,7 @@ final class StatusCommand {
         }
         try (client) {
             StatusResponse s = client.status().join();
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("committed_position", s.getCommittedPosition());
-            m.put("oldest_position", s.getOldestPosition());
-            m.put("segments", s.getSegments());
-            m.put("streams", s.getStreams());
-            m.put("events_appended", s.getEventsAppended());
-            m.put("batches", s.getBatches());
-            m.put("forces", s.getForces());
-            m.put("force_p50_micros", s.getForceP50Micros());
-            m.put("force_p99_micros", s.getForceP99Micros());
-            m.put("queue_depth", s.getQueueDepth());
-            m.put("storage_full", s.getStorageFull());
-            m.put("disk_budget_bytes", s.getDiskBudgetBytes() == 0 ? null : s.getDiskBudgetBytes());
-            m.put("disk_used_bytes", s.getDiskBudgetBytes() == 0 ? null : s.getDiskUsedBytes());
-            m.put("retention_files_rewritten", s.getRetentionFilesRewritten());
-            m.put("retention_bytes_freed", s.getRetentionBytesFreed());
-            m.put("last_error", s.getLastError().isEmpty() ? null : s.getLastError());
-            m.put("durability", s.getDurability().name().replace("DURABILITY_", "").toLowerCase(Locale.ROOT));
-            m.put("splitter", s.getSplitterState());
-            m.put("splitter_lag_events", s.getSplitterLagEvents());
-            m.put("splitter_lag_bytes", s.getSplitterLagBytes());
-            m.put("splitter_lag_seconds", Math.round(s.getSplitterLagSeconds() * 10) / 10.0);
-            Map<String, Object> leds = new LinkedHashMap<>();
-            leds.put("enabled", s.getLedsEnabled());
-            leds.put("write", s.getLedWrite().isEmpty() ? null : s.getLedWrite());
-            leds.put("lag", s.getLedLag().isEmpty() ? null : s.getLedLag());
-            leds.put("fault", s.getLedFault().isEmpty() ? null : s.getLedFault());
-            m.put("leds", leds);
-            m.put("connections", s.getConnections());
-            m.put("subscriptions", s.getSubscriptions());
+            Map<String, Object> m = JsonLines.statusObject(s);
             if (!s.getReplicationRole().isEmpty()) {
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("role", s.getReplicationRole());
@@ -81,7 +54,6 @@ final class StatusCommand {
                 r.put("problem", s.getReplicationProblem().isEmpty() ? null : s.getReplicationProblem());
                 m.put("replication", r);
             }
-            m.put("access", s.getAccess().name().replace("ACCESS_", "").toLowerCase(Locale.ROOT).replace('_', '-'));
             console.out().println(Json.write(m));
             console.out().flush();
             return ExitCodes.OK;

@@ -1,5 +1,7 @@
 package io.ringstore.cli;
 
+import io.ringstore.jsonlines.Json;
+import io.ringstore.jsonlines.JsonLines;
 import io.ringstore.client.RecordedEvent;
 import io.ringstore.client.RingStoreClient;
 import io.ringstore.client.SubscribeFrom;
@@ -87,7 +89,7 @@ final class SubscribeCommand {
                     if (printed.get() >= count) {
                         return;
                     }
-                    console.out().println(EventLines.eventLine(e, base64));
+                    console.out().println(JsonLines.eventLine(e.toEvent(), base64));
                     console.out().flush();
                     if (printed.incrementAndGet() >= count) {
                         done.complete(ExitCodes.OK);

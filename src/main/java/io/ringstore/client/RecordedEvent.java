@@ -22,6 +22,14 @@ public record RecordedEvent(String stream, long version, long position, byte[] e
                 e.getType(), e.getData().toByteArray(), e.getMetadata().toByteArray(), e.getTimestampMicros());
     }
 
+    /** The wire form, for code that formats events once for both the socket and the client (JSON lines). */
+    public Event toEvent() {
+        return Event.newBuilder().setStream(stream).setVersion(version).setPosition(position)
+                .setEventId(com.google.protobuf.ByteString.copyFrom(eventId)).setType(type)
+                .setData(com.google.protobuf.ByteString.copyFrom(data))
+                .setMetadata(com.google.protobuf.ByteString.copyFrom(metadata)).setTimestampMicros(timestampMicros).build();
+    }
+
     @Override
     public String toString() {
         return "RecordedEvent[stream=" + stream + " version=" + version + " position=" + position + " type=" + type

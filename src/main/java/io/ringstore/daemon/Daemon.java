@@ -80,8 +80,15 @@ public final class Daemon {
                 sc.splitter().enabled() ? "on" : "off");
         startLeds();
         RingStore store;
+        io.ringstore.replication.ReplicationOptions replication;
         try {
-            store = RingStore.open(sc, settings.replication());
+            replication = settings.replicationOptions();
+        } catch (io.ringstore.replication.tls.TlsMaterial.BadMaterial e) {
+            Logger.error("replication keys: {}", e.getMessage());
+            return stopLeds(ExitCodes.USAGE);
+        }
+        try {
+            store = RingStore.open(sc, replication);
         } catch (DataDirLock.LockedException e) {
             Logger.error(e.getMessage());
             return stopLeds(ExitCodes.LOCKED);
@@ -121,7 +128,8 @@ public final class Daemon {
         }
         String line = reporter.currentLine();
         notify.ready(line);
-        Logger.info("ready: position={} socket={}", store.committedPosition(), server.socketPath());
+        Logger.info("ready: position={} socket={} json_socket={}", store.committedPosition(), server.socketPath(),
+                server.jsonSocketPath() == null ? "off" : server.jsonSocketPath());
         Logger.info(line);
         ready.countDown();
         try {
@@ -145,7 +153,7 @@ public final class Daemon {
                 storeRef.set(null);
                 try {
                     store.close();
-                    store = RingStore.open(sc, settings.replication());
+                    store = RingStore.open(sc, replication);
                     storeRef.set(store);
                     server = SocketServer.start(store, settings.server());
                 } catch (IOException | RuntimeException e) {

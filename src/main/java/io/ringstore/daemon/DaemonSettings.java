@@ -2,10 +2,11 @@ package io.ringstore.daemon;
 
 import io.ringstore.config.Settings;
 import io.ringstore.replication.AckMode;
+import io.ringstore.replication.ReplicationConfig;
 import io.ringstore.replication.ReplicationOptions;
-import io.ringstore.replication.ReplicationSockets;
 import io.ringstore.replication.Role;
-import java.net.InetSocketAddress;
+import io.ringstore.replication.tls.TlsSockets;
+import io.ringstore.replication.tls.TlsMaterial;
 import io.ringstore.retention.RetentionOptions;
 import io.ringstore.server.AccessPolicy;
 import io.ringstore.server.ServerConfig;
@@ -32,11 +33,36 @@ import java.util.Set;
  * @param ledsEnabled whether to drive LEDs at all
  * @param statusIntervalSeconds how often the status line is logged
  * @param configFile  the config file read, or null
- * @param replication this board's part in a replicated pair; null when not configured (then
- *                    nothing listens on the network)
+ * @param replication the peers and keys to replicate with ({@link ReplicationConfig#OFF} when none are configured);
+ *                    its key material was read and checked at parse time
+ * @param shipping    this board's role in log shipping (used only when {@code replication} is enabled)
  */
 public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, LedPin> leds, boolean ledsEnabled,
-                             long statusIntervalSeconds, Path configFile, ReplicationOptions replication) {
+                             long statusIntervalSeconds, Path configFile, ReplicationConfig replication,
+                             Shipping shipping) {
+
+    /**
+     * role, replication_primary, standby_hold_seconds, ack_mode.
+     *
+     * @param primary the peer a standby follows (a name in replication_peers); null for a primary
+     */
+    public record Shipping(Role role, String primary, long standbyHoldMillis, AckMode ackMode) {
+        static final Shipping NONE = new Shipping(Role.PRIMARY, null, ReplicationOptions.DEFAULT_STANDBY_HOLD_MILLIS,
+                AckMode.LOCAL);
+    }
+
+    /** What log shipping is opened with, its sockets TLS from the configured keys; null when replication is off. */
+    public ReplicationOptions replicationOptions() throws TlsMaterial.BadMaterial {
+        if (!replication.enabled()) {
+            return null;
+        }
+        TlsSockets sockets = TlsSockets.load(replication);
+        List<ReplicationOptions.Peer> peers = ReplicationOptions.peersOf(replication);
+        ReplicationOptions.Peer primary = peers.stream().filter(p -> p.board().equals(shipping.primary())).findFirst()
+                .orElse(null);
+        return new ReplicationOptions(shipping.role(), sockets.name(), replication.listen(), primary, peers,
+                shipping.standbyHoldMillis(), shipping.ackMode(), sockets);
+    }
 
     public static final Path DEFAULT_CONFIG = Path.of("/etc/ringstore/ringstore.conf");
     /** BCM 17, 27, 22: header pins 11, 13, 15, next to ground on pin 9/14; not used by I2C, SPI, UART, I2S or PWM HATs. */
@@ -48,11 +74,12 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "config", "data", "segment_size", "durability", "force_interval_ms", "repair", "queue_capacity",
             "splitter", "splitter_window_bytes", "splitter_window_ms", "splitter_max_lag_bytes",
             "splitter_max_lag_seconds", "splitter_max_lag_events", "retain_log_minutes", "retain_log_bytes",
-            "socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
+            "socket", "json_socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
             "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
-            "role", "board", "ack_mode", "replication_listen", "replication_primary", "replication_peers", "standby_hold_seconds");
+            "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs",
+            "role", "replication_primary", "standby_hold_seconds", "ack_mode");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -108,8 +135,9 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
 
         ServerConfig server;
         try {
-            server = ServerConfig.defaults(s.path("socket", ServerConfig.DEFAULT_SOCKET));
-            server = server.withSocketGroup(s.string("socket_group", null))
+            Path socket = s.path("socket", ServerConfig.DEFAULT_SOCKET);
+            server = ServerConfig.defaults(socket);
+            server = server.withJsonSocket(jsonSocket(s, socket)).withSocketGroup(s.string("socket_group", null))
                     .withAccess(AccessPolicy.of(s.string("read_write_users", null), s.string("read_write_groups", null),
                             s.string("read_only_users", null), s.string("read_only_groups", null)))
                     .withMaxConnections((int) s.number("max_connections", server.maxConnections(), 1, 65_536))
@@ -136,45 +164,23 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             }
         }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
-                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s));
+                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s), shipping(s));
     }
 
     /**
-     * role, board, replication_listen, replication_primary, replication_peers,
-     * standby_hold_seconds; null when none of them is set (replication not configured).
+     * json_socket: a path, or "off"; unset: json.sock beside the protobuf socket (so a socket
+     * moved under a checkout or a test folder takes its JSON twin with it).
      */
-    static ReplicationOptions replication(Settings s) throws Settings.BadSetting {
-        if (!s.has("role") && !s.has("replication_listen") && !s.has("replication_primary") && !s.has("replication_peers")) {
+    static Path jsonSocket(Settings s, Path socket) throws Settings.BadSetting {
+        String v = s.string("json_socket", "").strip();
+        if (v.equals("off")) {
             return null;
         }
-        try {
-            Role role = s.choice("role", Role.PRIMARY, Role.class);
-            String board = s.string("board", "").strip();
-            if (board.isEmpty()) {
-                throw s.bad("board", "must name this board when replication is configured");
-            }
-            if (!s.has("replication_listen")) {
-                throw new Settings.BadSetting("replication_listen (host:port) must be set when replication is configured");
-            }
-            InetSocketAddress listen = ReplicationOptions.address(s.string("replication_listen", ""));
-            InetSocketAddress primary = s.has("replication_primary")
-                    ? ReplicationOptions.address(s.string("replication_primary", "")) : null;
-            List<ReplicationOptions.Peer> peers = new ArrayList<>();
-            for (String p : s.list("replication_peers")) {
-                peers.add(ReplicationOptions.Peer.parse(p));
-            }
-            if (peers.isEmpty()) {
-                throw s.bad("replication_peers", "must list the other boards (name@host:port, comma-separated)");
-            }
-            long hold = s.number("standby_hold_seconds", ReplicationOptions.DEFAULT_STANDBY_HOLD_MILLIS / 1000, 0,
-                    86_400L * 365) * 1000;
-            // The writer's ack modes (another part of issue 15) read the same key; here it is what
-            // the standbys are told, so that promotion knows what the primary promised.
-            AckMode mode = AckMode.parse(s.string("ack_mode", "local"));
-            return new ReplicationOptions(role, board, listen, primary, peers, hold, mode, ReplicationSockets.PLAIN);
-        } catch (IllegalArgumentException e) {
-            throw new Settings.BadSetting("bad replication settings: " + e.getMessage());
+        if (v.isEmpty()) {
+            Path parent = socket.toAbsolutePath().getParent();
+            return parent.resolve(ServerConfig.JSON_SOCKET_NAME);
         }
+        return s.path("json_socket", null);
     }
 
     /** The disk budget when the config file names none: see ringstore.conf. */
@@ -216,6 +222,81 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
         }
         long interval = s.number("retention_interval_seconds", r.compactIntervalMillis() / 1000, 1, 86_400);
         return r.withBudget(bytes, percent, low).withCompactInterval(interval * 1000);
+    }
+
+    /**
+     * replication_peers, replication_listen, replication_key_store, replication_peer_certs: all
+     * or none (replication_listen is optional). The keys are read here, so a missing, unreadable,
+     * world-readable or mismatched key or certificate stops the daemon at start (exit 2), not at
+     * the first connection.
+     */
+    static ReplicationConfig replication(Settings s) throws Settings.BadSetting {
+        // A key left empty (as the shipped file's lines are, uncommented) counts as not set.
+        java.util.function.Predicate<String> set = k -> !s.string(k, "").isBlank();
+        List<String> keys = List.of("replication_peers", "replication_key_store", "replication_peer_certs");
+        if (keys.stream().noneMatch(set) && !set.test("replication_listen")) {
+            return ReplicationConfig.OFF;
+        }
+        for (String k : keys) {
+            if (!set.test(k)) {
+                throw new Settings.BadSetting(k + " must be set when replication is configured (replication_peers, "
+                        + "replication_key_store and replication_peer_certs go together)");
+            }
+        }
+        java.net.InetSocketAddress listen = null;
+        if (set.test("replication_listen")) {
+            try {
+                listen = ReplicationConfig.parseAddress(s.string("replication_listen", ""));
+            } catch (IllegalArgumentException e) {
+                throw s.bad("replication_listen", e.getMessage());
+            }
+        }
+        ReplicationConfig config;
+        try {
+            config = new ReplicationConfig(listen, ReplicationConfig.parsePeers(s.string("replication_peers", "")),
+                    s.path("replication_key_store", null), s.path("replication_peer_certs", null));
+        } catch (IllegalArgumentException e) {
+            throw s.bad("replication_peers", e.getMessage());
+        }
+        if (!config.enabled()) {
+            throw s.bad("replication_peers", "names no board");
+        }
+        try {
+            TlsMaterial.load(config);
+        } catch (TlsMaterial.BadMaterial e) {
+            throw new Settings.BadSetting("replication keys: " + e.getMessage());
+        }
+        return config;
+    }
+
+    /** role, replication_primary (a peer's name), standby_hold_seconds, ack_mode; checked against the peers. */
+    static Shipping shipping(Settings s) throws Settings.BadSetting {
+        Role role = s.choice("role", Role.PRIMARY, Role.class);
+        String primary = s.string("replication_primary", "").strip();
+        if (role == Role.STANDBY) {
+            if (primary.isEmpty()) {
+                throw s.bad("replication_primary", "must name the peer a standby follows");
+            }
+            if (!ReplicationConfig.parsePeers(s.string("replication_peers", "")).containsKey(primary)) {
+                throw s.bad("replication_primary", "is not one of replication_peers");
+            }
+        } else if (!s.string("replication_listen", "").isBlank() || !primary.isEmpty()) {
+            // A primary ships from its port: without one no standby can follow it.
+            if (s.string("replication_listen", "").isBlank() && !s.string("replication_peers", "").isBlank()) {
+                throw s.bad("replication_listen", "must be set on a primary (its standbys connect to it)");
+            }
+        }
+        AckMode mode;
+        try {
+            // The writer's ack modes read the same key; here it is what the standbys are told,
+            // so that promotion knows what the primary promised.
+            mode = AckMode.parse(s.string("ack_mode", "local"));
+        } catch (IllegalArgumentException e) {
+            throw s.bad("ack_mode", "must be local, replica-memory or replica-durable");
+        }
+        long hold = s.number("standby_hold_seconds", ReplicationOptions.DEFAULT_STANDBY_HOLD_MILLIS / 1000, 0,
+                86_400L * 365) * 1000;
+        return new Shipping(role, primary.isEmpty() ? null : primary, hold, mode);
     }
 
     private static LedPin pin(Settings s, String key, LedPin fallback) throws Settings.BadSetting {

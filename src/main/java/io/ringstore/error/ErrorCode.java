@@ -16,6 +16,12 @@ public enum ErrorCode {
     ACCESS_DENIED,
     /** A subscriber stopped reading for too long and was dropped (it can resume from its last position). */
     SUBSCRIBER_TOO_SLOW,
+    /** An append reuses event ids of an earlier append without repeating it exactly (see ringstore.proto, NewEvent.event_id). */
+    EVENT_ID_CONFLICT,
+    /** A request id of 0, or the id of a request of the same connection still in flight. */
+    REQUEST_ID_INVALID,
+    /** A subscribe beyond the per-connection subscription limit. */
+    TOO_MANY_SUBSCRIPTIONS,
     /**
      * This board is a standby (or a primary fenced by a newer epoch): appends go to the primary,
      * which the message names when it is known. Reads are served here.

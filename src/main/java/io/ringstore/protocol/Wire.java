@@ -1,6 +1,7 @@
 package io.ringstore.protocol;
 
 import io.ringstore.error.ErrorCode;
+import io.ringstore.error.InvalidDetail;
 import io.ringstore.error.RingStoreException;
 import io.ringstore.error.WrongExpectedVersionException;
 import io.ringstore.log.proto.LogRecord;
@@ -41,6 +42,9 @@ public final class Wire {
             case SUBSCRIBER_TOO_SLOW -> io.ringstore.protocol.v1.ErrorCode.SUBSCRIBER_TOO_SLOW;
             case POSITION_RECLAIMED -> io.ringstore.protocol.v1.ErrorCode.POSITION_RECLAIMED;
             case NOT_PRIMARY -> io.ringstore.protocol.v1.ErrorCode.NOT_PRIMARY;
+            case EVENT_ID_CONFLICT -> io.ringstore.protocol.v1.ErrorCode.EVENT_ID_CONFLICT;
+            case REQUEST_ID_INVALID -> io.ringstore.protocol.v1.ErrorCode.REQUEST_ID_INVALID;
+            case TOO_MANY_SUBSCRIPTIONS -> io.ringstore.protocol.v1.ErrorCode.TOO_MANY_SUBSCRIPTIONS;
         };
     }
 
@@ -59,18 +63,44 @@ public final class Wire {
             case SUBSCRIBER_TOO_SLOW -> ErrorCode.SUBSCRIBER_TOO_SLOW;
             case POSITION_RECLAIMED -> ErrorCode.POSITION_RECLAIMED;
             case NOT_PRIMARY -> ErrorCode.NOT_PRIMARY;
+            case EVENT_ID_CONFLICT -> ErrorCode.EVENT_ID_CONFLICT;
+            case REQUEST_ID_INVALID -> ErrorCode.REQUEST_ID_INVALID;
+            case TOO_MANY_SUBSCRIPTIONS -> ErrorCode.TOO_MANY_SUBSCRIPTIONS;
             case STORAGE_ERROR, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> ErrorCode.STORAGE_ERROR;
         };
     }
 
     public static io.ringstore.protocol.v1.Error error(ErrorCode code, String message) {
-        return io.ringstore.protocol.v1.Error.newBuilder().setCode(code(code)).setMessage(message).build();
+        io.ringstore.protocol.v1.Error.Builder b = io.ringstore.protocol.v1.Error.newBuilder().setCode(code(code)).setMessage(message);
+        if (code == ErrorCode.INVALID_REQUEST) {
+            b.setInvalidDetail(io.ringstore.protocol.v1.InvalidRequestDetail.INVALID_FIELD);
+        }
+        return b.build();
+    }
+
+    public static io.ringstore.protocol.v1.Error error(InvalidDetail detail, String message) {
+        return io.ringstore.protocol.v1.Error.newBuilder().setCode(io.ringstore.protocol.v1.ErrorCode.INVALID_REQUEST)
+                .setMessage(message).setInvalidDetail(detail(detail)).build();
+    }
+
+    public static io.ringstore.protocol.v1.InvalidRequestDetail detail(InvalidDetail d) {
+        return switch (d) {
+            case INVALID_FIELD -> io.ringstore.protocol.v1.InvalidRequestDetail.INVALID_FIELD;
+            case EMPTY_REQUEST -> io.ringstore.protocol.v1.InvalidRequestDetail.EMPTY_REQUEST;
+            case NO_SUCH_SUBSCRIPTION -> io.ringstore.protocol.v1.InvalidRequestDetail.NO_SUCH_SUBSCRIPTION;
+            case NOT_AN_EVENT_POSITION -> io.ringstore.protocol.v1.InvalidRequestDetail.NOT_AN_EVENT_POSITION;
+            case MALFORMED_FRAME -> io.ringstore.protocol.v1.InvalidRequestDetail.MALFORMED_FRAME;
+            case MALFORMED_LINE -> io.ringstore.protocol.v1.InvalidRequestDetail.MALFORMED_LINE;
+        };
     }
 
     public static io.ringstore.protocol.v1.Error error(RingStoreException e) {
         io.ringstore.protocol.v1.Error.Builder b = io.ringstore.protocol.v1.Error.newBuilder()
                 .setCode(code(e.code()))
                 .setMessage(String.valueOf(e.getMessage()));
+        if (e.detail() != null) {
+            b.setInvalidDetail(detail(e.detail()));
+        }
         if (e instanceof WrongExpectedVersionException w) {
             b.setCurrentVersion(w.currentVersion());
         }

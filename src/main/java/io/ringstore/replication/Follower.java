@@ -5,7 +5,6 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.concurrent.ExecutionException;
 import org.tinylog.Logger;
@@ -32,7 +31,7 @@ public final class Follower implements Runnable {
     private final Replication node;
     private final StandbyApplier applier;
     private final long segmentSize;
-    private volatile InetSocketAddress primary;
+    private volatile ReplicationOptions.Peer primary;
     private volatile boolean stopping;
     private volatile Socket socket;
     private volatile boolean welcomed;
@@ -47,7 +46,7 @@ public final class Follower implements Runnable {
     private int failedConnects;
 
     Follower(ReplicationOptions options, Replication node, StandbyApplier applier, long segmentSize,
-             InetSocketAddress primary) {
+             ReplicationOptions.Peer primary) {
         this.options = options;
         this.node = node;
         this.applier = applier;
@@ -66,7 +65,7 @@ public final class Follower implements Runnable {
         return primaryHistory;
     }
 
-    public InetSocketAddress primaryAddress() {
+    public ReplicationOptions.Peer primaryPeer() {
         return primary;
     }
 
@@ -93,6 +92,18 @@ public final class Follower implements Runnable {
                 session();
             } catch (InterruptedException e) {
                 return;
+            } catch (PeerRefusedException e) {
+                // Keys or configuration: retrying soon will not help.
+                lastRefusal = "TLS: " + e.reason();
+                if (++failedConnects % 10 == 1) {
+                    Logger.error("replication: the primary and this board refused each other primary={} reason={}", primary,
+                            e.reason());
+                }
+                try {
+                    Thread.sleep(10_000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
             } catch (java.net.ConnectException e) {
                 if (!stopping && ++failedConnects % 10 == 0) {
                     Logger.info("replication: cannot reach the primary primary={} attempts={} error={}", primary,
@@ -134,7 +145,9 @@ public final class Follower implements Runnable {
                 }
             }
         }
-        try (Socket s = options.sockets().connect(primary, CONNECT_TIMEOUT_MILLIS)) {
+        ReplicationOptions.Peer to = primary;
+        try (PeerConnection c = options.sockets().connect(to.address(), to.board(), CONNECT_TIMEOUT_MILLIS)) {
+            Socket s = c.socket();
             socket = s;
             if (stopping) {
                 return;
@@ -178,9 +191,9 @@ public final class Follower implements Runnable {
                             applier.offerFrames(d.position(), d.committed(), d.bytes());
                         }
                         case ReplicationWire.COMMITTED -> {
-                            long c = ReplicationWire.readCommitted(f);
-                            toldCommitted = Math.max(toldCommitted, c);
-                            applier.offerCommitted(c);
+                            long told = ReplicationWire.readCommitted(f);
+                            toldCommitted = Math.max(toldCommitted, told);
+                            applier.offerCommitted(told);
                         }
                         case ReplicationWire.REFUSE -> {
                             refused(ReplicationWire.readRefused(f));
@@ -228,13 +241,13 @@ public final class Follower implements Runnable {
     private void findPrimary() {
         long best = -1;
         for (ReplicationOptions.Peer p : options.peers()) {
-            ReplicationWire.ProbeAnswer a = Replication.probe(options, p.address());
+            ReplicationWire.ProbeAnswer a = Replication.probe(options, p);
             if (a != null && a.primary() && a.epoch() > best) {
                 best = a.epoch();
-                if (!p.address().equals(primary)) {
+                if (!p.equals(primary)) {
                     Logger.info("replication: following {} at {} (primary in epoch {})", p.board(), p.address(), a.epoch());
                 }
-                primary = p.address();
+                primary = p;
             }
         }
     }

@@ -8,7 +8,6 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.util.List;
@@ -46,7 +45,7 @@ public final class Replication implements AutoCloseable {
     private volatile String fencedBy;
     private volatile boolean restartRequired;
     private volatile String restartReason = "";
-    private volatile InetSocketAddress primaryAddress;
+    private volatile ReplicationOptions.Peer primaryPeer;
     private StandbyApplier applier;
     private Follower follower;
     private Thread followerThread;
@@ -71,33 +70,33 @@ public final class Replication implements AutoCloseable {
     public static Replication create(ReplicationOptions options, StandbyApplier.Parts parts) throws IOException {
         Replication r = new Replication(options, parts, EpochHistory.load(parts.dataDir()));
         Role role = effectiveRole(options, parts.dataDir());
-        InetSocketAddress primary = options.primary();
+        ReplicationOptions.Peer primary = options.primary();
         String follows = readRoleFile(parts.dataDir());
         if (follows != null && follows.startsWith("standby ")) {
             String board = follows.substring("standby ".length());
             for (ReplicationOptions.Peer p : options.peers()) {
                 if (p.board().equals(board)) {
-                    primary = p.address();
+                    primary = p;
                 }
             }
         }
         if (role == Role.STANDBY && primary == null) {
-            throw new IllegalArgumentException("this board is a standby but replication_primary is not set");
+            throw new IllegalArgumentException("this board is a standby but replication_primary names no peer");
         }
         if (role == Role.PRIMARY) {
             for (ReplicationOptions.Peer peer : options.peers()) {
-                ReplicationWire.ProbeAnswer a = probe(options, peer.address());
+                ReplicationWire.ProbeAnswer a = probe(options, peer);
                 if (a != null && a.primary() && a.epoch() > r.history.currentEpoch()) {
                     Logger.warn("replication: peer {} is primary in epoch {} (this board's last epoch is {}): starting as "
                             + "its standby, not as primary", peer.board(), a.epoch(), r.history.currentEpoch());
                     role = Role.STANDBY;
-                    primary = peer.address();
+                    primary = peer;
                     break;
                 }
             }
         }
         r.role = role;
-        r.primaryAddress = primary;
+        r.primaryPeer = primary;
         if (role == Role.STANDBY) {
             r.becomeFollower(primary);
         }
@@ -142,7 +141,7 @@ public final class Replication implements AutoCloseable {
         parts.io().forceDirectory(parts.dataDir());
     }
 
-    private void becomeFollower(InetSocketAddress primary) {
+    private void becomeFollower(ReplicationOptions.Peer primary) {
         applier = new StandbyApplier(parts, () -> history.currentEpoch(), this::adoptEpochs);
         follower = new Follower(options, this, applier, parts.log().segmentSize(), primary);
         parts.writer().follow(applier);
@@ -172,7 +171,7 @@ public final class Replication implements AutoCloseable {
                     return;
                 }
                 for (ReplicationOptions.Peer peer : options.peers()) {
-                    ReplicationWire.ProbeAnswer a = probe(options, peer.address());
+                    ReplicationWire.ProbeAnswer a = probe(options, peer);
                     if (a != null && a.primary() && a.epoch() > history.currentEpoch()) {
                         fence(peer.board(), a.epoch());
                     }
@@ -182,8 +181,9 @@ public final class Replication implements AutoCloseable {
     }
 
     /** Asks a peer its epoch and role; null when it cannot be reached. */
-    static ReplicationWire.ProbeAnswer probe(ReplicationOptions options, InetSocketAddress address) {
-        try (Socket s = options.sockets().connect(address, PROBE_TIMEOUT_MILLIS)) {
+    static ReplicationWire.ProbeAnswer probe(ReplicationOptions options, ReplicationOptions.Peer peer) {
+        try (PeerConnection c = options.sockets().connect(peer.address(), peer.board(), PROBE_TIMEOUT_MILLIS)) {
+            Socket s = c.socket();
             s.setSoTimeout(PROBE_TIMEOUT_MILLIS);
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
             DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
@@ -233,8 +233,9 @@ public final class Replication implements AutoCloseable {
             return "this board was primary until " + fencedBy + "; append there";
         }
         Follower f = follower;
-        String name = f != null && !f.view().board().isEmpty() ? f.view().board() + " at " : "";
-        return "this board (" + options.board() + ") is a standby; the primary is " + name + primaryAddress;
+        ReplicationOptions.Peer p = primaryPeer;
+        return "this board (" + options.board() + ") is a standby; the primary is "
+                + (p == null ? "unknown" : p.board() + " at " + p.address());
     }
 
     private long reclaimFloor() {
@@ -347,7 +348,7 @@ public final class Replication implements AutoCloseable {
             writeRoleFile("primary");
             history = next;
             role = Role.PRIMARY;
-            primaryAddress = options.listen();
+            primaryPeer = null;
             String message = unsafe == null
                     ? "safe: " + safeBecause(v, applier.held(), applier.durable())
                     : "FORCED: " + unsafe;

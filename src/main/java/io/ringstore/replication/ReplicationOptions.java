@@ -11,8 +11,9 @@ import java.util.List;
  *                        start follows it instead)
  * @param board           this board's name (its peers list it by this name)
  * @param listen          this board's replication port: a primary ships from it; a standby answers
- *                        probes on it and ships once promoted
- * @param primary         the primary a standby follows (required for a standby)
+ *                        probes on it and ships once promoted; null: none (a standby that cannot be
+ *                        probed, and ships only once this is set)
+ * @param primary         the peer a standby follows (required for a standby)
  * @param peers           the other boards; a primary ships only to these and waits for all of them in
  *                        the replica ack modes; a primary probes them for a newer epoch
  * @param standbyHoldMillis how long a disconnected standby still holds log segments back from retention
@@ -20,19 +21,14 @@ import java.util.List;
  *                        was promised)
  * @param sockets         plain TCP or TLS
  */
-public record ReplicationOptions(Role role, String board, InetSocketAddress listen, InetSocketAddress primary,
+public record ReplicationOptions(Role role, String board, InetSocketAddress listen, Peer primary,
                                  List<Peer> peers, long standbyHoldMillis, AckMode ackMode, ReplicationSockets sockets) {
-    /** One other board: its name and replication address. */
-    public record Peer(String board, InetSocketAddress address) {
-        /** Parses {@code name@host:port}. */
-        public static Peer parse(String s) {
-            String t = s.strip();
-            int at = t.indexOf('@');
-            if (at <= 0) {
-                throw new IllegalArgumentException("a peer is name@host:port: " + s);
-            }
-            return new Peer(t.substring(0, at), ReplicationOptions.address(t.substring(at + 1)));
-        }
+    /** One other board: its name (proven by its certificate over TLS) and replication address. */
+    public record Peer(String board, InetSocketAddress address) {}
+
+    /** The peers of a {@link ReplicationConfig}, in config order. */
+    public static List<Peer> peersOf(ReplicationConfig config) {
+        return config.peers().entrySet().stream().map(e -> new Peer(e.getKey(), e.getValue())).toList();
     }
 
     /** Default {@code standby_hold_seconds}: a day of segments kept for a standby that is away. */
@@ -43,11 +39,10 @@ public record ReplicationOptions(Role role, String board, InetSocketAddress list
             throw new IllegalArgumentException("replication needs a role, a board name and a peers list");
         }
         if (role == Role.STANDBY && primary == null) {
-            throw new IllegalArgumentException("a standby needs replication_primary (host:port)");
+            throw new IllegalArgumentException("a standby needs replication_primary (the name of a peer)");
         }
-        if (listen == null) {
-            throw new IllegalArgumentException("replication needs replication_listen (host:port): a primary ships from it, "
-                    + "a standby answers probes on it and ships once promoted");
+        if (role == Role.PRIMARY && listen == null) {
+            throw new IllegalArgumentException("a primary needs replication_listen: its standbys connect to it");
         }
         if (standbyHoldMillis < 0) {
             throw new IllegalArgumentException("standby hold time must not be negative");
@@ -55,7 +50,7 @@ public record ReplicationOptions(Role role, String board, InetSocketAddress list
         peers = List.copyOf(peers);
     }
 
-    public ReplicationOptions withRole(Role r, InetSocketAddress newPrimary) {
+    public ReplicationOptions withRole(Role r, Peer newPrimary) {
         return new ReplicationOptions(r, board, listen, newPrimary, peers, standbyHoldMillis, ackMode, sockets);
     }
 
@@ -65,28 +60,5 @@ public record ReplicationOptions(Role role, String board, InetSocketAddress list
 
     public boolean isPeer(String name) {
         return peers.stream().anyMatch(p -> p.board().equals(name));
-    }
-
-    /** Parses {@code host:port} ({@code [v6]:port} too). */
-    public static InetSocketAddress address(String s) {
-        String t = s.strip();
-        int colon = t.lastIndexOf(':');
-        if (colon <= 0 || colon == t.length() - 1) {
-            throw new IllegalArgumentException("an address is host:port: " + s);
-        }
-        String host = t.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
-        try {
-            port = Integer.parseInt(t.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("port is not a number: " + s);
-        }
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("port out of range: " + s);
-        }
-        return new InetSocketAddress(host, port);
     }
 }

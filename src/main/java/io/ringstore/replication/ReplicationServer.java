@@ -1,8 +1,6 @@
 package io.ringstore.replication;
 
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.tinylog.Logger;
@@ -13,33 +11,34 @@ import org.tinylog.Logger;
  * and role) so that a returning primary can find out that it was replaced.
  */
 public final class ReplicationServer implements AutoCloseable {
-    private final ServerSocket listener;
+    private final ReplicationListener listener;
     private final Replication node;
     private final Thread acceptor;
     private final List<Shipper> shippers = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
-    ReplicationServer(ServerSocket listener, Replication node) {
+    ReplicationServer(ReplicationListener listener, Replication node) {
         this.listener = listener;
         this.node = node;
         this.acceptor = Thread.ofPlatform().name("ringstore-replication-accept").daemon().start(this::accept);
     }
 
     static ReplicationServer start(ReplicationOptions options, Replication node) throws IOException {
-        ServerSocket ss = options.sockets().listen(options.listen());
-        Logger.info("replication: listening address={} board={}", ss.getLocalSocketAddress(), options.board());
-        return new ReplicationServer(ss, node);
+        ReplicationListener l = options.sockets().listen(options.listen());
+        Logger.info("replication: listening address={} board={}", l.localAddress(), options.board());
+        return new ReplicationServer(l, node);
     }
 
     public int port() {
-        return listener.getLocalPort();
+        return listener.localAddress().getPort();
     }
 
     private void accept() {
         int n = 0;
         while (!closed) {
-            Socket s;
+            PeerConnection s;
             try {
+                // Over TLS only configured peers that proved who they are come out of here.
                 s = listener.accept();
             } catch (IOException e) {
                 if (!closed) {

@@ -2,50 +2,28 @@ package io.ringstore.replication;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 
 /**
- * Where replication gets its sockets: plain TCP here; the TLS layer supplies SSL sockets (mutual
- * authentication) through the same two calls, so nothing else in this package changes.
+ * Where log shipping gets its connections between boards: {@link io.ringstore.replication.tls.TlsSockets}
+ * in the daemon (mutual TLS, each side proven to be a configured peer), {@link PlainSockets} in
+ * tests that want to look at the bytes. Shipping never opens a socket itself, so it cannot open
+ * an unauthenticated one by mistake.
  */
 public interface ReplicationSockets {
-    /** Opens a connection to a peer's replication port. */
-    Socket connect(InetSocketAddress to, int timeoutMillis) throws IOException;
-
-    /** Listens on this board's replication port. */
-    ServerSocket listen(InetSocketAddress at) throws IOException;
+    /**
+     * Listens on {@code address} (port 0 for any). Only connections from configured peers that
+     * completed the handshake come out of {@link ReplicationListener#accept()}; the others are
+     * refused and logged there, and the listener keeps serving.
+     */
+    ReplicationListener listen(InetSocketAddress address) throws IOException;
 
     /**
-     * The peer's board name as the transport proved it (TLS: from its certificate), or null when
-     * the transport proves nothing (plain TCP: the name in the hello is then only checked against
-     * the peers list, which guards against a misconfigured board, not an attacker).
+     * Connects to the board named {@code expectedPeer} at {@code address} and returns once that
+     * board has proven who it is and accepted this one.
+     *
+     * @param timeoutMillis bound on the TCP connect and, separately, on the handshake
+     * @throws PeerRefusedException when either side refused the other (the reason says which and why)
+     * @throws IOException          when the board cannot be reached
      */
-    default String authenticatedBoard(Socket accepted) {
-        return null;
-    }
-
-    /** Plain TCP: for a trusted network and for tests. */
-    ReplicationSockets PLAIN = new ReplicationSockets() {
-        @Override
-        public Socket connect(InetSocketAddress to, int timeoutMillis) throws IOException {
-            Socket s = new Socket();
-            try {
-                s.connect(to, timeoutMillis);
-                s.setTcpNoDelay(true);
-                return s;
-            } catch (IOException e) {
-                s.close();
-                throw e;
-            }
-        }
-
-        @Override
-        public ServerSocket listen(InetSocketAddress at) throws IOException {
-            ServerSocket ss = new ServerSocket();
-            ss.setReuseAddress(true);
-            ss.bind(at);
-            return ss;
-        }
-    };
+    PeerConnection connect(InetSocketAddress address, String expectedPeer, int timeoutMillis) throws IOException;
 }

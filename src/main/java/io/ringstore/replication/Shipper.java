@@ -27,12 +27,15 @@ final class Shipper implements Runnable {
     private static final long KEEPALIVE_MILLIS = 1_000;
 
     private final Socket socket;
+    /** The board at the other end as the transport proved it, or (plain TCP) its address. */
+    private final String provenPeer;
     private final Replication node;
     private final Consumer<Shipper> onEnd;
     private volatile boolean closed;
 
-    Shipper(Socket socket, Replication node, Consumer<Shipper> onEnd) {
-        this.socket = socket;
+    Shipper(PeerConnection connection, Replication node, Consumer<Shipper> onEnd) {
+        this.socket = connection.socket();
+        this.provenPeer = connection.peer();
         this.node = node;
         this.onEnd = onEnd;
     }
@@ -68,7 +71,9 @@ final class Shipper implements Runnable {
                         node.acknowledging(), node.options().board()));
                 return;
             }
-            String proven = node.options().sockets().authenticatedBoard(socket);
+            // Over TLS the connection's peer is the board its certificate names; over plain TCP it
+            // is an address and proves nothing (the peers list below still applies).
+            String proven = node.options().isPeer(provenPeer) ? provenPeer : null;
             if (proven != null && !proven.equals(hello.board())) {
                 Logger.warn("replication: refused board={} whose certificate says {} peer={}", hello.board(), proven, peer);
                 refuse(out, ReplicationWire.Refusal.NOT_A_PEER, -1, "the hello's board name does not match the certificate");

@@ -2,6 +2,7 @@ package io.ringstore.server;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.ringstore.error.ErrorCode;
+import io.ringstore.error.InvalidDetail;
 import io.ringstore.protocol.Framing;
 import io.ringstore.protocol.Wire;
 import io.ringstore.protocol.v1.Request;
@@ -54,18 +55,25 @@ final class Connection implements Runnable {
     private final int ownBytesLimit;
     private final Map<Long, Subscription> subscriptions = new ConcurrentHashMap<>();
     private final Map<Request.OpCase, Long> denied = new EnumMap<>(Request.OpCase.class);
+    private final Dialect dialect;
+    /** JSON lines: answers back in request order. Null for protobuf, whose answers go out as they complete. */
+    private final InOrder inOrder;
+    /** Protobuf: the ids of requests in flight (answer not yet queued, or a live subscription). */
+    private final java.util.Set<Long> ids = ConcurrentHashMap.newKeySet();
     private volatile Peer peer;
     private volatile Access access = Access.NONE;
     private volatile boolean shuttingDown;
     private volatile Selector readable;
     private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
 
-    Connection(SocketServer server, SocketChannel channel, long number) {
+    Connection(SocketServer server, SocketChannel channel, long number, Dialect dialect) {
         this.server = server;
         this.channel = channel;
         this.number = number;
-        this.name = "conn-" + number;
-        this.outbound = new Outbound(channel, name, server.replies(), server.writePoller());
+        this.dialect = dialect;
+        this.name = (dialect == Dialect.JSON_LINES ? "json-" : "conn-") + number;
+        this.outbound = new Outbound(channel, name, server.replies(), server.writePoller(), dialect.encoder());
+        this.inOrder = dialect == Dialect.JSON_LINES ? new InOrder(outbound) : null;
         this.maxInFlight = server.config().maxInFlight();
         this.inFlight = new Semaphore(maxInFlight);
         ServerConfig c = server.config();
@@ -84,7 +92,11 @@ final class Connection implements Runnable {
             peer = Peer.of(channel.getOption(ExtendedSocketOptions.SO_PEERCRED));
             access = server.config().access().decide(peer);
             Logger.debug("{} connected: {} access={}", name, peer, access);
-            readLoop(new Requests(this, server.store()));
+            if (dialect == Dialect.JSON_LINES) {
+                lineLoop(new Requests(this, server.store()));
+            } else {
+                readLoop(new Requests(this, server.store()));
+            }
         } catch (ClosedChannelException e) {
             Logger.debug("{} closed", name);
         } catch (IOException e) {
@@ -107,7 +119,7 @@ final class Connection implements Runnable {
                 refuse(ErrorCode.FRAME_TOO_LARGE, e.getMessage());
                 return;
             } catch (Framing.MalformedFrameException e) {
-                refuse(ErrorCode.INVALID_REQUEST, "malformed frame: " + e.getMessage());
+                refuse(InvalidDetail.MALFORMED_FRAME, "malformed frame: " + e.getMessage());
                 return;
             }
             if (length < 0) {
@@ -130,21 +142,120 @@ final class Connection implements Runnable {
                 request = Request.parseFrom(reader.readBody(length));
             } catch (Framing.MalformedFrameException e) {
                 releaseBytes.run();
-                refuse(ErrorCode.INVALID_REQUEST, "malformed frame: " + e.getMessage());
+                refuse(InvalidDetail.MALFORMED_FRAME, "malformed frame: " + e.getMessage());
                 return;
             } catch (InvalidProtocolBufferException e) {
                 releaseBytes.run();
-                refuse(ErrorCode.INVALID_REQUEST, "frame is not a ringstore.v1.Request: " + e.getMessage());
+                refuse(InvalidDetail.MALFORMED_FRAME, "frame is not a ringstore.v1.Request: " + e.getMessage());
                 return;
             } catch (IOException | RuntimeException e) {
                 releaseBytes.run();
                 throw e;
             }
             acquire(inFlight, 1);
-            requests.handle(request, () -> {
+            Runnable release = () -> {
                 releaseBytes.run();
                 inFlight.release();
-            });
+            };
+            long id = request.getId();
+            if (id == 0 || !ids.add(id)) {
+                // Straight to the outbound, not through send(): this answer must not free the id
+                // of the request that holds it.
+                outbound.send(Response.newBuilder().setId(id).setError(Wire.error(ErrorCode.REQUEST_ID_INVALID, id == 0
+                        ? "request id 0 is reserved for connection-level errors: use 1 and up"
+                        : "request id already in flight on this connection: id=" + Long.toUnsignedString(id))).build(),
+                        release);
+                continue;
+            }
+            requests.handle(request, release);
+        }
+    }
+
+    /**
+     * The JSON-lines socket: one request per line, numbered 1, 2, 3... as its id (the client
+     * sends none), answered in that order (see {@link InOrder}). A line that is not a request gets
+     * an error line and the connection goes on; a line over the limit gets FRAME_TOO_LARGE and
+     * ends it. After a subscribe the connection takes no more requests: lines are read and
+     * ignored until the client closes, and when the subscription ends (refused, dropped, daemon
+     * stopping) its error line is the last and the connection closes.
+     */
+    private void lineLoop(Requests requests) throws IOException {
+        int max = server.config().maxFrameBytes();
+        LineReader lines = new LineReader(new WaitingChannel(), max);
+        long seq = 0;
+        boolean subscribed = false;
+        while (true) {
+            byte[] line;
+            try {
+                line = lines.next();
+            } catch (LineReader.TooLongException e) {
+                Logger.warn("{} closing after a line over the limit: {} max={}", name, peer, max);
+                inOrder.send(Response.newBuilder().setId(++seq).setError(Wire.error(ErrorCode.FRAME_TOO_LARGE,
+                        e.getMessage() + "; the connection is closed")).build(), null);
+                return;
+            }
+            if (line == null) {
+                return;
+            }
+            if (subscribed || blank(line)) {
+                continue;
+            }
+            int length = Math.max(1, line.length);
+            Semaphore budget = server.requestBytes();
+            acquire(ownBytes, length);
+            acquire(budget, length);
+            acquire(inFlight, 1);
+            Runnable release = () -> {
+                budget.release(length);
+                ownBytes.release(length);
+                inFlight.release();
+            };
+            long id = ++seq;
+            Request request;
+            try {
+                request = io.ringstore.jsonlines.JsonRequests.parse(id, utf8(line));
+            } catch (io.ringstore.jsonlines.JsonLines.BadLineException e) {
+                inOrder.send(Response.newBuilder().setId(id)
+                        .setError(Wire.error(InvalidDetail.MALFORMED_LINE, "bad line: " + e.getMessage())).build(), release);
+                continue;
+            }
+            requests.handle(request, release);
+            if (request.hasSubscribe()) {
+                subscribed = true;
+                if (subscription(id) == null) {
+                    // Refused, or already ended: its error line is the last.
+                    endInput();
+                }
+            }
+        }
+    }
+
+    private static boolean blank(byte[] line) {
+        for (byte b : line) {
+            if (b != ' ' && b != '\t' && b != '\r') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String utf8(byte[] line) throws io.ringstore.jsonlines.JsonLines.BadLineException {
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(line)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new io.ringstore.jsonlines.JsonLines.BadLineException("not UTF-8");
+        }
+    }
+
+    /** Stops reading: the reader sees end of stream and the connection ends once answered. */
+    private void endInput() {
+        try {
+            channel.shutdownInput();
+        } catch (IOException e) {
+            Logger.debug("{} shutdownInput failed: {}", name, e.toString());
         }
     }
 
@@ -167,6 +278,11 @@ final class Connection implements Runnable {
     private void refuse(ErrorCode code, String message) {
         Logger.warn("{} closing after a bad frame: {} code={} message={}", name, peer, code, message);
         outbound.send(Response.newBuilder().setId(0).setError(Wire.error(code, message)).build());
+    }
+
+    private void refuse(InvalidDetail detail, String message) {
+        Logger.warn("{} closing after a bad frame: {} detail={} message={}", name, peer, detail, message);
+        outbound.send(Response.newBuilder().setId(0).setError(Wire.error(detail, message)).build());
     }
 
     private void end() {
@@ -202,6 +318,27 @@ final class Connection implements Runnable {
 
     Outbound outbound() {
         return outbound;
+    }
+
+    /**
+     * Queues an answer (its release runs once written). Protobuf: an answer other than a
+     * subscription update is its request's last, so its id is free from now on (before the
+     * client can see the answer and reuse the id). JSON lines: in request order.
+     */
+    void send(Response response, Runnable release) {
+        if (inOrder != null) {
+            inOrder.send(response, release);
+            return;
+        }
+        if (!response.hasSubscription()) {
+            ids.remove(response.getId());
+        }
+        outbound.send(response, release);
+    }
+
+    /** A request's id is free again without a last answer (an unsubscribed subscription). */
+    void requestIdDone(long id) {
+        ids.remove(id);
     }
 
     String name() {
@@ -257,6 +394,9 @@ final class Connection implements Runnable {
     void subscriptionEnded(Subscription s) {
         subscriptions.remove(s.id(), s);
         server.changed();
+        if (dialect == Dialect.JSON_LINES) {
+            endInput(); // its end (or error line) is the connection's last line
+        }
     }
 
     int subscriptionCount() {

@@ -1,6 +1,5 @@
 package io.ringstore.server;
 
-import io.ringstore.protocol.Framing;
 import io.ringstore.protocol.v1.Response;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -49,14 +48,15 @@ final class Outbound {
     private boolean finishAsked;
     private boolean closed;
     // Owned by the thread that set writing.
-    private final Framing.Writer frames = new Framing.Writer(16 << 10);
+    private final AnswerEncoder frames;
     private List<Response> taken = new ArrayList<>();
     private List<Runnable> toRelease = new ArrayList<>();
     private ByteBuffer out;
     private volatile boolean broken;
 
-    Outbound(SocketChannel channel, String name, ReplyBatch batch, WritePoller poller) {
+    Outbound(SocketChannel channel, String name, ReplyBatch batch, WritePoller poller, AnswerEncoder encoder) {
         this.channel = channel;
+        this.frames = encoder;
         this.name = name;
         this.batch = batch;
         this.poller = poller;

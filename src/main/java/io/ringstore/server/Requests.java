@@ -1,6 +1,7 @@
 package io.ringstore.server;
 
 import io.ringstore.error.ErrorCode;
+import io.ringstore.error.InvalidDetail;
 import io.ringstore.error.RingStoreException;
 import io.ringstore.log.proto.LogRecord;
 import io.ringstore.protocol.Wire;
@@ -52,7 +53,8 @@ final class Requests {
         long id = request.getId();
         Request.OpCase op = request.getOpCase();
         if (op == Request.OpCase.OP_NOT_SET) {
-            fail(id, release, ErrorCode.INVALID_REQUEST, "request has no operation (empty, or one this server does not know)");
+            fail(id, release, RingStoreException.invalid(InvalidDetail.EMPTY_REQUEST,
+                    "request has no operation (empty, or one this server does not know)"));
             return;
         }
         if (op != Request.OpCase.PING && connection.shuttingDown()) {
@@ -180,7 +182,9 @@ final class Requests {
                 case BACKWARD -> Direction.BACKWARD;
                 case UNRECOGNIZED -> throw RingStoreException.invalid("unknown direction: " + r.getDirectionValue());
             };
-            long from = r.getFromVersion();
+            // Absent: the start forward, the end backward (so that a backward read that leaves it
+            // unset does not read version 0 alone).
+            long from = r.hasFromVersion() ? r.getFromVersion() : direction == Direction.FORWARD ? 0 : -1;
             if (from < (direction == Direction.FORWARD ? 0 : -1)) {
                 throw RingStoreException.invalid("from_version out of range: " + from + " direction=" + direction);
             }
@@ -225,7 +229,13 @@ final class Requests {
             int max = count(r.getMaxCount());
             // Events past a stream's limits are left out; a page may then hold fewer than asked,
             // even none, and its next position still moves past what it skipped.
-            AllSlice page = store.readAll(r.getFromPosition(), max);
+            AllSlice page;
+            try {
+                page = store.readAll(r.getFromPosition(), max);
+            } catch (IllegalArgumentException e) {
+                // The log says the position is not a record's start (see MainLog.read).
+                throw RingStoreException.invalid(InvalidDetail.NOT_AN_EVENT_POSITION, e.getMessage());
+            }
             ReadAllResponse.Builder b = ReadAllResponse.newBuilder();
             long behind = standbyBehind();
             if (behind >= 0) {
@@ -315,6 +325,17 @@ final class Requests {
                 .setSplitterLagSeconds(sp.lagSeconds());
         connection.server().addStatusExtras(b);
         replicationStatus(b);
+        ServerConfig c = connection.server().config();
+        var writer = store.config().writer();
+        b.setMaxRequestBytes(c.maxFrameBytes())
+                .setMaxEventBytes(writer.maxEventBytes())
+                .setMaxResponseBytes(c.maxResponseBytes())
+                .setMaxInFlight(c.maxInFlight())
+                .setMaxSubscriptions(c.maxSubscriptions())
+                .setMaxReadCount(MAX_READ_COUNT)
+                .setDefaultReadCount(DEFAULT_READ_COUNT)
+                .setReadPageBytes(c.readPageBytes())
+                .setIdempotencyWindowEvents(writer.idempotencyWindow());
         var budget = store.retention().budget();
         if (budget != null) {
             b.setDiskBudgetBytes(budget.budgetBytes()).setDiskUsedBytes(budget.usageBytes());
@@ -349,7 +370,8 @@ final class Requests {
     private void unsubscribe(long id, long subscriptionId, Runnable release) {
         Subscription s = connection.subscription(subscriptionId);
         if (s == null) {
-            fail(id, release, ErrorCode.INVALID_REQUEST, "no such subscription on this connection: subscription_id=" + subscriptionId);
+            fail(id, release, RingStoreException.invalid(InvalidDetail.NO_SUCH_SUBSCRIPTION,
+                    "no such subscription on this connection: subscription_id=" + subscriptionId));
             return;
         }
         // Answer after the subscription's last event has been queued, on another thread: the
@@ -362,7 +384,7 @@ final class Requests {
     }
 
     private void reply(Runnable release, Response response) {
-        connection.outbound().send(response, release);
+        connection.send(response, release);
     }
 
     private void fail(long id, Runnable release, ErrorCode code, String message) {

@@ -1,7 +1,6 @@
 package io.ringstore.server;
 
 import io.ringstore.error.ErrorCode;
-import io.ringstore.protocol.Framing;
 import io.ringstore.protocol.Wire;
 import io.ringstore.protocol.v1.Response;
 import io.ringstore.store.RingStore;
@@ -29,23 +28,30 @@ public final class SocketServer implements AutoCloseable {
     private final RingStore store;
     private final ServerConfig config;
     private final SocketFile socket;
+    /** The JSON-lines socket, null when not configured. */
+    private final SocketFile jsonSocket;
     private final Semaphore requestBytes;
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong connectionNumbers = new AtomicLong();
     private final AtomicLong deniedCount = new AtomicLong();
     private final Thread acceptThread;
+    private final Thread jsonAcceptThread;
     private final ReplyBatch replies = new ReplyBatch();
     private final WritePoller writePoller;
     private volatile boolean shuttingDown;
     private volatile boolean closed;
 
-    private SocketServer(RingStore store, ServerConfig config, SocketFile socket) throws IOException {
+    private SocketServer(RingStore store, ServerConfig config, SocketFile socket, SocketFile jsonSocket) throws IOException {
         this.store = store;
         this.config = config;
         this.socket = socket;
+        this.jsonSocket = jsonSocket;
         this.requestBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, config.requestBytesBudget()));
         this.writePoller = new WritePoller();
-        this.acceptThread = Thread.ofPlatform().name("ringstore-accept").daemon().unstarted(this::acceptLoop);
+        this.acceptThread = Thread.ofPlatform().name("ringstore-accept").daemon()
+                .unstarted(() -> acceptLoop(socket, Dialect.PROTOBUF));
+        this.jsonAcceptThread = jsonSocket == null ? null : Thread.ofPlatform().name("ringstore-accept-json").daemon()
+                .unstarted(() -> acceptLoop(jsonSocket, Dialect.JSON_LINES));
     }
 
     /**
@@ -55,25 +61,35 @@ public final class SocketServer implements AutoCloseable {
      */
     public static SocketServer start(RingStore store, ServerConfig config) throws IOException {
         SocketFile socket = SocketFile.bind(config.socket(), config.socketGroup(), BACKLOG);
+        SocketFile json = null;
         SocketServer server;
         try {
-            server = new SocketServer(store, config, socket);
+            // The same group and mode as the protobuf socket, and the same access policy per connection.
+            json = config.jsonSocket() == null ? null : SocketFile.bind(config.jsonSocket(), config.socketGroup(), BACKLOG);
+            server = new SocketServer(store, config, socket, json);
         } catch (IOException | RuntimeException e) {
             socket.close();
+            if (json != null) {
+                json.close();
+            }
             throw e;
         }
         server.writePoller.start();
         store.setAckScope(server.replies);
         server.acceptThread.start();
-        Logger.info("listening: socket={} mode=0660 access={}", socket.path(), config.access());
+        if (server.jsonAcceptThread != null) {
+            server.jsonAcceptThread.start();
+        }
+        Logger.info("listening: socket={} json_socket={} mode=0660 access={}", socket.path(),
+                json == null ? "none" : json.path(), config.access());
         return server;
     }
 
-    private void acceptLoop() {
+    private void acceptLoop(SocketFile from, Dialect dialect) {
         while (!closed) {
             SocketChannel channel;
             try {
-                channel = socket.channel().accept();
+                channel = from.channel().accept();
             } catch (ClosedChannelException e) {
                 break;
             } catch (IOException e) {
@@ -86,10 +102,10 @@ public final class SocketServer implements AutoCloseable {
                 continue;
             }
             if (connections.size() >= config.maxConnections()) {
-                refuse(channel);
+                refuse(channel, dialect);
                 continue;
             }
-            Connection c = new Connection(this, channel, connectionNumbers.incrementAndGet());
+            Connection c = new Connection(this, channel, connectionNumbers.incrementAndGet(), dialect);
             connections.add(c);
             changed();
             if (closed) {
@@ -112,10 +128,10 @@ public final class SocketServer implements AutoCloseable {
     }
 
     /** Over the connection limit: one OVERLOADED error (fits the empty socket buffer), then close. */
-    private void refuse(SocketChannel channel) {
+    private void refuse(SocketChannel channel, Dialect dialect) {
         Logger.warn("connection refused: connections={} max={}", connections.size(), config.maxConnections());
         try (channel) {
-            Framing.Writer w = new Framing.Writer(256);
+            AnswerEncoder w = dialect.encoder();
             w.add(Response.newBuilder().setId(0).setError(Wire.error(ErrorCode.OVERLOADED,
                     "too many connections: max=" + config.maxConnections())).build());
             channel.write(w.buffer());
@@ -142,6 +158,11 @@ public final class SocketServer implements AutoCloseable {
 
     public Path socketPath() {
         return socket.path();
+    }
+
+    /** The JSON-lines socket, null when none is configured. */
+    public Path jsonSocketPath() {
+        return jsonSocket == null ? null : jsonSocket.path();
     }
 
     Semaphore requestBytes() {
@@ -227,7 +248,13 @@ public final class SocketServer implements AutoCloseable {
         closed = true;
         shuttingDown = true;
         try {
-            socket.close();
+            try {
+                socket.close();
+            } finally {
+                if (jsonSocket != null) {
+                    jsonSocket.close();
+                }
+            }
         } finally {
             // Each connection stops reading (its reader sees end of stream), ends its
             // subscriptions with SHUTTING_DOWN, answers what is in flight, then closes.
@@ -247,6 +274,9 @@ public final class SocketServer implements AutoCloseable {
             }
             try {
                 acceptThread.join(1_000);
+                if (jsonAcceptThread != null) {
+                    jsonAcceptThread.join(1_000);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -105,8 +105,8 @@ final class Subscription implements Runnable {
             throw RingStoreException.invalid("from_version applies to stream subscriptions, not $all");
         }
         if (!connection.addSubscription(s)) {
-            throw RingStoreException.invalid("subscription id in use or too many subscriptions on this connection: id=" + id
-                    + " max=" + connection.server().config().maxSubscriptions());
+            throw new RingStoreException(ErrorCode.TOO_MANY_SUBSCRIPTIONS, "too many subscriptions on this connection: id="
+                    + id + " max=" + connection.server().config().maxSubscriptions());
         }
         Thread.ofVirtual().name("ringstore-sub-" + connection.number() + "-" + id).start(s);
     }
@@ -165,6 +165,11 @@ final class Subscription implements Runnable {
             }
             follow(tailFrom, skipUpTo);
         } catch (Stopped e) {
+            if (stopReason == StopReason.UNSUBSCRIBED) {
+                // No final message: the id is free once the subscription ends (before the
+                // unsubscribe's answer goes out, so the client may reuse it then).
+                connection.requestIdDone(id);
+            }
             if (stopReason == StopReason.SHUTTING_DOWN) {
                 endWith(ErrorCode.SHUTTING_DOWN, "the daemon is stopping");
             }
@@ -187,14 +192,16 @@ final class Subscription implements Runnable {
     /** Checks that {@code after} is the position of a stored event; returns where to read from. */
     private long checkResumePosition(long after, long committed) {
         if (after < 0 || after >= committed) {
-            throw RingStoreException.invalid("after_position is not a stored event: after_position="
+            throw RingStoreException.invalid(io.ringstore.error.InvalidDetail.NOT_AN_EVENT_POSITION,
+                    "after_position is not a stored event: after_position="
                     + Long.toUnsignedString(after) + " committed=" + committed);
         }
         // The log as stored: an event hidden by a limit since it was delivered is still a
         // valid place to resume after.
         MainLog.ReadBatch b = store.readLog(after, 1);
         if (b.records().isEmpty() || b.records().getFirst().getPosition() != after) {
-            throw RingStoreException.invalid("after_position is not the position of an event: after_position=" + after);
+            throw RingStoreException.invalid(io.ringstore.error.InvalidDetail.NOT_AN_EVENT_POSITION,
+                    "after_position is not the position of an event: after_position=" + after);
         }
         return after;
     }
@@ -313,7 +320,7 @@ final class Subscription implements Runnable {
     }
 
     private void send(Response response, Runnable release) {
-        connection.outbound().send(response, release);
+        connection.send(response, release);
     }
 
     private void checkStopped() throws Stopped {

@@ -97,6 +97,8 @@ public final class Splitter implements Runnable {
     private boolean pressureHigh;
     private int calmReadings;
     private long lastErrorLogMillis;
+    /** Why the last pass failed, until a pass works again (status, tests). */
+    private volatile String lastFailure;
     private long lastPassMillis;
     private long signalsAtLastPass;
     private boolean lastPassCapped;
@@ -147,7 +149,7 @@ public final class Splitter implements Runnable {
         // twice that is it behind.
         boolean lagging = lagSeconds * 1000 > 2.0 * options.windowMillis();
         return new SplitterStatus(state, position, tail.events(), lagBytes, lagSeconds, windows, eventsSplit,
-                files.openFiles(), lagging);
+                files.openFiles(), lagging, lastFailure);
     }
 
     /** When the loop last came round (a hung sync stops it). */
@@ -250,6 +252,7 @@ public final class Splitter implements Runnable {
                         setState(SplitterState.OVER_LIMIT);
                         long started = System.nanoTime();
                         pass(Mode.FORCED);
+                        lastFailure = null;
                         long busyMillis = Math.max(1, (System.nanoTime() - started) / 1_000_000);
                         double duty = overLimitDuty();
                         pause((long) (busyMillis * (1 - duty) / duty));
@@ -273,11 +276,13 @@ public final class Splitter implements Runnable {
                         setState(SplitterState.RUNNING);
                     }
                     pass(mode);
+                    lastFailure = null;
                     if (drainTo >= 0 && position >= drainTo) {
                         drainTo = -1;
                     }
                 } catch (IOException | RuntimeException e) {
                     lastFailureNanos = System.nanoTime();
+                    lastFailure = e.toString();
                     long now = System.currentTimeMillis();
                     if (now - lastErrorLogMillis > 60_000) {
                         lastErrorLogMillis = now;
@@ -289,10 +294,16 @@ public final class Splitter implements Runnable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (Error e) {
+            // Not a failed pass but a broken thread (out of memory, a fault in a mapped read):
+            // say so loudly; STOPPED below lights the fault and the log still holds every event.
+            lastFailure = e.toString();
+            Logger.error(e, "splitter thread failed, splitting stopped (the log still holds every event)");
+            throw e;
         } finally {
+            setState(SplitterState.STOPPED); // first: a failing clean-up below must not hide the stop
             throttle.release();
             files.close();
-            setState(SplitterState.STOPPED);
             Rebuild r;
             while ((r = rebuilds.poll()) != null) {
                 r.done().completeExceptionally(new IOException("splitter stopped"));

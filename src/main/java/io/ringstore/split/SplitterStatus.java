@@ -13,6 +13,9 @@ package io.ringstore.split;
  * @param openFiles     stream files held open now
  * @param lagging       behind by more than a window's worth (bytes, or twice its time): the
  *                      lag that a working splitter always has does not count
+ * @param lastFailure   why the last pass failed, when it failed after the last good one (null:
+ *                      the last pass worked); the pass is retried, the log keeps every event
  */
 public record SplitterStatus(SplitterState state, long position, long lagEvents, long lagBytes, double lagSeconds,
-                             long windows, long eventsSplit, int openFiles, boolean lagging) {}
+                             long windows, long eventsSplit, int openFiles, boolean lagging,
+                             String lastFailure) {}

@@ -100,7 +100,7 @@ public final class DumpCommand {
 
     static String quote(String s) {
         StringBuilder sb = new StringBuilder(s.length() + 2);
-        io.ringstore.cli.Json.quote(s, sb);
+        io.ringstore.jsonlines.Json.quote(s, sb);
         return sb.toString();
     }
 }

@@ -512,7 +512,7 @@ public final class Writer implements Runnable {
         if (!whole) {
             RecentEventIds.Written any = first != null ? first : java.util.Arrays.stream(found)
                     .filter(java.util.Objects::nonNull).findFirst().orElseThrow();
-            return Outcome.failed(r, RingStoreException.invalid("event ids were already used by an earlier append "
+            return Outcome.failed(r, new RingStoreException(ErrorCode.EVENT_ID_CONFLICT, "event ids were already used by an earlier append "
                     + "that this one does not repeat exactly: stream=" + any.stream() + " version=" + any.version()));
         }
         if (!r.expected.matchesOriginal(first.version())) {

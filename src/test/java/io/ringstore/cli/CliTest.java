@@ -1,5 +1,7 @@
 package io.ringstore.cli;
 
+import io.ringstore.jsonlines.Json;
+import io.ringstore.jsonlines.JsonLines;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -93,4 +93,15 @@ class SettingsTest {
             assertTrue(e.getMessage().contains(bad[0].substring(2).replace('-', '_')), e.getMessage());
         }
     }
+
+    @Test
+    void theJsonSocketSitsBesideTheSocketUnlessConfigured() throws Exception {
+        var d = io.ringstore.daemon.DaemonSettings.parse(new String[] {"--socket", "/tmp/x/rs.sock"});
+        assertEquals(java.nio.file.Path.of("/tmp/x/json.sock"), d.server().jsonSocket());
+        assertEquals(java.nio.file.Path.of("/tmp/y.sock"),
+                io.ringstore.daemon.DaemonSettings.parse(new String[] {"--json-socket", "/tmp/y.sock"}).server().jsonSocket());
+        assertEquals(null, io.ringstore.daemon.DaemonSettings.parse(new String[] {"--json-socket", "off"}).server().jsonSocket());
+        assertEquals(java.nio.file.Path.of("/run/ringstore/json.sock"),
+                io.ringstore.daemon.DaemonSettings.parse(new String[0]).server().jsonSocket());
+    }
 }

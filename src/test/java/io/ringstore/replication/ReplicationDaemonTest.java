@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two real daemons (child JVMs) on loopback: the standby is SIGKILLed and restarted and catches
+ * Two real daemons (child JVMs) on loopback, over mutual TLS with keys made as keygen makes them: the standby is SIGKILLed and restarted and catches
  * up; then the primary is SIGKILLed and the standby promoted with {@code ringstore promote}'s
  * request over its Unix socket. Every event the primary acknowledged is read back from the
  * promoted board; the old primary restarts, finds the newer epoch and follows it.
@@ -44,6 +44,21 @@ class ReplicationDaemonTest {
 
     private final List<Process> children = new ArrayList<>();
 
+    @TempDir
+    static Path keys;
+
+    /** Real keys made as keygen makes them; each board trusts the other's certificate. */
+    @org.junit.jupiter.api.BeforeAll
+    static void makeKeys() throws Exception {
+        for (String b : List.of("b1", "b2")) {
+            io.ringstore.replication.tls.BoardKeys.generate(b, keys.resolve(b), 30, "-1d", null);
+        }
+        for (String[] pair : new String[][] {{"b1", "b2"}, {"b2", "b1"}}) {
+            Path peers = java.nio.file.Files.createDirectories(keys.resolve(pair[0]).resolve("peers"));
+            java.nio.file.Files.copy(keys.resolve(pair[1]).resolve(pair[1] + ".crt"), peers.resolve(pair[1] + ".crt"));
+        }
+    }
+
     private record Board(String name, int port, Path data, Path socket) {}
 
     @AfterEach
@@ -52,6 +67,12 @@ class ReplicationDaemonTest {
             p.toHandle().destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
         }
+    }
+
+    /** Each board its own data folder and socket folder (the JSON socket goes beside the socket). */
+    private Board board(String name) throws IOException {
+        Path sockets = java.nio.file.Files.createDirectories(dir.resolve(name + "-run"));
+        return new Board(name, freePort(), dir.resolve(name), sockets.resolve("s.sock"));
     }
 
     private static int freePort() throws IOException {
@@ -69,11 +90,13 @@ class ReplicationDaemonTest {
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m",
                 "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), "io.ringstore.cli.Main", "serve",
                 "--data", me.data().toString(), "--socket", me.socket().toString(), "--leds", "off",
-                "--segment-size", "65536", "--role", role, "--board", me.name(), "--ack-mode", ackMode,
+                "--segment-size", "65536", "--role", role, "--ack-mode", ackMode,
                 "--replication-listen", "127.0.0.1:" + me.port(),
-                "--replication-peers", other.name() + "@127.0.0.1:" + other.port()));
+                "--replication-peers", other.name() + "=127.0.0.1:" + other.port(),
+                "--replication-key-store", keys.resolve(me.name()).resolve(me.name() + ".p12").toString(),
+                "--replication-peer-certs", keys.resolve(me.name()).resolve("peers").toString()));
         if (role.equals("standby")) {
-            cmd.addAll(List.of("--replication-primary", "127.0.0.1:" + other.port()));
+            cmd.addAll(List.of("--replication-primary", other.name()));
         }
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         ConcurrentLinkedQueue<String> out = new ConcurrentLinkedQueue<>();
@@ -150,8 +173,8 @@ class ReplicationDaemonTest {
 
     @Test
     void acknowledgedEventsSurviveAStandbyKillAndAPrimaryKillWithPromotion() throws Exception {
-        Board b1 = new Board("b1", freePort(), dir.resolve("b1"), dir.resolve("b1.sock"));
-        Board b2 = new Board("b2", freePort(), dir.resolve("b2"), dir.resolve("b2.sock"));
+        Board b1 = board("b1");
+        Board b2 = board("b2");
         Process primary = start(b1, b2, "primary");
         Process standby = start(b2, b1, "standby");
         List<AppendResult> acked = new ArrayList<>();
@@ -213,8 +236,8 @@ class ReplicationDaemonTest {
 
     @Test
     void aLivePrimaryFencedByAPromotionRejoinsAsAStandbyWithoutARestart() throws Exception {
-        Board b1 = new Board("b1", freePort(), dir.resolve("b1"), dir.resolve("b1.sock"));
-        Board b2 = new Board("b2", freePort(), dir.resolve("b2"), dir.resolve("b2.sock"));
+        Board b1 = board("b1");
+        Board b2 = board("b2");
         Process primary = start(b1, b2, "primary", "local");
         start(b2, b1, "standby", "local");
         try (RingStoreClient p = connect(b1); RingStoreClient s = connect(b2)) {

@@ -81,17 +81,15 @@ class ReplicationTest {
     }
 
     private ReplicationOptions b1(Role role, AckMode mode) {
+        ReplicationOptions.Peer b2 = new ReplicationOptions.Peer("b2", new InetSocketAddress("127.0.0.1", port2));
         return new ReplicationOptions(role, "b1", new InetSocketAddress("127.0.0.1", port1),
-                role == Role.STANDBY ? new InetSocketAddress("127.0.0.1", port2) : null,
-                List.of(new ReplicationOptions.Peer("b2", new InetSocketAddress("127.0.0.1", port2))), 60_000, mode,
-                ReplicationSockets.PLAIN);
+                role == Role.STANDBY ? b2 : null, List.of(b2), 60_000, mode, new PlainSockets());
     }
 
     private ReplicationOptions b2(Role role, AckMode mode) {
+        ReplicationOptions.Peer b1 = new ReplicationOptions.Peer("b1", new InetSocketAddress("127.0.0.1", port1));
         return new ReplicationOptions(role, "b2", new InetSocketAddress("127.0.0.1", port2),
-                role == Role.STANDBY ? new InetSocketAddress("127.0.0.1", port1) : null,
-                List.of(new ReplicationOptions.Peer("b1", new InetSocketAddress("127.0.0.1", port1))), 60_000, mode,
-                ReplicationSockets.PLAIN);
+                role == Role.STANDBY ? b1 : null, List.of(b1), 60_000, mode, new PlainSockets());
     }
 
     private ReplicationOptions b1Holding(long holdMillis) {
@@ -454,7 +452,8 @@ class ReplicationTest {
         }
         // An unknown board is refused too.
         ReplicationOptions stranger = new ReplicationOptions(Role.STANDBY, "b9", new InetSocketAddress("127.0.0.1", freePort()),
-                new InetSocketAddress("127.0.0.1", port1), List.of(), 60_000, AckMode.LOCAL, ReplicationSockets.PLAIN);
+                new ReplicationOptions.Peer("b1", new InetSocketAddress("127.0.0.1", port1)), List.of(), 60_000,
+                AckMode.LOCAL, new PlainSockets());
         RingStore b9 = open("b9", stranger);
         await("the refusal", () -> b9.replication().status().primary() != null
                 && b9.replication().status().primary().lastRefusal().startsWith("NOT_A_PEER"));

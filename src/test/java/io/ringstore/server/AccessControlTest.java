@@ -101,6 +101,22 @@ class AccessControlTest {
             Result outsider = as(65534, 65534, classpath, "status", "--socket", socket.toString());
             assertEquals(6, outsider.code(), outsider.out() + outsider.err());
 
+            // The JSON-lines socket beside it: the same mode, group and per-connection access.
+            Path json = base.resolve("json.sock");
+            PosixFileAttributes jsonAttrs = Files.readAttributes(json, PosixFileAttributes.class);
+            assertEquals("rw-rw----", PosixFilePermissions.toString(jsonAttrs.permissions()));
+            assertEquals(user, jsonAttrs.group().getName());
+            if (Files.isExecutable(Path.of("/usr/bin/socat"))) {
+                Result jsonAppend = shell(u.uid(), u.gid(), "echo '{\"op\":\"append\",\"stream\":\"door\",\"type\":\"opened\"}'"
+                        + " | socat - UNIX-CONNECT:" + json);
+                assertTrue(jsonAppend.out().contains("\"error\":\"ACCESS_DENIED\""), jsonAppend.out() + jsonAppend.err());
+                Result jsonRead = shell(u.uid(), u.gid(), "echo '{\"op\":\"read\",\"stream\":\"door\"}' | socat - UNIX-CONNECT:" + json);
+                assertTrue(jsonRead.out().contains("\"by\":\"root\""), jsonRead.out() + jsonRead.err());
+                Result jsonOutsider = shell(65534, 65534, "echo '{\"op\":\"ping\"}' | socat - UNIX-CONNECT:" + json);
+                assertTrue(jsonOutsider.code() != 0 && !jsonOutsider.out().contains("pong"), "mode 0660 keeps an outsider out: "
+                        + jsonOutsider.out() + jsonOutsider.err());
+            }
+
             // The daemon logged each denial with the uid.
             String all = String.join("\n", log);
             assertTrue(all.contains("access denied: uid=" + u.uid()), all);
@@ -182,6 +198,16 @@ class AccessControlTest {
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
         String out = read(p.getInputStream());
         assertTrue(p.waitFor(WAIT_SECONDS, TimeUnit.SECONDS), "client finished");
+        return new Result(p.exitValue(), out, err.get(WAIT_SECONDS, TimeUnit.SECONDS));
+    }
+
+    /** Runs a shell command line as another user. */
+    private static Result shell(int uid, int gid, String script) throws Exception {
+        Process p = new ProcessBuilder("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--", "sh", "-c", script)
+                .start();
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+        String out = read(p.getInputStream());
+        assertTrue(p.waitFor(WAIT_SECONDS, TimeUnit.SECONDS), "command finished");
         return new Result(p.exitValue(), out, err.get(WAIT_SECONDS, TimeUnit.SECONDS));
     }
 

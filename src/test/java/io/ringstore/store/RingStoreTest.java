@@ -110,7 +110,7 @@ class RingStoreTest {
 
             RingStoreException partial = failure(() -> store.append("s", ExpectedVersion.ANY,
                     List.of(new EventData(id1, "t", new byte[] {1}, null), event("new"))).join());
-            assertEquals(ErrorCode.INVALID_REQUEST, partial.code());
+            assertEquals(ErrorCode.EVENT_ID_CONFLICT, partial.code());
         }
         // Across a restart, the recovered tail still knows the ids.
         try (RingStore store = RingStore.open(config())) {

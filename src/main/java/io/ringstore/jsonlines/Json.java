@@ -1,4 +1,4 @@
-package io.ringstore.cli;
+package io.ringstore.jsonlines;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package io.ringstore.cli;
+package io.ringstore.jsonlines;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
