@@ -31,6 +31,7 @@ public final class Main {
             case "subscribe" -> SubscribeCommand.run(rest, console);
             case "status" -> StatusCommand.run(rest, console);
             case "replication" -> ReplicationCommand.run(rest, console);
+            case "promote" -> PromoteCommand.run(rest, console);
             case "limits" -> LimitsCommand.limits(rest, console);
             case "delete" -> LimitsCommand.delete(rest, console);
             case "verify" -> io.ringstore.tools.VerifyCommand.run(rest);
@@ -64,6 +65,8 @@ public final class Main {
               status    [--socket PATH]   the daemon's state as JSON
               replication solo|paired [--socket PATH]
                         acknowledge alone while the standby is gone (solo), or require it again (paired)
+              promote   [--socket PATH] [--force]
+                        make this standby the primary in a new epoch (two boards)
               verify    --data DIR       check every frame of a stopped data folder; exit 1 on corruption
               dump      --data DIR [--from POSITION] [--count N]
                                          print records as JSON lines

@@ -50,6 +50,16 @@ final class StatusCommand {
         try (client) {
             StatusResponse s = client.status().join();
             Map<String, Object> m = JsonLines.statusObject(s);
+            if (!s.getReplicationRole().isEmpty()) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("role", s.getReplicationRole());
+                r.put("epoch", s.getEpoch());
+                r.put("peers", s.getReplicationPeersList());
+                r.put("standby_lag_bytes", s.getStandbyLagBytes());
+                r.put("diverged_files", s.getDivergedFilesList());
+                r.put("problem", s.getReplicationProblem().isEmpty() ? null : s.getReplicationProblem());
+                m.put("replication", r);
+            }
             console.out().println(Json.write(m));
             console.out().flush();
             return ExitCodes.OK;

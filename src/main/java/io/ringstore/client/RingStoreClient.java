@@ -168,6 +168,15 @@ public final class RingStoreClient implements AutoCloseable {
     }
 
     /**
+     * Makes the daemon's board (a standby) the primary in a new epoch; refused (INVALID_REQUEST,
+     * saying what may be lost) when that is not known to be safe, unless {@code force}.
+     */
+    public CompletableFuture<io.ringstore.protocol.v1.PromoteResponse> promote(boolean force) {
+        return call(Request.newBuilder().setPromote(io.ringstore.protocol.v1.PromoteRequest.newBuilder().setForce(force)),
+                Response::getPromote, null, null);
+    }
+
+    /**
      * Asks the daemon's splitter to move everything committed now to the stream files (needs
      * write access); answers with the status as of the request.
      */

@@ -80,8 +80,15 @@ public final class Daemon {
                 sc.splitter().enabled() ? "on" : "off");
         startLeds();
         RingStore store;
+        io.ringstore.replication.ReplicationOptions replication;
         try {
-            store = RingStore.open(sc);
+            replication = settings.replicationOptions();
+        } catch (io.ringstore.replication.tls.TlsMaterial.BadMaterial e) {
+            Logger.error("replication keys: {}", e.getMessage());
+            return stopLeds(ExitCodes.USAGE);
+        }
+        try {
+            store = RingStore.open(sc, replication);
         } catch (DataDirLock.LockedException e) {
             Logger.error(e.getMessage());
             return stopLeds(ExitCodes.LOCKED);
@@ -110,11 +117,7 @@ public final class Daemon {
             closeQuietly(store);
             return stopLeds(ExitCodes.IO_ERROR);
         }
-        server.statusExtras(b -> {
-            Map<Led, LedPattern> p = ledPatterns();
-            b.setLedsEnabled(leds != null && !leds.outputs().isEmpty())
-                    .setLedWrite(name(p.get(Led.WRITE))).setLedLag(name(p.get(Led.LAG))).setLedFault(name(p.get(Led.FAULT)));
-        });
+        addStatusExtras(server);
         StatusReporter reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
         Thread reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
 
@@ -130,7 +133,39 @@ public final class Daemon {
         Logger.info(line);
         ready.countDown();
         try {
-            stopRequested.await();
+            while (!stopRequested.await(REJOIN_CHECK_MILLIS, TimeUnit.MILLISECONDS)) {
+                if (store.replication() == null || !store.replication().restartRequired()) {
+                    continue;
+                }
+                // A fenced primary (or a standby whose log must be cut below what it serves)
+                // rejoins without the service manager: the store is reopened in this process,
+                // which sets the divergent tail aside and follows the new primary. Clients see
+                // their connections end, as at a restart.
+                Logger.warn("reopening the store to rejoin as a standby: {}", store.replication().restartReason());
+                try {
+                    server.close();
+                } catch (IOException e) {
+                    Logger.error("closing the socket failed: {}", e.toString());
+                }
+                reporter.stop();
+                reporterThread.interrupt();
+                join(reporterThread);
+                storeRef.set(null);
+                try {
+                    store.close();
+                    store = RingStore.open(sc, replication);
+                    storeRef.set(store);
+                    server = SocketServer.start(store, settings.server());
+                } catch (IOException | RuntimeException e) {
+                    Logger.error("rejoining failed, exiting so that the service manager restarts the daemon: {}", e.toString());
+                    return stopLeds(ExitCodes.IO_ERROR);
+                }
+                addStatusExtras(server);
+                reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
+                reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
+                Logger.info("rejoined: role={} position={}", store.replication().role().configName(),
+                        store.committedPosition());
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -155,6 +190,17 @@ public final class Daemon {
             code = ExitCodes.IO_ERROR;
         }
         return stopLeds(code);
+    }
+
+    /** How often the daemon checks whether replication asks for the store to be reopened. */
+    private static final long REJOIN_CHECK_MILLIS = 500;
+
+    private void addStatusExtras(SocketServer server) {
+        server.statusExtras(b -> {
+            Map<Led, LedPattern> p = ledPatterns();
+            b.setLedsEnabled(leds != null && !leds.outputs().isEmpty())
+                    .setLedWrite(name(p.get(Led.WRITE))).setLedLag(name(p.get(Led.LAG))).setLedFault(name(p.get(Led.FAULT)));
+        });
     }
 
     private Map<Led, LedPattern> ledPatterns() {

@@ -1,7 +1,11 @@
 package io.ringstore.daemon;
 
 import io.ringstore.config.Settings;
+import io.ringstore.replication.AckMode;
 import io.ringstore.replication.ReplicationConfig;
+import io.ringstore.replication.ReplicationOptions;
+import io.ringstore.replication.Role;
+import io.ringstore.replication.tls.TlsSockets;
 import io.ringstore.replication.tls.TlsMaterial;
 import io.ringstore.retention.RetentionOptions;
 import io.ringstore.server.AccessPolicy;
@@ -31,9 +35,34 @@ import java.util.Set;
  * @param configFile  the config file read, or null
  * @param replication the peers and keys to replicate with ({@link ReplicationConfig#OFF} when none are configured);
  *                    its key material was read and checked at parse time
+ * @param shipping    this board's role in log shipping (used only when {@code replication} is enabled)
  */
 public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, LedPin> leds, boolean ledsEnabled,
-                             long statusIntervalSeconds, Path configFile, ReplicationConfig replication) {
+                             long statusIntervalSeconds, Path configFile, ReplicationConfig replication,
+                             Shipping shipping) {
+
+    /**
+     * role, replication_primary, standby_hold_seconds, ack_mode.
+     *
+     * @param primary the peer a standby follows (a name in replication_peers); null for a primary
+     */
+    public record Shipping(Role role, String primary, long standbyHoldMillis, AckMode ackMode) {
+        static final Shipping NONE = new Shipping(Role.PRIMARY, null, ReplicationOptions.DEFAULT_STANDBY_HOLD_MILLIS,
+                AckMode.LOCAL);
+    }
+
+    /** What log shipping is opened with, its sockets TLS from the configured keys; null when replication is off. */
+    public ReplicationOptions replicationOptions() throws TlsMaterial.BadMaterial {
+        if (!replication.enabled()) {
+            return null;
+        }
+        TlsSockets sockets = TlsSockets.load(replication);
+        List<ReplicationOptions.Peer> peers = ReplicationOptions.peersOf(replication);
+        ReplicationOptions.Peer primary = peers.stream().filter(p -> p.board().equals(shipping.primary())).findFirst()
+                .orElse(null);
+        return new ReplicationOptions(shipping.role(), sockets.name(), replication.listen(), primary, peers,
+                shipping.standbyHoldMillis(), shipping.ackMode(), sockets);
+    }
 
     public static final Path DEFAULT_CONFIG = Path.of("/etc/ringstore/ringstore.conf");
     /** BCM 17, 27, 22: header pins 11, 13, 15, next to ground on pin 9/14; not used by I2C, SPI, UART, I2S or PWM HATs. */
@@ -50,7 +79,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
             "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs",
-            "ack_mode", "replica_ack_timeout_ms");
+            "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -136,7 +165,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             }
         }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
-                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s));
+                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s), shipping(s));
     }
 
     /**
@@ -251,6 +280,36 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             throw new Settings.BadSetting("replication keys: " + e.getMessage());
         }
         return config;
+    }
+
+    /** role, replication_primary (a peer's name), standby_hold_seconds, ack_mode; checked against the peers. */
+    static Shipping shipping(Settings s) throws Settings.BadSetting {
+        Role role = s.choice("role", Role.PRIMARY, Role.class);
+        String primary = s.string("replication_primary", "").strip();
+        if (role == Role.STANDBY) {
+            if (primary.isEmpty()) {
+                throw s.bad("replication_primary", "must name the peer a standby follows");
+            }
+            if (!ReplicationConfig.parsePeers(s.string("replication_peers", "")).containsKey(primary)) {
+                throw s.bad("replication_primary", "is not one of replication_peers");
+            }
+        } else if (!s.string("replication_listen", "").isBlank() || !primary.isEmpty()) {
+            // A primary ships from its port: without one no standby can follow it.
+            if (s.string("replication_listen", "").isBlank() && !s.string("replication_peers", "").isBlank()) {
+                throw s.bad("replication_listen", "must be set on a primary (its standbys connect to it)");
+            }
+        }
+        AckMode mode;
+        try {
+            // The writer's ack modes read the same key; here it is what the standbys are told,
+            // so that promotion knows what the primary promised.
+            mode = AckMode.parse(s.string("ack_mode", "local"));
+        } catch (IllegalArgumentException e) {
+            throw s.bad("ack_mode", "must be local, replica-memory or replica-durable");
+        }
+        long hold = s.number("standby_hold_seconds", ReplicationOptions.DEFAULT_STANDBY_HOLD_MILLIS / 1000, 0,
+                86_400L * 365) * 1000;
+        return new Shipping(role, primary.isEmpty() ? null : primary, hold, mode);
     }
 
     private static LedPin pin(Settings s, String key, LedPin fallback) throws Settings.BadSetting {

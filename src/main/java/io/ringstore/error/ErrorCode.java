@@ -27,5 +27,10 @@ public enum ErrorCode {
      * IS in this board's log (written, not acknowledged): see the proto contract for what a
      * client should do.
      */
-    REPLICA_UNAVAILABLE
+    REPLICA_UNAVAILABLE,
+    /**
+     * This board is a standby (or a primary fenced by a newer epoch): appends go to the primary,
+     * which the message names when it is known. Reads are served here.
+     */
+    NOT_PRIMARY
 }

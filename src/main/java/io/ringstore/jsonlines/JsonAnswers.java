@@ -53,6 +53,13 @@ public final class JsonAnswers {
                 m.put("changed", r.getSetSolo().getChanged());
                 yield Json.write(m);
             }
+            case PROMOTE -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("epoch", r.getPromote().getEpoch());
+                m.put("start_position", r.getPromote().getStartPosition());
+                m.put("message", r.getPromote().getMessage());
+                yield Json.write(m);
+            }
             case RESULT_NOT_SET -> "{\"error\":\"STORAGE_ERROR\",\"message\":\"empty answer\"}";
         };
     }

@@ -27,7 +27,7 @@ final class LogRecovery {
     private LogRecovery() {}
 
     static MainLog.Opened recover(Path dir, StorageIo io, long segmentSize, boolean repair, long scanFrom, long knownForced,
-                                  Consumer<LogRecord> onRecord) throws IOException {
+                                  boolean durableBeforeAdvisory, Consumer<LogRecord> onRecord) throws IOException {
         long started = System.nanoTime();
         io.createDirectories(dir);
         removeTempFiles(dir, io);
@@ -184,7 +184,16 @@ final class LogRecovery {
                         bytes, end, null, -1, 0, setAside, removedEmpty, millisSince(started)));
             }
 
-            long evidence = findDurableEvidence(segments, seg, offset, end);
+            // Crash window (standby): durable_before in shipped records says what was durable on the
+            // PRIMARY. A standby forces later than the primary, so a power cut here can keep a
+            // later page and lose an earlier one that this board never forced: that is a torn
+            // tail on this board, not damage, and the primary ships the bytes again. So on a
+            // standby the value is advisory and only a checkpoint (written after a force here)
+            // proves bytes were forced. We chose this over a durable mark written after each
+            // force: that would cost a second fsync per batch on an SD card, and what it protects
+            // (bytes this standby forced) is still on the primary to fetch again; a standby cut
+            // below what it reported durable is said in the journal by the cut warning below.
+            long evidence = durableBeforeAdvisory ? -1 : findDurableEvidence(segments, seg, offset, end);
             if (evidence < 0 && end < knownForced) {
                 // A checkpoint was written at knownForced only after everything before it had
                 // been forced: a second proof that these bytes were acknowledged history.

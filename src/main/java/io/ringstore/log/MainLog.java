@@ -62,6 +62,17 @@ public final class MainLog implements AutoCloseable {
 
     private volatile long committedPosition;
     private volatile long publishedPosition;
+    /**
+     * Everything before it is in the mapping, complete, and may not be forced yet: published by
+     * the writer after each batch is copied, before the force, so that log shipping can send a
+     * batch to the standbys while this board forces it (replica modes acknowledge only once the
+     * standbys hold it). It moves back only when a failed force undoes frames
+     * ({@link #discardFrom}); a shipper that sees that drops its standby, which then finds out
+     * where the logs part on its next hello.
+     */
+    private volatile long writtenPosition;
+    /** Reclaim never deletes a segment a standby still needs (see {@link #setReclaimFloor}). */
+    private volatile java.util.function.LongSupplier reclaimFloor = () -> Long.MAX_VALUE;
 
     MainLog(Path dir, StorageIo io, long segmentSize, ConcurrentSkipListMap<Long, Segment> segments,
             Segment current, long writeOffset, boolean sealed) {
@@ -77,6 +88,7 @@ public final class MainLog implements AutoCloseable {
         this.durablePosition = current.base() + writeOffset;
         this.committedPosition = durablePosition;
         this.publishedPosition = durablePosition;
+        this.writtenPosition = durablePosition;
     }
 
     /**
@@ -86,7 +98,17 @@ public final class MainLog implements AutoCloseable {
      */
     public static Opened open(Path dir, StorageIo io, long segmentSize, boolean repair, long scanFrom, long knownForced,
                               java.util.function.Consumer<LogRecord> onRecord) throws IOException {
-        return LogRecovery.recover(dir, io, segmentSize, repair, scanFrom, knownForced, onRecord);
+        return LogRecovery.recover(dir, io, segmentSize, repair, scanFrom, knownForced, false, onRecord);
+    }
+
+    /**
+     * As {@link #open}; {@code standby} makes the records' {@code durable_before} advisory (a
+     * standby's log holds the primary's values, which say nothing about what this board forced;
+     * see {@link LogRecovery}).
+     */
+    public static Opened open(Path dir, StorageIo io, long segmentSize, boolean repair, long scanFrom, long knownForced,
+                              boolean standby, java.util.function.Consumer<LogRecord> onRecord) throws IOException {
+        return LogRecovery.recover(dir, io, segmentSize, repair, scanFrom, knownForced, standby, onRecord);
     }
 
     /** An opened log and what recovery did. */
@@ -223,6 +245,7 @@ public final class MainLog implements AutoCloseable {
         }
         current.mapping().asSlice(offset, dirtyTo - offset).fill((byte) 0);
         writeOffset = offset;
+        publishWritten();
         dirtyFrom = Math.min(dirtyFrom, offset);
         // dirtyTo stays: the zeroed range must reach the disk with the next force.
     }
@@ -240,6 +263,7 @@ public final class MainLog implements AutoCloseable {
             publishedPosition = position;
         }
         committedPosition = position;
+        signalProgress();
         if (waiters.get() > 0) {
             synchronized (commitSignal) {
                 commitSignal.notifyAll();
@@ -293,6 +317,35 @@ public final class MainLog implements AutoCloseable {
         }
     }
 
+    /**
+     * Publishes the write position as the written position (writer thread, after each batch is
+     * in the mapping, before its force) and wakes the shippers waiting for it.
+     */
+    public void publishWritten() {
+        long p = writePosition();
+        if (p == writtenPosition) {
+            return;
+        }
+        writtenPosition = p;
+        signalProgress();
+    }
+
+    /** See {@link #publishWritten}: log shipping sends bytes up to here. Any thread. */
+    public long writtenPosition() {
+        return writtenPosition;
+    }
+
+    private final Object progressSignal = new Object();
+    private final java.util.concurrent.atomic.AtomicInteger progressWaiters = new java.util.concurrent.atomic.AtomicInteger();
+
+    private void signalProgress() {
+        if (progressWaiters.get() > 0) {
+            synchronized (progressSignal) {
+                progressSignal.notifyAll();
+            }
+        }
+    }
+
     /** Everything before it may be shipped to a standby (see the class comment); never below the committed position. */
     public long publishedPosition() {
         return publishedPosition;
@@ -322,6 +375,189 @@ public final class MainLog implements AutoCloseable {
             waiters.decrementAndGet();
         }
         return publishedPosition;
+    }
+
+    /**
+     * Waits until the written position differs from {@code written} or the committed position
+     * from {@code committed}, or the timeout ends: a shipper sleeps here between batches.
+     */
+    public void awaitProgress(long written, long committed, long timeoutMillis) throws InterruptedException {
+        if (writtenPosition != written || committedPosition != committed) {
+            return;
+        }
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        progressWaiters.incrementAndGet();
+        try {
+            synchronized (progressSignal) {
+                while (writtenPosition == written && committedPosition == committed) {
+                    long left = (deadline - System.nanoTime()) / 1_000_000L;
+                    if (left <= 0) {
+                        break;
+                    }
+                    progressSignal.wait(left);
+                }
+            }
+        } finally {
+            progressWaiters.decrementAndGet();
+        }
+    }
+
+    /** Where the writer's current segment ends (writer thread). */
+    public long currentSegmentEnd() {
+        return current.base() + current.size();
+    }
+
+    /**
+     * A standby's append: copies frames shipped from the primary, byte for byte, to
+     * {@code position} (which must be the write position; the caller rolls first when the
+     * primary did), then checks them in place: each must be a sound record at its position, and
+     * the last must end exactly at the end of the bytes. On a bad frame the bytes are zeroed, the
+     * write position stays where it was, and a {@link CorruptLogException} says why: nothing
+     * stored changes. Writer thread only.
+     *
+     * @return the records copied, in order
+     */
+    public List<LogRecord> appendShipped(long position, MemorySegment frames) throws IOException {
+        if (position != writePosition()) {
+            throw new IllegalArgumentException("shipped frames at " + position + " but the log ends at " + writePosition());
+        }
+        long offset = writeOffset;
+        long length = frames.byteSize();
+        if (sealed || offset + length > current.limitOffset()) {
+            throw new CorruptLogException(current.file(), offset, "shipped frames do not fit the segment: bytes=" + length);
+        }
+        MemorySegment mapping = current.mapping();
+        io.write(mapping, offset, frames);
+        List<LogRecord> records = new ArrayList<>();
+        long at = offset;
+        String problem = null;
+        while (at < offset + length) {
+            FrameReader.Frame f = FrameReader.read(mapping, current.base(), at);
+            if (f.kind() != FrameReader.Kind.RECORD || f.next() > offset + length) {
+                problem = f.kind() == FrameReader.Kind.RECORD ? "frame runs past the shipped bytes"
+                        : f.kind() == FrameReader.Kind.BAD ? f.problem() : "no frame (" + f.kind() + ")";
+                break;
+            }
+            records.add(f.record());
+            at = f.next();
+        }
+        if (problem != null) {
+            mapping.asSlice(offset, length).fill((byte) 0);
+            throw new CorruptLogException(current.file(), at, "shipped bytes refused: " + problem);
+        }
+        writeOffset = offset + length;
+        dirtyTo = Math.max(dirtyTo, writeOffset);
+        return records;
+    }
+
+    /**
+     * Copies raw frames from {@code from} for a shipper: whole frames only, within one segment,
+     * at most {@code maxBytes} (but at least one frame) and never past {@code limit} (the written
+     * position). Skips a seal: when {@code from} is at one, the copy starts at the next
+     * segment's first frame, and {@link RawFrames#position} says where. Any thread.
+     *
+     * @return null when nothing is there yet
+     * @throws PositionReclaimedException when retention deleted the segment
+     */
+    public RawFrames copyFrames(long from, long limit, int maxBytes) {
+        try {
+            long oldest = oldestPosition();
+            if (from < oldest) {
+                throw new PositionReclaimedException(from, oldest);
+            }
+            long position = from;
+            while (position < limit) {
+                Map.Entry<Long, Segment> e = segments.floorEntry(position);
+                Segment seg = e.getValue();
+                MemorySegment m = seg.mapping();
+                long start = Math.max(position - seg.base(), SegmentHeader.LENGTH);
+                long at = start;
+                long end = Math.min(limit - seg.base(), seg.limitOffset());
+                boolean sealedHere = false;
+                while (at < end) {
+                    int length = RecordFrame.lengthAt(m, at);
+                    if (length == RecordFrame.SEAL) {
+                        sealedHere = true;
+                        break;
+                    }
+                    if (length <= 0) {
+                        throw new CorruptLogException(seg.file(), at, "no frame below the written position");
+                    }
+                    long next = at + RecordFrame.frameLength(length);
+                    if (at > start && next - start > maxBytes) {
+                        break;
+                    }
+                    at = next;
+                }
+                if (at > start) {
+                    byte[] bytes = m.asSlice(start, at - start).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                    return new RawFrames(seg.base() + start, bytes);
+                }
+                if (!sealedHere && position - seg.base() < seg.limitOffset()) {
+                    return null;
+                }
+                position = seg.base() + seg.size() + SegmentHeader.LENGTH;
+            }
+            return null;
+        } catch (IllegalStateException | java.util.NoSuchElementException e) {
+            throw new PositionReclaimedException(from, oldestPositionOrZero());
+        }
+    }
+
+    /** Frames copied by {@link #copyFrames}: {@code bytes} belong at {@code position}. */
+    public record RawFrames(long position, byte[] bytes) {
+        public long end() {
+            return position + bytes.length;
+        }
+    }
+
+    /**
+     * Cuts the log at {@code position} on a standby (writer thread): bytes it holds that the
+     * primary never committed and no longer has (the primary's force failed, or it lost an
+     * unforced tail in a power cut). Zeroes from there to the last non-zero byte, deletes later
+     * segments, and forces, so no cut frame can surface again. The caller sets the bytes aside
+     * first and has fed nothing past {@code position} to the stream table.
+     */
+    public void truncateTo(long position) throws IOException {
+        Map.Entry<Long, Segment> e = segments.floorEntry(position);
+        if (e == null || position < oldestPosition() || position > writePosition()) {
+            throw new IllegalArgumentException("cannot cut the log at " + position + ": it holds "
+                    + oldestPositionOrZero() + ".." + writePosition());
+        }
+        Segment seg = e.getValue();
+        boolean removed = false;
+        for (Segment later : new ArrayList<>(segments.tailMap(seg.base(), false).values())) {
+            segments.remove(later.base());
+            later.close();
+            io.deleteIfExists(later.file());
+            removed = true;
+        }
+        long offset = Math.max(position - seg.base(), SegmentHeader.LENGTH);
+        MemorySegment m = seg.mapping();
+        long nonZeroEnd = FrameReader.endOfNonZero(m, offset);
+        if (nonZeroEnd > offset) {
+            m.asSlice(offset, nonZeroEnd - offset).fill((byte) 0);
+        }
+        // Everything kept is forced too: the cut must not leave unforced frames below it.
+        io.force(m, SegmentHeader.LENGTH, Math.max(nonZeroEnd, offset) - SegmentHeader.LENGTH);
+        if (removed) {
+            io.forceDirectory(dir);
+        }
+        current = seg;
+        sealed = false;
+        writeOffset = offset;
+        dirtyFrom = offset;
+        dirtyTo = offset;
+        durablePosition = seg.base() + offset;
+        if (committedPosition > durablePosition) {
+            committedPosition = durablePosition;
+        }
+        publishWritten();
+    }
+
+    /** Segments from this base on are kept by reclaim: a standby still needs them. */
+    public void setReclaimFloor(java.util.function.LongSupplier floor) {
+        this.reclaimFloor = floor;
     }
 
     // ------------------------------------------------------------------ reader side
@@ -490,6 +726,9 @@ public final class MainLog implements AutoCloseable {
      */
     public List<Path> reclaim(long safePosition, long retainMillis, long retainBytes, long nowMillis) throws IOException {
         List<Path> deleted = new ArrayList<>();
+        // A connected standby (or one gone for less than its hold time) still reads from its
+        // durable position: those segments stay, whatever retention wants.
+        safePosition = Math.min(safePosition, reclaimFloor.getAsLong());
         while (segments.size() > 1) {
             Map.Entry<Long, Segment> oldest = segments.firstEntry();
             Segment seg = oldest.getValue();

@@ -41,6 +41,7 @@ public final class Wire {
             case ACCESS_DENIED -> io.ringstore.protocol.v1.ErrorCode.ACCESS_DENIED;
             case SUBSCRIBER_TOO_SLOW -> io.ringstore.protocol.v1.ErrorCode.SUBSCRIBER_TOO_SLOW;
             case POSITION_RECLAIMED -> io.ringstore.protocol.v1.ErrorCode.POSITION_RECLAIMED;
+            case NOT_PRIMARY -> io.ringstore.protocol.v1.ErrorCode.NOT_PRIMARY;
             case EVENT_ID_CONFLICT -> io.ringstore.protocol.v1.ErrorCode.EVENT_ID_CONFLICT;
             case REQUEST_ID_INVALID -> io.ringstore.protocol.v1.ErrorCode.REQUEST_ID_INVALID;
             case TOO_MANY_SUBSCRIPTIONS -> io.ringstore.protocol.v1.ErrorCode.TOO_MANY_SUBSCRIPTIONS;
@@ -62,6 +63,7 @@ public final class Wire {
             case ACCESS_DENIED -> ErrorCode.ACCESS_DENIED;
             case SUBSCRIBER_TOO_SLOW -> ErrorCode.SUBSCRIBER_TOO_SLOW;
             case POSITION_RECLAIMED -> ErrorCode.POSITION_RECLAIMED;
+            case NOT_PRIMARY -> ErrorCode.NOT_PRIMARY;
             case EVENT_ID_CONFLICT -> ErrorCode.EVENT_ID_CONFLICT;
             case REQUEST_ID_INVALID -> ErrorCode.REQUEST_ID_INVALID;
             case TOO_MANY_SUBSCRIPTIONS -> ErrorCode.TOO_MANY_SUBSCRIPTIONS;

@@ -275,4 +275,29 @@ public final class Retention implements StreamVisibility, AppendGate {
             }
         });
     }
+
+    /**
+     * A standby's writer thread fed a record shipped from the primary: when it is a metadata
+     * event, its limits (or deletion) now apply here, as {@link MetadataChange#applied()} made
+     * them apply on the primary; so reads on the standby, and appends once it is promoted, obey
+     * them.
+     */
+    public void shipped(LogRecord record) {
+        if (!StreamMetadata.isMetadataStream(record.getStream())) {
+            return;
+        }
+        String stream = StreamMetadata.streamOf(record.getStream());
+        try {
+            StreamLimits limits = StreamMetadata.decode(record);
+            if (limits == null || limits.isNone()) {
+                own.remove(stream);
+            } else {
+                own.put(stream, limits);
+            }
+        } catch (Exception e) {
+            // Fail open, as at load: the stream keeps its data visible until its limits are set again.
+            Logger.error("shipped stream metadata unreadable, the stream has no limits until set again: stream={} error={}",
+                    stream, e.toString());
+        }
+    }
 }

@@ -64,7 +64,7 @@ final class Requests {
         Access access = connection.access();
         boolean allowed = switch (op) {
             case PING -> true;
-            case APPEND, SET_STREAM_LIMITS, DELETE_STREAM, SET_SOLO -> access.canWrite();
+            case APPEND, SET_STREAM_LIMITS, DELETE_STREAM, SET_SOLO, PROMOTE -> access.canWrite();
             case STATUS -> request.getStatus().getDrainSplitter() ? access.canWrite() : access.canRead();
             default -> access.canRead();
         };
@@ -97,6 +97,8 @@ final class Requests {
                 case SUBSCRIBE -> Subscription.start(connection, store, id, request.getSubscribe(), release);
                 case UNSUBSCRIBE -> unsubscribe(id, request.getUnsubscribe().getSubscriptionId(), release);
                 case SET_SOLO -> setSolo(id, request.getSetSolo().getSolo(), release);
+                case PROMOTE -> Thread.ofVirtual().name("ringstore-promote-" + connection.number())
+                        .start(() -> promote(id, request.getPromote().getForce(), release));
                 case OP_NOT_SET -> throw new IllegalStateException("handled above");
             }
         } catch (RuntimeException e) {
@@ -194,6 +196,10 @@ final class Requests {
             }
             StreamSlice slice = store.readStream(r.getStream(), from, count(r.getMaxCount()), direction);
             ReadStreamResponse.Builder b = ReadStreamResponse.newBuilder().setLastVersion(slice.lastVersion());
+            long behind = standbyBehind();
+            if (behind >= 0) {
+                b.setStandbyBehindBytes(behind);
+            }
             int limit = connection.server().config().readPageBytes();
             long bytes = 0;
             LogRecord lastAdded = null;
@@ -234,6 +240,10 @@ final class Requests {
                 throw RingStoreException.invalid(InvalidDetail.NOT_AN_EVENT_POSITION, e.getMessage());
             }
             ReadAllResponse.Builder b = ReadAllResponse.newBuilder();
+            long behind = standbyBehind();
+            if (behind >= 0) {
+                b.setStandbyBehindBytes(behind);
+            }
             int limit = connection.server().config().readPageBytes();
             long bytes = 0;
             long next = page.next();
@@ -254,6 +264,59 @@ final class Requests {
         }
     }
 
+    private void promote(long id, boolean force, Runnable release) {
+        try {
+            io.ringstore.replication.Replication.Promoted p = store.promote(force);
+            reply(release, Response.newBuilder().setId(id).setPromote(io.ringstore.protocol.v1.PromoteResponse.newBuilder()
+                    .setEpoch(p.epoch()).setStartPosition(p.start()).setMessage(p.message())).build());
+        } catch (java.io.IOException e) {
+            fail(id, release, ErrorCode.STORAGE_ERROR, "promotion failed: " + e.getMessage());
+        } catch (RuntimeException e) {
+            fail(id, release, e);
+        }
+    }
+
+    /** On a standby, how far its reads are behind the primary's acknowledged position; -1 elsewhere. */
+    private long standbyBehind() {
+        io.ringstore.replication.Replication r = store.replication();
+        if (r == null || r.role() != io.ringstore.replication.Role.STANDBY) {
+            return -1;
+        }
+        io.ringstore.replication.Replication.Status st = r.status();
+        return st.primary() == null ? -1 : Math.max(0, st.primary().toldCommitted() - store.committedPosition());
+    }
+
+    /** Role, epoch, the other boards and their positions, set-aside tails. */
+    private void replicationStatus(StatusResponse.Builder b) {
+        io.ringstore.replication.Replication r = store.replication();
+        if (r == null) {
+            return;
+        }
+        io.ringstore.replication.Replication.Status st = r.status();
+        b.setReplicationRole(st.role() == io.ringstore.replication.Role.PRIMARY
+                ? (st.acknowledging() ? "primary" : "primary-fenced") : "standby")
+                .setEpoch(st.epoch())
+                .setReplicationProblem(st.restartReason());
+        long end = store.log().writtenPosition();
+        if (st.role() == io.ringstore.replication.Role.PRIMARY) {
+            for (var sb : st.standbys()) {
+                b.addReplicationPeers("standby " + sb.board() + (sb.connected() ? " connected" : " disconnected")
+                        + " held=" + sb.held() + " durable=" + sb.durable() + " lag_bytes=" + Math.max(0, end - sb.held())
+                        + (sb.lastProblem().isEmpty() ? "" : " (" + sb.lastProblem() + ")"));
+            }
+        } else if (st.primary() != null) {
+            var pv = st.primary();
+            long lag = Math.max(0, pv.toldCommitted() - store.committedPosition());
+            b.setStandbyLagBytes(lag).addReplicationPeers("primary " + pv.board() + " epoch=" + pv.epoch()
+                    + (pv.connected() ? " connected" : " disconnected") + " mode=" + pv.mode().configName()
+                    + " acknowledged=" + pv.toldCommitted() + " held=" + st.held() + " durable=" + st.durable()
+                    + (pv.lastRefusal().isEmpty() ? "" : " refused: " + pv.lastRefusal()));
+        }
+        for (java.nio.file.Path p : st.diverged()) {
+            b.addDivergedFiles(p.toString());
+        }
+    }
+
     private StatusResponse status() {
         StoreStatus s = store.status();
         var w = s.writer();
@@ -264,6 +327,7 @@ final class Requests {
                 .setSplitterLagBytes(sp.lagBytes())
                 .setSplitterLagSeconds(sp.lagSeconds());
         connection.server().addStatusExtras(b);
+        replicationStatus(b);
         ServerConfig c = connection.server().config();
         var writer = store.config().writer();
         b.setMaxRequestBytes(c.maxFrameBytes())

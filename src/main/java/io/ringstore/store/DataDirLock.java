@@ -49,6 +49,11 @@ public final class DataDirLock implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        // Twice is harmless: a store whose start failed after its threads ran closes itself,
+        // and open's own clean-up closes the lock again.
+        if (!channel.isOpen()) {
+            return;
+        }
         try {
             lock.release();
         } finally {

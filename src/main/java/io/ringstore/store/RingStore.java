@@ -70,6 +70,8 @@ public final class RingStore implements AutoCloseable {
     private final RecoveryReport recovery;
     private final Retention retention;
     private final StreamCompactor compactor;
+    /** Null when replication is not configured (nothing listens on the network then). */
+    private final io.ringstore.replication.Replication replication;
     private volatile boolean closed;
     /** Guards {@link #closedStatus} and the log's unmapping against a status being taken meanwhile. */
     private final Object statusLock = new Object();
@@ -78,7 +80,7 @@ public final class RingStore implements AutoCloseable {
 
     private RingStore(StoreConfig config, DataDirLock lock, MainLog log, StreamTable table, TailIndex tail,
                       RecoveryReport recovery, List<RecentEventIds.Entry> recoveredIds, long tableCheckpoint,
-                      long splitPosition) {
+                      long splitPosition, io.ringstore.replication.ReplicationOptions replicationOptions) throws IOException {
         this.config = config;
         this.lock = lock;
         this.log = log;
@@ -115,6 +117,14 @@ public final class RingStore implements AutoCloseable {
                 so.retainBytes()));
         splitter.setBetweenWindows(compactor::betweenWindows);
         compactor.onDamage(splitter::requestRebuild);
+        // Before the writer thread starts: on a standby it applies shipped frames instead of appends.
+        this.replication = replicationOptions == null ? null : io.ringstore.replication.Replication.create(replicationOptions,
+                new io.ringstore.replication.StandbyApplier.Parts(log, table, tail, checkpointer, writer, config.io(),
+                        config.dataDir(), retention::shipped));
+        // The replica ack modes wait on what the standbys report to this board's replication.
+        if (replication != null && config.ackMode() != io.ringstore.replication.AckMode.LOCAL) {
+            writer.setReplicaProgress(replication.progress());
+        }
         this.writerThread = Thread.ofPlatform().name("ringstore-writer").unstarted(writer);
         Runnable releaser = writer.ackReleaser();
         this.ackThread = releaser == null ? null : Thread.ofPlatform().name("ringstore-ack-releaser").unstarted(releaser);
@@ -129,6 +139,22 @@ public final class RingStore implements AutoCloseable {
         if (splitterThread != null) {
             splitterThread.start();
         }
+        if (replication != null) {
+            try {
+                replication.start();
+            } catch (IOException | RuntimeException e) {
+                closeQuietlyAfterFailedStart();
+                throw e;
+            }
+        }
+    }
+
+    private void closeQuietlyAfterFailedStart() {
+        try {
+            close();
+        } catch (IOException | RuntimeException e) {
+            Logger.warn("closing after a failed replication start failed: {}", e.toString());
+        }
     }
 
     /**
@@ -138,6 +164,15 @@ public final class RingStore implements AutoCloseable {
      * @throws io.ringstore.log.CorruptLogException when acknowledged history is damaged (and repair is off)
      */
     public static RingStore open(StoreConfig config) throws IOException {
+        return open(config, null);
+    }
+
+    /**
+     * Opens the store as one board of a replicated pair ({@code replication} null: alone). A
+     * standby refuses appends (NOT_PRIMARY) and serves reads from the primary's shipped log.
+     */
+    public static RingStore open(StoreConfig config, io.ringstore.replication.ReplicationOptions replication)
+            throws IOException {
         // Crash window: a first start that created these folders and was cut before their
         // parents were forced would come back without them (and without what was written in
         // them): each new folder's parent is forced before anything is written inside. After
@@ -147,6 +182,16 @@ public final class RingStore implements AutoCloseable {
         try {
             config.io().createDirectoriesDurably(config.logDir(), config.checkpointDir(), config.streamsDir());
             FilesystemCheck.check(config);
+            // A cut the last run asked for (its log went past where its epoch ended on the new
+            // primary): made before anything reads the log; the stream files are cut below.
+            io.ringstore.replication.DivergentTail.Pending divergence = replication == null ? null
+                    : io.ringstore.replication.DivergentTail.pending(config.dataDir());
+            if (divergence != null) {
+                io.ringstore.replication.DivergentTail.completePending(config, divergence);
+            }
+            boolean standbyLog = replication != null
+                    && io.ringstore.replication.Replication.effectiveRole(replication, config.dataDir())
+                    == io.ringstore.replication.Role.STANDBY;
             // Crash window: a killed run can have renamed a checkpoint into place and died before
             // forcing the folder; it exists only in the page cache. The splitter reclaims log
             // segments below the loaded checkpoints, so a power cut after this start would bring
@@ -192,7 +237,7 @@ public final class RingStore implements AutoCloseable {
             long[] one = new long[1];
             long splitFrom = splitPosition;
             MainLog.Opened opened = MainLog.open(config.logDir(), config.io(), config.segmentSize(), config.repair(),
-                    scanFrom, Math.max(tablePosition, splitPosition), record -> {
+                    scanFrom, Math.max(tablePosition, splitPosition), standbyLog, record -> {
                         String stream = record.getStream();
                         if (record.getPosition() >= splitFrom) {
                             one[0] = record.getPosition();
@@ -223,11 +268,14 @@ public final class RingStore implements AutoCloseable {
                 // Only after a repair cut the log below what the splitter had reached.
                 splitPosition = end;
             }
-            if (config.repair()) {
+            if (config.repair() || divergence != null) {
                 StreamFiles.cutToTable(config.streamsDir(), config.io(), table::version);
             }
+            if (divergence != null) {
+                io.ringstore.replication.DivergentTail.clearPending(config.io(), config.dataDir());
+            }
             return new RingStore(config, lock, opened.log(), table, tail, opened.report(), List.copyOf(ids),
-                    tablePosition, splitPosition);
+                    tablePosition, splitPosition, replication);
         } catch (IOException | RuntimeException e) {
             lock.close();
             throw e;
@@ -236,6 +284,10 @@ public final class RingStore implements AutoCloseable {
 
     /** Queues an append; the future completes when it is acknowledged (after the force, by default). */
     public CompletableFuture<AppendResult> append(String stream, ExpectedVersion expected, List<EventData> events) {
+        RingStoreException notPrimary = notPrimary();
+        if (notPrimary != null) {
+            return CompletableFuture.failedFuture(notPrimary);
+        }
         AppendRequest request;
         try {
             request = new AppendRequest(stream, expected, events);
@@ -268,7 +320,16 @@ public final class RingStore implements AutoCloseable {
         return submit(() -> hard ? retention.hardDelete(stream, expected) : retention.softDelete(stream, expected));
     }
 
+    /** NOT_PRIMARY when this board is a standby or a fenced primary; null when it takes appends. */
+    private RingStoreException notPrimary() {
+        return replication == null ? null : replication.appendRefusal();
+    }
+
     private CompletableFuture<AppendResult> submit(java.util.function.Supplier<AppendRequest> make) {
+        RingStoreException notPrimary = notPrimary();
+        if (notPrimary != null) {
+            return CompletableFuture.failedFuture(notPrimary);
+        }
         AppendRequest request;
         try {
             request = make.get();
@@ -420,12 +481,43 @@ public final class RingStore implements AutoCloseable {
         return config;
     }
 
+    /** This board's replication (role, epoch, standbys, promotion); null when not configured. */
+    public io.ringstore.replication.Replication replication() {
+        return replication;
+    }
+
+    /**
+     * What the standbys hold, for the writer's replica ack modes; null when replication is not
+     * configured. The positions it compares with are the log's written position
+     * ({@link MainLog#writtenPosition}, published before each force) and the batch's end.
+     */
+    public io.ringstore.replication.ReplicaProgress replicaProgress() {
+        return replication == null ? null : replication.progress();
+    }
+
+    /**
+     * Makes this standby the primary in a new epoch (see {@link io.ringstore.replication.Replication#promote}).
+     *
+     * @throws RingStoreException INVALID_REQUEST when replication is not configured, this board is
+     *         already primary, or promotion is not safe and not forced
+     */
+    public io.ringstore.replication.Replication.Promoted promote(boolean force) throws IOException {
+        if (replication == null) {
+            throw RingStoreException.invalid("replication is not configured on this board");
+        }
+        return replication.promote(force);
+    }
+
     @Override
     public void close() throws IOException {
         if (closed) {
             return;
         }
         closed = true;
+        if (replication != null) {
+            // The network first: no more shipped frames, no more standbys waiting on us.
+            replication.close();
+        }
         writer.stop();
         try {
             writerThread.join();
@@ -453,8 +545,12 @@ public final class RingStore implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         // Clean stop: the writer forced everything; a checkpoint at the end makes the next start scan nothing.
+        // At the committed position: on a standby the table holds only what the primary had
+        // acknowledged (records held past it are fed on the next start's scan); on a primary
+        // the two are the same after a clean stop.
         if (!log.hasUnforcedBytes()) {
-            checkpointer.writeNow(log.writePosition(), table.snapshot(), writer.recentIdsAfterStop());
+            checkpointer.writeNow(Math.min(log.writePosition(), log.committedPosition()), table.snapshot(),
+                    writer.recentIdsAfterStop());
         }
         synchronized (statusLock) {
             // From here the log's segments are gone: status() answers with this last look.

@@ -183,6 +183,80 @@ public final class Writer implements Runnable {
         void end();
     }
 
+    /**
+     * What the writer thread does instead of appending while this board is a standby: it applies
+     * the primary's shipped frames to the same log, stream table and tail index, so that one
+     * thread still owns every write to the log (see {@code io.ringstore.replication}).
+     */
+    public interface Follow {
+        /** One turn: waits briefly (at most ~100 ms) for shipped frames and applies them. */
+        void step() throws IOException, InterruptedException;
+
+        /** Leaving standby (promotion), on the writer thread: everything held becomes history, forced. */
+        void finish() throws IOException;
+    }
+
+    private volatile Follow follow;
+    private volatile java.util.concurrent.CompletableFuture<Void> leaveFollow;
+
+    /** Makes the writer thread follow a primary; set before the thread starts. */
+    public void follow(Follow f) {
+        this.follow = f;
+    }
+
+    /** Whether the writer is following a primary (a standby); appends are then refused. */
+    public boolean following() {
+        return follow != null;
+    }
+
+    /**
+     * Asks the writer thread to stop following ({@link Follow#finish}) and take appends again;
+     * completes once it does (exceptionally if finishing failed: the board stays a standby).
+     */
+    public java.util.concurrent.CompletableFuture<Void> stopFollowing() {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        if (follow == null) {
+            done.complete(null);
+            return done;
+        }
+        leaveFollow = done;
+        return done;
+    }
+
+    /** One turn of the loop while following; false when the writer should stop. */
+    private boolean followTurn(Follow f) throws InterruptedException {
+        if (stopping) {
+            return false;
+        }
+        java.util.concurrent.CompletableFuture<Void> leave = leaveFollow;
+        if (leave != null) {
+            leaveFollow = null;
+            try {
+                f.finish();
+                follow = null;
+                leave.complete(null);
+            } catch (IOException | RuntimeException e) {
+                Logger.error("leaving standby failed, still a standby: error={}", e.toString());
+                leave.completeExceptionally(e);
+            }
+            return true;
+        }
+        // Appends are refused before they are queued; any that raced a role change are answered here.
+        List<AppendRequest> raced = new ArrayList<>();
+        queue.drainTo(raced);
+        raced.removeIf(r -> r == STOP_SIGNAL);
+        failAll(raced, new RingStoreException(ErrorCode.NOT_PRIMARY, "this board is a standby"));
+        try {
+            f.step();
+        } catch (IOException e) {
+            lastError = e.toString();
+            lastErrorNanos = System.nanoTime();
+            Logger.error("applying shipped frames failed: error={}", e.toString());
+            Thread.sleep(100);
+        }
+        return true;
+    }
+
     /** Sets the scope around each batch's acknowledgements; null for none. */
     public void setAckScope(AckScope scope) {
         this.ackScope = scope == null ? AckScope.NONE : scope;
@@ -264,6 +338,13 @@ public final class Writer implements Runnable {
         try {
             while (true) {
                 heartbeatNanos = System.nanoTime();
+                Follow f = follow;
+                if (f != null) {
+                    if (!followTurn(f)) {
+                        break;
+                    }
+                    continue;
+                }
                 AppendRequest first = queue.poll(pollMillis(), TimeUnit.MILLISECONDS);
                 if (first == null || first == STOP_SIGNAL) {
                     if (stopping) {
@@ -337,6 +418,8 @@ public final class Writer implements Runnable {
             outcomes.add(process(request));
         }
         boolean wrote = outcomes.stream().anyMatch(o -> o.wrote);
+        // Before the force: log shipping sends the batch to the standbys while this board forces it.
+        log.publishWritten();
         if (wrote || log.hasUnforcedBytes()) {
             if (releaser == null ? options.durability() == Durability.SYNC : forcesEachBatch(mode)) {
                 try {
@@ -651,6 +734,11 @@ public final class Writer implements Runnable {
         for (AppendRequest r : requests) {
             r.result.completeExceptionally(error);
         }
+    }
+
+    /** The remembered event ids, on the writer thread (a standby's checkpoint at a roll). */
+    public java.util.List<RecentEventIds.Entry> recentIdsOnWriterThread() {
+        return recentIds.snapshot();
     }
 
     /** The remembered event ids; call only when the writer thread has stopped. */
