@@ -14,7 +14,8 @@ Hierarchy::
         +-- WrongExpectedVersion, StreamNotFound, ... (one per ErrorCode)
 
 ``Retriable`` marks the errors after which the same request may succeed later (retry an append
-with the same event ids): ConnectionLost, Overloaded, StorageError, StorageFull, ShuttingDown.
+with the same event ids): ConnectionLost, Overloaded, StorageError, StorageFull, ShuttingDown,
+ReplicaUnavailable.
 """
 from __future__ import annotations
 
@@ -123,6 +124,17 @@ class SubscriberTooSlow(ServerError):
 class PositionReclaimed(ServerError):
     """A read_all from a position retention has deleted; the message names the oldest one kept."""
     CODE_NAME = "POSITION_RECLAIMED"
+
+
+class ReplicaUnavailable(ServerError, Retriable):
+    """A replica-mode primary's standbys did not hold the append in time. It IS in the primary's
+    log, not yet readable: retry with the same event ids to learn its fate (see ringstore.proto)."""
+    CODE_NAME = "REPLICA_UNAVAILABLE"
+
+
+class NotPrimary(ServerError):
+    """This board is a standby (or a fenced former primary): append to the primary the message names."""
+    CODE_NAME = "NOT_PRIMARY"
 
 
 def _camel(code_name: str) -> str:

@@ -185,11 +185,33 @@ class ReplicationDaemonTest {
                 assertEquals("standby", status(s).getReplicationRole());
             }
             kill(standby);
-            acked.addAll(append(p, "sensor", 150)); // while the standby is down
+            // No silent fallback: with the standby gone an append waits (bounded), then fails
+            // typed; it is in the primary's log but not readable, and a retry with the same id
+            // learns its fate once a standby holds it.
+            byte[] id = new byte[EventData.EVENT_ID_LENGTH];
+            id[0] = 42;
+            EventData unheld = new EventData(id, "reading", "while the standby is down".getBytes(StandardCharsets.UTF_8), null);
+            java.util.concurrent.ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class,
+                    () -> p.append("sensor", ExpectedVersion.exactly(149), List.of(unheld)).get(30, TimeUnit.SECONDS));
+            assertEquals(io.ringstore.error.ErrorCode.REPLICA_UNAVAILABLE,
+                    ((io.ringstore.error.RingStoreException) refused.getCause()).code(), refused.toString());
+            assertEquals(0, p.readStream("sensor", 150, 1, io.ringstore.read.Direction.FORWARD).get(10, TimeUnit.SECONDS)
+                    .events().size(), "an append no standby holds is not readable");
+            // The operator lets the primary go on alone, explicitly; the answers say so.
+            assertTrue(p.setSolo(true).get(10, TimeUnit.SECONDS).getSolo());
+            List<AppendResult> solo = append(p, "sensor", 150); // while the standby is down
+            assertEquals(io.ringstore.replication.AckMode.LOCAL, solo.getLast().ackMode(), "solo answers say local");
+            acked.addAll(solo);
             standby = start(b2, b1, "standby");
             try (RingStoreClient s = connect(b2)) {
                 awaitStandbyHolds(p, s);
             }
+            assertTrue(!p.setSolo(false).get(10, TimeUnit.SECONDS).getSolo());
+            AppendResult retried = p.append("sensor", ExpectedVersion.exactly(149), List.of(unheld)).get(30, TimeUnit.SECONDS);
+            assertTrue(retried.replayed(), "the retry of the unheld append is answered as a replay");
+            assertEquals(150, retried.firstVersion());
+            acked.add(retried);
             acked.addAll(append(p, "other", 100));
             try (RingStoreClient s = connect(b2)) {
                 awaitStandbyHolds(p, s);
@@ -206,12 +228,10 @@ class ReplicationDaemonTest {
                 assertEquals(1, events.size(), "acknowledged " + a.stream() + "@" + a.firstVersion() + " is on the promoted board");
                 assertEquals(a.firstPosition(), events.getFirst().position());
             }
-            AppendResult after = s.append("sensor", ExpectedVersion.exactly(299),
-                    List.of(EventData.of("reading", new byte[] {1}))).get(10, TimeUnit.SECONDS);
-            assertEquals(300, after.firstVersion());
             assertEquals("primary", status(s).getReplicationRole());
 
-            // The old primary comes back configured as primary: it finds epoch 1 on b2 and follows it.
+            // The old primary comes back configured as primary: it finds epoch 1 on b2 and follows
+            // it; the new primary (replica-memory) acknowledges again once its standby holds.
             start(b1, b2, "primary");
             try (RingStoreClient old = connect(b1)) {
                 long end = status(s).getCommittedPosition();
@@ -220,7 +240,12 @@ class ReplicationDaemonTest {
                     return st.getReplicationRole().equals("standby") && st.getCommittedPosition() >= end;
                 });
                 assertEquals(1, status(old).getEpoch());
-                assertEquals(300, old.readStream("sensor", 300, 1, io.ringstore.read.Direction.FORWARD).get(10, TimeUnit.SECONDS).events().getFirst().version());
+                AppendResult after = s.append("sensor", ExpectedVersion.exactly(300),
+                        List.of(EventData.of("reading", new byte[] {1}))).get(30, TimeUnit.SECONDS);
+                assertEquals(301, after.firstVersion());
+                assertEquals(io.ringstore.replication.AckMode.REPLICA_MEMORY, after.ackMode());
+                await("the old primary holds the new primary's append", () -> status(old).getCommittedPosition() > after.lastPosition());
+                assertEquals(301, old.readStream("sensor", 301, 1, io.ringstore.read.Direction.FORWARD).get(10, TimeUnit.SECONDS).events().getFirst().version());
             }
         }
     }
