@@ -200,6 +200,9 @@ public final class Daemon {
             Map<Led, LedPattern> p = ledPatterns();
             b.setLedsEnabled(leds != null && !leds.outputs().isEmpty())
                     .setLedWrite(name(p.get(Led.WRITE))).setLedLag(name(p.get(Led.LAG))).setLedFault(name(p.get(Led.FAULT)));
+            if (storeRef.get() != null && storeRef.get().replication() != null) {
+                b.setLedReplica(name(p.get(Led.REPLICA)));
+            }
         });
     }
 
@@ -229,8 +232,8 @@ public final class Daemon {
                 try {
                     leds = Pi4jLeds.create(GpioDDigitalOutputProvider.newInstance(), settings.leds());
                     outputs = leds.outputs();
-                    Logger.info("status LEDs: write={} lag={} fault={}", settings.leds().get(Led.WRITE),
-                            settings.leds().get(Led.LAG), settings.leds().get(Led.FAULT));
+                    Logger.info("status LEDs: write={} lag={} fault={} replica={}", settings.leds().get(Led.WRITE),
+                            settings.leds().get(Led.LAG), settings.leds().get(Led.FAULT), settings.leds().get(Led.REPLICA));
                 } catch (RuntimeException | LinkageError e) {
                     Logger.info("status LEDs disabled: GPIO could not be opened ({})", e.toString());
                     leds = null;

@@ -76,7 +76,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "splitter_max_lag_seconds", "splitter_max_lag_events", "retain_log_minutes", "retain_log_bytes",
             "socket", "json_socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
-            "leds", "led_write", "led_lag", "led_fault", "status_interval_seconds",
+            "leds", "led_write", "led_lag", "led_fault", "led_replica", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
             "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs",
             "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds");
@@ -154,6 +154,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
         leds.put(Led.WRITE, pin(s, "led_write", DEFAULT_WRITE));
         leds.put(Led.LAG, pin(s, "led_lag", DEFAULT_LAG));
         leds.put(Led.FAULT, pin(s, "led_fault", DEFAULT_FAULT));
+        // Optional: only two-board setups have something to show on it.
+        leds.put(Led.REPLICA, pin(s, "led_replica", LedPin.DISABLED));
         List<Integer> used = new ArrayList<>();
         for (Map.Entry<Led, LedPin> e : leds.entrySet()) {
             if (e.getValue().enabled()) {

@@ -182,6 +182,9 @@ public final class JsonLines {
         leds.put("write", s.getLedWrite().isEmpty() ? null : s.getLedWrite());
         leds.put("lag", s.getLedLag().isEmpty() ? null : s.getLedLag());
         leds.put("fault", s.getLedFault().isEmpty() ? null : s.getLedFault());
+        if (!s.getLedReplica().isEmpty()) {
+            leds.put("replica", s.getLedReplica());
+        }
         m.put("leds", leds);
         m.put("connections", s.getConnections());
         m.put("subscriptions", s.getSubscriptions());

@@ -396,6 +396,23 @@ public final class Replication implements AutoCloseable {
                 a == null ? -1 : a.held(), a == null ? -1 : a.durable(), DivergentTail.list(parts.dataDir()), restartReason);
     }
 
+    /** Replication at a glance for the LEDs and the status line: reads no folder. */
+    public ReplicationSummary summary() {
+        Role r = role;
+        long epoch = history.currentEpoch();
+        if (r == Role.PRIMARY) {
+            long[] c = progress.counts();
+            long written = parts.log().writtenPosition();
+            long lag = c[1] == 0 ? 0 : Math.max(0, written - c[2]);
+            return new ReplicationSummary(r, epoch, acknowledging(), (int) c[0], (int) c[1], lag, false);
+        }
+        Follower f = follower;
+        StandbyApplier a = applier;
+        Follower.PrimaryView v = f == null ? null : f.view();
+        long behind = v == null || a == null ? 0 : Math.max(0, v.toldCommitted() - a.held());
+        return new ReplicationSummary(r, epoch, acknowledging(), 0, 0, behind, v != null && v.connected());
+    }
+
     /** The replication port actually bound (tests listen on port 0), or -1. */
     public int port() {
         return server == null ? -1 : server.port();

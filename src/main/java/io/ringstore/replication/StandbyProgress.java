@@ -106,6 +106,23 @@ public final class StandbyProgress implements ReplicaProgress {
         return String.join("; ", reasons);
     }
 
+    /**
+     * Cheap counts for the LED and the status line: {configured, connected, the lowest position a
+     * connected one holds in memory (Long.MAX_VALUE when none is)}.
+     */
+    public synchronized long[] counts() {
+        long connected = 0;
+        long lowest = Long.MAX_VALUE;
+        for (String board : required) {
+            Standby s = standbys.get(board);
+            if (s != null && s.connected()) {
+                connected++;
+                lowest = Math.min(lowest, s.held());
+            }
+        }
+        return new long[] {required.size(), connected, lowest};
+    }
+
     /** Every standby as last reported, for status. */
     public synchronized List<Standby> standbys() {
         return List.copyOf(standbys.values());

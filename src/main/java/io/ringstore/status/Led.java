@@ -1,4 +1,4 @@
 package io.ringstore.status;
 
-/** The three status lights. */
-public enum Led { WRITE, LAG, FAULT }
+/** The status lights: three by default, and an optional fourth for replication (two boards). */
+public enum Led { WRITE, LAG, FAULT, REPLICA }

@@ -15,6 +15,10 @@ import java.util.Map;
  *       pressure; steady when over its lag bound or when writers are held back.
  *   <li>fault: steady on storage error, full disk, corruption found, or appends failing for want
  *       of a standby (REPLICA_UNAVAILABLE); blinking during recovery.
+ *   <li>replica (optional, two boards): dark without replication; steady on a primary whose
+ *       standbys are all connected and close behind; slow blink on a standby following its
+ *       primary; fast blink when a standby is missing or far behind, a standby has lost its
+ *       primary, or a primary was fenced by a newer epoch.
  * </ul>
  */
 public final class LedLogic {
@@ -51,6 +55,12 @@ public final class LedLogic {
             fault = LedPattern.OFF;
         }
         p.put(Led.FAULT, fault);
+        p.put(Led.REPLICA, switch (s.replica()) {
+            case NONE -> LedPattern.OFF;
+            case IN_SYNC -> LedPattern.ON;
+            case FOLLOWING -> LedPattern.SLOW_BLINK;
+            case DEGRADED -> LedPattern.FAST_BLINK;
+        });
         return p;
     }
 
@@ -61,6 +71,7 @@ public final class LedLogic {
         on.put(Led.WRITE, writeLit(s.groupCommits(), nowNanos));
         on.put(Led.LAG, lit(patterns.get(Led.LAG), nowNanos));
         on.put(Led.FAULT, lit(patterns.get(Led.FAULT), nowNanos));
+        on.put(Led.REPLICA, lit(patterns.get(Led.REPLICA), nowNanos));
         return on;
     }
 

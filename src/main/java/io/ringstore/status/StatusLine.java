@@ -30,14 +30,16 @@ public final class StatusLine {
         SplitterStatus sp = s.splitter();
         return String.format(Locale.ROOT,
                 "status events/s=%.0f bytes/s=%.0f splitter=%s lag=%d events/%d bytes/%.1fs force_p99_ms=%.1f "
-                        + "disk_free_mb=%d streams=%d open_files=%d queue=%d%s%s%s %s leds=write:%s,lag:%s,fault:%s",
+                        + "disk_free_mb=%d streams=%d open_files=%d queue=%d%s%s%s %s%s leds=write:%s,lag:%s,fault:%s%s",
                 eventsPerSecond, bytesPerSecond, sp.state().name().toLowerCase(Locale.ROOT), sp.lagEvents(),
                 sp.lagBytes(), sp.lagSeconds(), s.writer().forceP99Micros() / 1000.0, diskFreeBytes >> 20,
                 s.streams(), sp.openFiles(), s.writer().queueDepth(),
                 held > 0 ? " writes_held_ms=" + held : "",
                 s.writer().storageFull() ? " STORAGE_FULL" : "",
                 sp.lastFailure() != null ? " SPLITTER_FAILING" : "", ack(s.ack()),
-                name(leds.get(Led.WRITE)), name(leds.get(Led.LAG)), name(leds.get(Led.FAULT)));
+                s.replication() == null ? "" : " " + s.replication().describe(),
+                name(leds.get(Led.WRITE)), name(leds.get(Led.LAG)), name(leds.get(Led.FAULT)),
+                s.replication() == null ? "" : ",replica:" + name(leds.get(Led.REPLICA)));
     }
 
     /**

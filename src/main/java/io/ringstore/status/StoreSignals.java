@@ -17,7 +17,17 @@ public final class StoreSignals {
         // bring the standby back or choose `ringstore replication solo`.
         boolean fault = w.storageFull() || w.recentError(nowNanos, ERROR_HOLD_NANOS) || s.ack().replicaUnavailable();
         return new LedSignals(w.batches(), s.splitter().state(), s.splitter().lagging(), held, fault,
-                corruptionFound, false);
+                corruptionFound, false, replica(s.replication()));
+    }
+
+    static LedSignals.Replica replica(io.ringstore.replication.ReplicationSummary r) {
+        if (r == null) {
+            return LedSignals.Replica.NONE;
+        }
+        if (!r.inSync()) {
+            return LedSignals.Replica.DEGRADED;
+        }
+        return r.role() == io.ringstore.replication.Role.PRIMARY ? LedSignals.Replica.IN_SYNC : LedSignals.Replica.FOLLOWING;
     }
 
     /** While the store is being opened: recovery running. */

@@ -442,7 +442,8 @@ public final class RingStore implements AutoCloseable {
 
     private StoreStatus liveStatus() {
         return new StoreStatus(log.committedPosition(), log.oldestPosition(), log.segmentFiles().size(),
-                table.size(), writer.stats(), liveSplitterStatus(), writer.ackStatus());
+                table.size(), writer.stats(), liveSplitterStatus(), writer.ackStatus(),
+                replication == null ? null : replication.summary());
     }
 
     /** The splitter's state and lag; after close, as it was when the store closed. */

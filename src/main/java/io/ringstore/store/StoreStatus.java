@@ -12,6 +12,8 @@ import io.ringstore.writer.WriterStats;
  * @param writer            the writer's counters
  * @param splitter          the splitter's state and lag
  * @param ack               the ack mode, solo or paired, and what waits for the standbys
+ * @param replication       role, epoch and how the standbys (or the primary) stand; null without replication
  */
 public record StoreStatus(long committedPosition, long oldestPosition, int segments, int streams, WriterStats writer,
-                          io.ringstore.split.SplitterStatus splitter, io.ringstore.writer.AckStatus ack) {}
+                          io.ringstore.split.SplitterStatus splitter, io.ringstore.writer.AckStatus ack,
+                          io.ringstore.replication.ReplicationSummary replication) {}
