@@ -40,6 +40,8 @@ put() { install -D -m "$2" "$1" "$STAGE$3"; }
 put "$JAR" 0644 /usr/share/ringstore/ringstore.jar
 put "$D/ringstore" 0755 /usr/bin/ringstore
 put "$REPO/systemd/ringstore.service" 0644 /usr/lib/systemd/system/ringstore.service
+# Not active: two-board setups copy it to /etc/systemd/system/ringstore.service.d/ (README "Two boards").
+put "$REPO/systemd/ringstore-replication.conf" 0644 /usr/share/ringstore/systemd/replication.conf
 put "$REPO/src/main/resources/ringstore.conf" 0644 /etc/ringstore/ringstore.conf
 put "$D/copyright" 0644 /usr/share/doc/ringstore/copyright
 put "$REPO/README.md" 0644 /usr/share/doc/ringstore/README.md
