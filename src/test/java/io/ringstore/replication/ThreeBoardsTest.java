@@ -109,7 +109,7 @@ class ThreeBoardsTest {
                 return out;
             }
             for (LogRecord r : b.records()) {
-                out.add(r.getPosition() + " " + r.getStream() + "@" + r.getVersion() + " " + r.getEventId().toStringUtf8().hashCode());
+                out.add(r.getPosition() + " " + r.getStream() + "@" + r.getVersion() + " " + java.util.HexFormat.of().formatHex(r.getEventId().toByteArray()));
             }
             at = b.next();
         }
