@@ -209,6 +209,20 @@ public final class Replication implements AutoCloseable {
         return role;
     }
 
+    /**
+     * On a standby: how far reads at {@code committed} are behind what the primary last said it
+     * acknowledged, in log bytes; -1 on a primary or before the primary was heard. Cheap (reads
+     * no folder): every read and subscription answer carries it.
+     */
+    public long behindPrimary(long committed) {
+        Follower f = follower;
+        if (role != Role.STANDBY || f == null) {
+            return -1;
+        }
+        Follower.PrimaryView v = f.view();
+        return v == null || v.toldCommitted() < 0 ? -1 : Math.max(0, v.toldCommitted() - committed);
+    }
+
     public EpochHistory history() {
         return history;
     }

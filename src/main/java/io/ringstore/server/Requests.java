@@ -282,8 +282,7 @@ final class Requests {
         if (r == null || r.role() != io.ringstore.replication.Role.STANDBY) {
             return -1;
         }
-        io.ringstore.replication.Replication.Status st = r.status();
-        return st.primary() == null ? -1 : Math.max(0, st.primary().toldCommitted() - store.committedPosition());
+        return r.behindPrimary(store.committedPosition());
     }
 
     /** Role, epoch, the other boards and their positions, set-aside tails. */

@@ -153,7 +153,7 @@ final class Subscription implements Runnable {
                 case FROM_START, FROM_NOT_SET -> tailFrom = all ? 0 : -1;
                 default -> throw new IllegalStateException("unknown from: " + request.getFromCase());
             }
-            send(Response.newBuilder().setId(id).setSubscription(SubscriptionUpdate.newBuilder()
+            send(Response.newBuilder().setId(id).setSubscription(update()
                     .setConfirmed(SubscriptionConfirmed.newBuilder().setCommittedPosition(committed))).build(), releaseRequest);
             confirmed = true;
             if (tailFrom < 0) {
@@ -260,7 +260,7 @@ final class Subscription implements Runnable {
             if (page.end()) {
                 if (!caughtUp) {
                     caughtUp = true;
-                    sendHeld(Response.newBuilder().setId(id).setSubscription(SubscriptionUpdate.newBuilder()
+                    sendHeld(Response.newBuilder().setId(id).setSubscription(update()
                             .setCaughtUp(CaughtUp.newBuilder().setPosition(position))).build());
                 }
                 try {
@@ -273,13 +273,26 @@ final class Subscription implements Runnable {
         }
     }
 
+    /** An update; on a standby it says how far behind the primary it is (as every read answer does). */
+    private SubscriptionUpdate.Builder update() {
+        SubscriptionUpdate.Builder b = SubscriptionUpdate.newBuilder();
+        io.ringstore.replication.Replication r = store.replication();
+        if (r != null) {
+            long behind = r.behindPrimary(store.committedPosition());
+            if (behind >= 0) {
+                b.setStandbyBehindBytes(behind);
+            }
+        }
+        return b;
+    }
+
     private boolean wanted(LogRecord r) {
         return all || (r.getStream().equals(stream) && r.getVersion() >= nextVersion);
     }
 
     private void deliver(LogRecord r) throws Stopped {
         sendHeld(Response.newBuilder().setId(id)
-                .setSubscription(SubscriptionUpdate.newBuilder().setEvent(Wire.event(r))).build());
+                .setSubscription(update().setEvent(Wire.event(r))).build());
         lastDelivered = r.getPosition();
         nextVersion = r.getVersion() + 1;
     }
