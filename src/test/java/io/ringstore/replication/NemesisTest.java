@@ -131,6 +131,7 @@ class NemesisTest {
         volatile Board primary;
         volatile Board standby;
         volatile boolean stopping;
+        volatile boolean quietClients;
         final List<Thread> clients = new ArrayList<>();
         final List<Ack> acks = java.util.Collections.synchronizedList(new ArrayList<>());
         final Map<String, Attempt> attempted = new ConcurrentHashMap<>();
@@ -221,7 +222,7 @@ class NemesisTest {
                         p.heal();
                     }
                 }
-                case KILL_PRIMARY_AND_PROMOTE -> killPrimaryAndPromote(last || random.nextBoolean());
+                case KILL_PRIMARY_AND_PROMOTE -> killPrimaryAndPromote(last || random.nextBoolean(), last || random.nextBoolean());
             }
         }
 
@@ -256,16 +257,21 @@ class NemesisTest {
          * (so the old primary's log runs past what the standby holds: a divergent tail), promotes the
          * standby, and restarts the old primary configured as primary: it must follow.
          */
-        void killPrimaryAndPromote(boolean tail) throws Exception {
+        void killPrimaryAndPromote(boolean tail, boolean quiet) throws Exception {
             awaitStandbyCaughtUp();
             Board old = primary;
             Board next = standby;
+            System.out.println("nemesis: promotion " + (tail ? "with" : "without") + " a divergent tail, "
+                    + (quiet ? "clients quiet until the old primary follows" : "clients appending throughout"));
             if (tail) {
                 inFrontOf.get(old.name()).partition(FaultProxy.Direction.FROM_TARGET);
                 long before = ambiguous.get();
                 // An append refused REPLICA_UNAVAILABLE is in the primary's log and not the standby's.
                 await("an append the standby does not hold", 30_000, () -> ambiguous.get() > before);
             }
+            // Quiet: no append reaches the new primary before the old one follows it, so the
+            // old primary's hello meets a board whose log so far is only what it applied.
+            quietClients = quiet;
             kill(processes.get(old.name()));
             // The old primary's board is gone, and with it the bytes the partition held back (a
             // healed proxy would deliver them, as a live sender's retransmissions would): reset
@@ -288,6 +294,18 @@ class NemesisTest {
                 StatusResponse st = freshStatus(old);
                 return st != null && st.getReplicationRole().equals("standby") && st.getEpoch() == epoch;
             });
+            long start = promoted.getStartPosition();
+            await("the new primary " + next.name() + " ships to " + old.name() + " (held >= " + start + ")", 30_000, () -> {
+                StatusResponse st = freshStatus(next);
+                return st != null && st.getReplicationPeersList().stream().anyMatch(l -> l.startsWith("standby " + old.name()
+                        + " connected") && held(l) >= start);
+            });
+            quietClients = false;
+        }
+
+        static long held(String peerLine) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("held=(\\d+)").matcher(peerLine);
+            return m.find() ? Long.parseLong(m.group(1)) : -1;
         }
 
         // ------------------------------------------------------------------ clients
@@ -299,6 +317,10 @@ class NemesisTest {
             RingStoreClient c = null;
             Board connectedTo = null;
             while (!stopping) {
+                if (quietClients) {
+                    pause(20);
+                    continue;
+                }
                 if (current == null) {
                     byte[] id = ByteBuffer.allocate(EventData.EVENT_ID_LENGTH).putLong(seed).putInt(index).putInt((int) next).array();
                     byte[] data = (stream + "@" + next + " " + "x".repeat(100 + (int) (next % 200))).getBytes(StandardCharsets.UTF_8);
