@@ -154,6 +154,11 @@ public final class StandbyApplier implements Writer.Follow {
     }
 
     private void publish() {
+        // The written position (what shipping sends up to) follows what was applied: once this
+        // board is promoted its shippers and the epoch ends it tells standbys start from it, and
+        // a stale one (where the store opened) made a rejoining standby's epoch end below
+        // acknowledged events until the first append.
+        log.publishWritten();
         long h = log.writePosition();
         long d = log.durablePosition();
         if (h != held || d != durable) {

@@ -1,8 +1,12 @@
 package io.ringstore.replication;
 
+import static io.ringstore.replication.DaemonBoards.await;
+import static io.ringstore.replication.DaemonBoards.connect;
+import static io.ringstore.replication.DaemonBoards.freshStatus;
+import static io.ringstore.replication.DaemonBoards.kill;
+import static io.ringstore.replication.DaemonBoards.status;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ringstore.client.RecordedEvent;
 import io.ringstore.client.RingStoreClient;
@@ -11,17 +15,13 @@ import io.ringstore.protocol.v1.StatusResponse;
 import io.ringstore.writer.AppendResult;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
-import java.io.BufferedReader;
+import io.ringstore.replication.DaemonBoards.Board;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -42,117 +42,37 @@ class ReplicationDaemonTest {
     @TempDir
     Path dir;
 
-    private final List<Process> children = new ArrayList<>();
-
     @TempDir
     static Path keys;
+
+    private DaemonBoards boards;
 
     /** Real keys made as keygen makes them; each board trusts the other's certificate. */
     @org.junit.jupiter.api.BeforeAll
     static void makeKeys() throws Exception {
-        for (String b : List.of("b1", "b2")) {
-            io.ringstore.replication.tls.BoardKeys.generate(b, keys.resolve(b), 30, "-1d", null);
-        }
-        for (String[] pair : new String[][] {{"b1", "b2"}, {"b2", "b1"}}) {
-            Path peers = java.nio.file.Files.createDirectories(keys.resolve(pair[0]).resolve("peers"));
-            java.nio.file.Files.copy(keys.resolve(pair[1]).resolve(pair[1] + ".crt"), peers.resolve(pair[1] + ".crt"));
-        }
+        DaemonBoards.makeKeys(keys, "b1", "b2");
     }
 
-    private record Board(String name, int port, Path data, Path socket) {}
+    @org.junit.jupiter.api.BeforeEach
+    void boards() {
+        boards = new DaemonBoards(dir, keys);
+    }
 
     @AfterEach
     void killAll() throws InterruptedException {
-        for (Process p : children) {
-            p.toHandle().destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
+        boards.close();
     }
 
-    /** Each board its own data folder and socket folder (the JSON socket goes beside the socket). */
     private Board board(String name) throws IOException {
-        Path sockets = java.nio.file.Files.createDirectories(dir.resolve(name + "-run"));
-        return new Board(name, freePort(), dir.resolve(name), sockets.resolve("s.sock"));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return boards.board(name);
     }
 
     private Process start(Board me, Board other, String role) throws IOException {
-        return start(me, other, role, "replica-memory");
+        return boards.start(me, other, role, "replica-memory");
     }
 
     private Process start(Board me, Board other, String role, String ackMode) throws IOException {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m",
-                "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), "io.ringstore.cli.Main", "serve",
-                "--data", me.data().toString(), "--socket", me.socket().toString(), "--leds", "off",
-                "--segment-size", "65536", "--role", role, "--ack-mode", ackMode,
-                "--replication-listen", "127.0.0.1:" + me.port(),
-                "--replication-peers", other.name() + "=127.0.0.1:" + other.port(),
-                "--replication-key-store", keys.resolve(me.name()).resolve(me.name() + ".p12").toString(),
-                "--replication-peer-certs", keys.resolve(me.name()).resolve("peers").toString()));
-        if (role.equals("standby")) {
-            cmd.addAll(List.of("--replication-primary", other.name()));
-        }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        ConcurrentLinkedQueue<String> out = new ConcurrentLinkedQueue<>();
-        Thread.ofVirtual().start(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    out.add(line);
-                    if (line.contains("replication") || line.contains("ERROR")) {
-                        System.out.println("[" + me.name() + "] " + line);
-                    }
-                }
-            } catch (IOException ignored) {
-                // the child ended
-            }
-        });
-        children.add(p);
-        return p;
-    }
-
-    private static RingStoreClient connect(Board b) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (true) {
-            try {
-                return RingStoreClient.connect(b.socket());
-            } catch (Exception e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("daemon " + b.name() + " did not start serving", e);
-                }
-                Thread.sleep(100);
-            }
-        }
-    }
-
-    private static void kill(Process p) throws InterruptedException {
-        assertTrue(p.toHandle().destroyForcibly(), "SIGKILL refused");
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(137, p.exitValue(), "killed by SIGKILL");
-    }
-
-    private static void await(String what, BooleanSupplier c) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    private static StatusResponse status(RingStoreClient c) {
-        try {
-            return c.status().get(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
+        return boards.start(me, other, role, ackMode);
     }
 
     /** Appends n events, one per append, and returns their acknowledgements. */
@@ -247,15 +167,6 @@ class ReplicationDaemonTest {
                 await("the old primary holds the new primary's append", () -> status(old).getCommittedPosition() > after.lastPosition());
                 assertEquals(301, old.readStream("sensor", 301, 1, io.ringstore.read.Direction.FORWARD).get(10, TimeUnit.SECONDS).events().getFirst().version());
             }
-        }
-    }
-
-    /** Status through a fresh connection (a rejoining daemon drops its connections as it reopens). */
-    private static StatusResponse freshStatus(Board b) {
-        try (RingStoreClient c = RingStoreClient.connect(b.socket())) {
-            return c.status().get(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            return null;
         }
     }
 

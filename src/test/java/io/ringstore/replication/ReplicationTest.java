@@ -294,6 +294,34 @@ class ReplicationTest {
         assertEquals(EpochHistory.load(dir.resolve("b2")).toString(), standby.replication().history().toString());
     }
 
+    /**
+     * Found by the nemesis run's sibling, ReplicationDaemonTest: a standby's written position (what
+     * shipping sends up to) stayed where its store opened, since applied frames never published
+     * it; once promoted, until its first append, it told a rejoining standby that its epoch ended
+     * there, below acknowledged events, and stopped shipping ("the written position moved back").
+     */
+    @Test
+    void aRestartedStandbyPromotedShipsItsWholeLogBeforeItsFirstAppend() throws Exception {
+        RingStore primary = open("b1", b1(Role.PRIMARY, AckMode.REPLICA_MEMORY));
+        RingStore standby = open("b2", b2(Role.STANDBY, AckMode.REPLICA_MEMORY));
+        append(primary, "p", 50, "first");
+        awaitCaughtUp(primary, standby);
+        close(standby);
+        RingStore again = open("b2", b2(Role.STANDBY, AckMode.REPLICA_MEMORY));
+        append(primary, "p", 50, "second");
+        awaitCaughtUp(primary, again);
+        assertEquals(again.log().writePosition(), again.log().writtenPosition(), "a standby's written position follows what it applied");
+        close(primary);
+
+        Replication.Promoted promoted = again.promote(false);
+        assertEquals(promoted.start(), again.log().writtenPosition(), "the promoted board ships all it holds");
+        // A new standby (b1's data moved away: it starts empty) is shipped the whole log at once.
+        java.nio.file.Files.move(dir.resolve("b1"), dir.resolve("b1-old"));
+        RingStore follower = open("b1", b1(Role.STANDBY, AckMode.REPLICA_MEMORY));
+        await("the new standby holds the promoted board's log", () -> follower.log().writePosition() >= promoted.start());
+        assertEquals(100, follower.readStream("p", 0, 1000, Direction.FORWARD).events().size());
+    }
+
     @Test
     void promotionInLocalModeNeedsForce() throws Exception {
         RingStore primary = open("b1", b1(Role.PRIMARY, AckMode.LOCAL));
