@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * <ul>
  * <li>Promote: the primary is SIGKILLed, {@code promote} is asked of the standby, and appends
  * are sent to it until one is acknowledged; timed from the promote request. In {@code local} the
- * promoted board acknowledges alone. In {@code replica-memory} it needs a standby: the old
+ * promoted board acknowledges alone (promote is forced there: a standby of a local primary cannot
+ * know it holds everything acknowledged, and refuses otherwise). In {@code replica-memory} it needs a standby: the old
  * primary is restarted right after the promote answer (a board rebooting), finds the new epoch,
  * follows, and the first append acknowledged in replica-memory ends the timing (it holds the old
  * primary's JVM start).
@@ -105,7 +106,9 @@ final class ReplicaFailoverBench {
             }
             pair.primary.kill();
             long t0 = System.nanoTime();
-            PromoteResponse promoted = await(s.promote(false));
+            // In local the standby cannot know it holds all the primary acknowledged, and refuses
+            // unless forced (the operator accepting that loss); in replica-memory it promotes safely.
+            PromoteResponse promoted = await(s.promote(mode.equals("local")));
             long answered = System.nanoTime();
             DaemonChild restarted = null;
             if (!mode.equals("local")) {

@@ -42,7 +42,7 @@ final class ReplicaPair implements AutoCloseable {
         }
         try {
             for (String b : List.of(PRIMARY, STANDBY)) {
-                BoardKeys.generate(b, keys.resolve(b), 30, "-1d", null);
+                BoardKeys.generate(b, keys.resolve(b), BoardKeys.DEFAULT_DAYS, "-1d", null);
             }
         } catch (Exception e) {
             throw new IOException("cannot make the boards' TLS keys in " + keys + ": " + e, e);

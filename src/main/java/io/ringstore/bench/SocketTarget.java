@@ -58,7 +58,15 @@ final class SocketTarget implements AppendTarget, StreamSource {
             for (int i = 0; i < connections; i++) {
                 clients.add(RingStoreClient.connect(pair.primary.socket()));
             }
-            return new SocketTarget(pair.primary, clients, RingStoreClient.connect(pair.primary.socket()), pair, label);
+            SocketTarget t = new SocketTarget(pair.primary, clients, RingStoreClient.connect(pair.primary.socket()), pair,
+                    label);
+            String mode = BenchOptions.ackModeOf(label);
+            String acks = t.status().getAckMode().name();
+            if (mode != null && !acks.equals("ACK_MODE_" + mode.toUpperCase(java.util.Locale.ROOT).replace('-', '_'))) {
+                t.close();
+                throw new IOException("the primary acknowledges in " + acks + ", not " + mode);
+            }
+            return t;
         } catch (IOException | RuntimeException e) {
             clients.forEach(SocketTarget::closeQuietly);
             pair.closeQuietly();
