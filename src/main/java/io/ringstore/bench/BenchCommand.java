@@ -21,6 +21,9 @@ public final class BenchCommand {
 
     public static int run(String[] args) {
         boolean splitter = Arrays.asList(args).contains("--splitter");
+        if (Arrays.asList(args).contains("--replica-failover")) {
+            return runFailover(args);
+        }
         if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
             System.out.print(splitter ? SplitterBenchOptions.USAGE : BenchOptions.USAGE);
             return ExitCodes.OK;
@@ -74,6 +77,30 @@ public final class BenchCommand {
             return new ProcessBuilder(cmd).inheritIO().start().waitFor();
         } catch (IOException e) {
             System.err.println("bench: cannot start the constrained JVM: " + e);
+            return ExitCodes.IO_ERROR;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ExitCodes.IO_ERROR;
+        }
+    }
+
+    /** {@code bench --replica-failover}: issue 15's promote timing and standby catch-up rate. */
+    private static int runFailover(String[] args) {
+        if (Arrays.asList(args).contains("--help")) {
+            System.out.print(ReplicaFailoverBench.USAGE);
+            return ExitCodes.OK;
+        }
+        logToStderr();
+        try {
+            new ReplicaFailoverBench(args, System.out, System.err).run();
+            System.out.flush();
+            return ExitCodes.OK;
+        } catch (Args.UsageException e) {
+            System.err.println("bench: " + e.getMessage());
+            System.err.print(ReplicaFailoverBench.USAGE);
+            return ExitCodes.USAGE;
+        } catch (IOException e) {
+            System.err.println("bench: " + e);
             return ExitCodes.IO_ERROR;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

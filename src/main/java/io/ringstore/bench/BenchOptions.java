@@ -33,19 +33,28 @@ import java.util.Set;
  * @param seed           seed for stream choice and payload bytes
  * @param idleMillis     idle sample of the device's background writes before each configuration (0: none)
  * @param progressMillis interval of progress lines on stderr
+ * @param sdCard         the SD-card imitation ("IOPS:BYTES_PER_SECOND" write throttle on the daemon's
+ *                       disk for the socket target and the two-board primaries), or null for none
  */
 record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams, int payloadBytes, int producers,
                     List<Integer> inFlight, List<String> targets, List<Integer> sweepStreams, int sweepEvents,
                     List<String> sweepTargets, int reads, double ingestRate, int fsyncWrites, int warmupEvents, Path dir,
                     Path sqliteJar, boolean json, boolean pi, List<String> daemonJavaOptions, long drainStallMillis, long seed, long idleMillis,
-                    long progressMillis) {
+                    long progressMillis, String sdCard) {
 
     /** Every target, in the order they run: the storage limit first, the naive design last. */
     static final List<String> TARGETS = List.of("limit", "store", "socket", "sqlite", "naive");
     /** Run only when asked for (--targets socket,json): the JSON-lines socket beside the protobuf client. */
-    static final List<String> OPTIONAL_TARGETS = List.of("json");
+    static final List<String> OPTIONAL_TARGETS = List.of("json", "pair-local", "pair-memory", "pair-durable");
+    /**
+     * Two boards on this machine (a primary daemon child with a standby daemon child, TLS over
+     * loopback), by the primary's ack mode: {@code --replica-modes} names them.
+     */
+    static final java.util.Map<String, String> PAIR_TARGETS = java.util.Map.of("local", "pair-local",
+            "replica-memory", "pair-memory", "replica-durable", "pair-durable");
     /** The order rows are run and printed in. */
-    private static final List<String> ORDER = List.of("limit", "store", "socket", "json", "sqlite", "naive");
+    private static final List<String> ORDER = List.of("limit", "store", "socket", "json", "pair-local", "pair-memory",
+            "pair-durable", "sqlite", "naive");
 
     static final String USAGE = """
             usage: ringstore bench [--quick] [--json] [--pi] [options]
@@ -91,6 +100,15 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
               --pi      a small board's constraints: the bench and the daemon run on one CPU (taskset),
                         -XX:ActiveProcessorCount=1, -Xmx64m
               --json    machine-readable report on stdout (progress stays on stderr)
+              --replica-modes LIST  two boards on this machine: some of local,replica-memory,replica-durable;
+                                    per mode a standby daemon child and a primary daemon child acknowledging
+                                    in that mode (TLS over loopback, keys made once in the folder), rows
+                                    pair-local, pair-memory, pair-durable through the primary's socket
+                                    (without --targets: the socket row, one daemon alone, and these)
+              --sd-card-profile card|IOPS:BYTES_PER_SECOND  the SD-card imitation: the socket daemon and
+                                    each two-board primary (not its standby) in a cgroup v1 blkio group
+                                    throttling writes to the folder's disk (card: 200 IOPS, 10 MiB/s);
+                                    needs root and a folder on a block device
             ringstore bench --splitter [...]: the lazy splitter's numbers (issue 3); see
               ringstore bench --splitter --help
             """;
@@ -127,7 +145,8 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
         Args a = Args.parse(args,
                 Set.of("--events", "--events-in-flight-1", "--naive-events", "--streams", "--payload", "--producers",
                         "--in-flight", "--targets", "--sweep-streams", "--sweep-events", "--sweep-targets", "--reads",
-                        "--ingest-rate", "--fsync-writes", "--warmup", "--drain-stall-ms", "--daemon-java-options", "--dir", "--sqlite-jar", "--seed", "--idle-ms"),
+                        "--ingest-rate", "--fsync-writes", "--warmup", "--drain-stall-ms", "--daemon-java-options", "--dir", "--sqlite-jar", "--seed", "--idle-ms",
+                        "--replica-modes", "--sd-card-profile"),
                 Set.of("--quick", "--json", "--pi"));
         boolean quick = a.has("--quick");
         try {
@@ -140,7 +159,7 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
                     intValue(a, "--payload", 256),
                     intValue(a, "--producers", 8),
                     numbers("--in-flight", a.get("--in-flight", "32,1")),
-                    List.of(a.get("--targets", String.join(",", TARGETS)).split(",")),
+                    targets(a),
                     sweep.equals("0") ? List.of() : numbers("--sweep-streams", sweep),
                     intValue(a, "--sweep-events", quick ? 10_000 : 200_000),
                     List.of(a.get("--sweep-targets", "store,sqlite").split(",")),
@@ -157,10 +176,33 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
                     a.getLong("--drain-stall-ms", quick ? 15_000 : 60_000),
                     a.getLong("--seed", 42),
                     a.getLong("--idle-ms", quick ? 200 : 2_000),
-                    quick ? 2_000 : 5_000);
+                    quick ? 2_000 : 5_000,
+                    a.has("--sd-card-profile") ? a.get("--sd-card-profile", null) : null);
         } catch (IllegalArgumentException e) {
             throw new Args.UsageException(e.getMessage());
         }
+    }
+
+    /** --targets, plus the two-board rows of --replica-modes (with only those: the socket row and them). */
+    private static List<String> targets(Args a) throws Args.UsageException {
+        if (!a.has("--replica-modes")) {
+            return List.of(a.get("--targets", String.join(",", TARGETS)).split(","));
+        }
+        List<String> out = new ArrayList<>(List.of(a.get("--targets", "socket").split(",")));
+        for (String mode : a.get("--replica-modes", "").split(",")) {
+            String t = PAIR_TARGETS.get(mode.trim());
+            if (t == null) {
+                throw new Args.UsageException("--replica-modes takes some of local,replica-memory,replica-durable: " + mode);
+            }
+            out.add(t);
+        }
+        return out;
+    }
+
+    /** The primary's ack mode of a two-board target, or null for the others. */
+    static String ackModeOf(String target) {
+        return PAIR_TARGETS.entrySet().stream().filter(e -> e.getValue().equals(target)).map(java.util.Map.Entry::getKey)
+                .findFirst().orElse(null);
     }
 
     boolean runs(String target) {

@@ -96,6 +96,14 @@ record BenchReport(BenchOptions options, Environment environment, List<ConfigRes
             out.add(new Ratio("socket / sqlite device B per payload B, in-flight " + d,
                     deviceRatio("socket", "sqlite", d), d == depths.getFirst() ? "<=" : null, 0.25)); // a quarter
         }
+        for (int d : depths) { // two boards: what the standby costs, by mode
+            for (String t : List.of("pair-local", "pair-memory", "pair-durable")) {
+                if (find(t, d) != null && find("socket", d) != null) {
+                    out.add(new Ratio(t + " / socket ev/s, in-flight " + d, evRatio(t, "socket", d), null, 0));
+                    out.add(new Ratio(t + " / socket p99, in-flight " + d, p99Ratio(t, "socket", d), null, 0));
+                }
+            }
+        }
         for (String t : options.sweepTargets()) {
             List<Integer> counts = options.sweepStreams().stream().sorted().toList();
             if (counts.size() < 2) {
@@ -116,6 +124,13 @@ record BenchReport(BenchOptions options, Environment environment, List<ConfigRes
         ConfigResult x = find(a, depth);
         ConfigResult y = find(b, depth);
         return x == null || y == null ? Double.NaN : x.eventsPerSecond() / y.eventsPerSecond();
+    }
+
+    private double p99Ratio(String a, String b, int depth) {
+        ConfigResult x = find(a, depth);
+        ConfigResult y = find(b, depth);
+        return x == null || y == null ? Double.NaN
+                : (double) x.run().latencyP99Nanos() / y.run().latencyP99Nanos();
     }
 
     private double deviceRatio(String a, String b, int depth) {

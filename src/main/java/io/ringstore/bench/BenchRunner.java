@@ -37,6 +37,8 @@ final class BenchRunner {
     private String sqliteVersion;
     private int configurations;
     private int done;
+    private Path keys;
+    private BlkioThrottle throttle;
 
     BenchRunner(BenchOptions options, PrintStream log) {
         this.options = options;
@@ -48,6 +50,15 @@ final class BenchRunner {
         Path root = ownFolder ? createTempFolder(log) : Files.createDirectories(options.dir());
         try {
             device = DeviceWriteCounter.forFolder(root);
+            if (options.targets().stream().anyMatch(t -> BenchOptions.ackModeOf(t) != null)) {
+                keys = ReplicaPair.makeKeys(root.resolve("keys"));
+            }
+            if (options.sdCard() != null) {
+                long[] limit = BlkioThrottle.parse(options.sdCard());
+                throttle = BlkioThrottle.create(root, "ringstore-bench-" + ProcessHandle.current().pid(), limit[0],
+                        limit[1]);
+                log.println("bench: SD-card imitation: " + throttle.describe());
+            }
             log.println("bench: folder=" + root + " device=" + device.name()
                     + (device.available() ? "" : " (device bytes n/a: " + device.reason() + ")")
                     + (options.pi() ? " pi profile: " + JavaChild.piDescription() : ""));
@@ -100,6 +111,9 @@ final class BenchRunner {
                     options.pi() ? JavaChild.piDescription() : null);
             return new BenchReport(options, env, List.copyOf(rows), List.copyOf(sweep), fsync);
         } finally {
+            if (throttle != null) {
+                throttle.close();
+            }
             if (ownFolder) {
                 deleteTree(root);
             }
@@ -236,7 +250,19 @@ final class BenchRunner {
         WriterOptions writer = WriterOptions.defaults();
         return switch (label) {
             case "store" -> StoreTarget.open(dir);
-            case "socket" -> SocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions());
+            case "socket" -> {
+                SocketTarget t = SocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions());
+                if (throttle != null) {
+                    throttle.add(t.daemonPid());
+                }
+                yield t;
+            }
+            case "pair-local", "pair-memory", "pair-durable" -> {
+                String mode = BenchOptions.ackModeOf(label);
+                ReplicaPair pair = ReplicaPair.start(dir, keys, mode, mode, options.pi(), options.daemonJavaOptions(),
+                        List.of(), throttle);
+                yield SocketTarget.openPrimary(pair, options.producers(), label);
+            }
             case "json" -> JsonSocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions());
             case "sqlite" -> {
                 SqliteTarget t = SqliteTarget.open(sqlite, dir.resolve("events.db"), writer.queueCapacity(),

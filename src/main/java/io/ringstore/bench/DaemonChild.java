@@ -46,10 +46,21 @@ final class DaemonChild implements AutoCloseable {
      * ready; {@code javaOptions} go after the unit's.
      */
     static DaemonChild start(Path folder, boolean pi, List<String> javaOptions) throws IOException, InterruptedException {
+        return start(folder, pi, javaOptions, List.of());
+    }
+
+    /**
+     * As {@link #start(Path, boolean, List)}, with more {@code serve} flags after the bench's own
+     * (a board's replication settings, for the two-board rows).
+     */
+    static DaemonChild start(Path folder, boolean pi, List<String> javaOptions, List<String> serveFlags)
+            throws IOException, InterruptedException {
+        Files.createDirectories(folder);
         Path config = Files.writeString(folder.resolve("empty.conf"), "# bench: the daemon's defaults\n");
         Path socket = folder.resolve("d.sock");
-        List<String> args = List.of("serve", "--data", folder.resolve("data").toString(), "--socket",
-                socket.toString(), "--config", config.toString(), "--leds", "off");
+        List<String> args = new ArrayList<>(List.of("serve", "--data", folder.resolve("data").toString(), "--socket",
+                socket.toString(), "--config", config.toString(), "--leds", "off"));
+        args.addAll(serveFlags);
         List<String> jvm = new ArrayList<>(UNIT_JVM_OPTIONS);
         jvm.addAll(javaOptions);
         List<String> cmd = JavaChild.command(pi, jvm, "io.ringstore.cli.Main", args);
@@ -114,6 +125,16 @@ final class DaemonChild implements AutoCloseable {
     /** The daemon's peak RSS so far (VmHWM), -1 when unknown. */
     long peakRssBytes() {
         return ProcessMemory.peakRssBytes(process.pid());
+    }
+
+    /** SIGKILL, and waits until the process is gone (a board losing power, for the promote timing). */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    boolean alive() {
+        return process.isAlive();
     }
 
     /** SIGTERM, then waits for the clean stop; an exit code other than 0 is an error. */

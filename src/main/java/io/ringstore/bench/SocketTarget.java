@@ -31,11 +31,47 @@ final class SocketTarget implements AppendTarget, StreamSource {
     private final RingStoreClient reader;
     private volatile StatusResponse lastStatus = StatusResponse.getDefaultInstance();
     private volatile long peakRss = -1;
+    /** The two boards when this is a primary with a standby (the row's label is its ack mode), else null. */
+    private final ReplicaPair pair;
+    private final String label;
 
     private SocketTarget(DaemonChild daemon, List<RingStoreClient> clients, RingStoreClient reader) {
+        this(daemon, clients, reader, null, "socket");
+    }
+
+    private SocketTarget(DaemonChild daemon, List<RingStoreClient> clients, RingStoreClient reader, ReplicaPair pair,
+                         String label) {
         this.daemon = daemon;
         this.clients = clients;
         this.reader = reader;
+        this.pair = pair;
+        this.label = label;
+    }
+
+    /**
+     * The primary of two started boards ({@link ReplicaPair}), {@code connections} producer
+     * connections to it; closing it stops both boards.
+     */
+    static SocketTarget openPrimary(ReplicaPair pair, int connections, String label) throws IOException {
+        List<RingStoreClient> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < connections; i++) {
+                clients.add(RingStoreClient.connect(pair.primary.socket()));
+            }
+            SocketTarget t = new SocketTarget(pair.primary, clients, RingStoreClient.connect(pair.primary.socket()), pair,
+                    label);
+            String mode = BenchOptions.ackModeOf(label);
+            String acks = t.status().getAckMode().name();
+            if (mode != null && !acks.equals("ACK_MODE_" + mode.toUpperCase(java.util.Locale.ROOT).replace('-', '_'))) {
+                t.close();
+                throw new IOException("the primary acknowledges in " + acks + ", not " + mode);
+            }
+            return t;
+        } catch (IOException | RuntimeException e) {
+            clients.forEach(SocketTarget::closeQuietly);
+            pair.closeQuietly();
+            throw e;
+        }
     }
 
     /** Starts a daemon in {@code folder} and opens {@code connections} producer connections to it. */
@@ -55,9 +91,13 @@ final class SocketTarget implements AppendTarget, StreamSource {
         }
     }
 
+    long daemonPid() {
+        return daemon.pid();
+    }
+
     @Override
     public String label() {
-        return "socket";
+        return label;
     }
 
     @Override
@@ -107,7 +147,7 @@ final class SocketTarget implements AppendTarget, StreamSource {
 
     @Override
     public double childCpuSeconds() {
-        return daemon.cpuSeconds();
+        return pair != null ? pair.cpuSeconds() : daemon.cpuSeconds();
     }
 
     /** The daemon's VmHWM, read just before it was stopped (while running: now). */
@@ -135,7 +175,11 @@ final class SocketTarget implements AppendTarget, StreamSource {
         peakRss = daemon.peakRssBytes();
         clients.forEach(SocketTarget::closeQuietly);
         closeQuietly(reader);
-        daemon.close();
+        if (pair != null) {
+            pair.close();
+        } else {
+            daemon.close();
+        }
     }
 
     private static <T> T await(CompletableFuture<T> f) throws IOException {

@@ -9,7 +9,8 @@ import java.util.Map;
 final class TablePrinter {
     private static final String ROW = "%-22s %5s %9s %9s %7s %9s %9s %9s %9s %7s %7s %8s %7s %8s%n";
     private static final Map<String, String> NAMES = Map.of("limit", "storage limit", "store", "ringstore in-process",
-            "socket", "ringstore socket", "json", "ringstore JSON socket", "sqlite", "SQLite WAL FULL", "naive", "naive stream files");
+            "socket", "ringstore socket", "json", "ringstore JSON socket", "sqlite", "SQLite WAL FULL", "naive", "naive stream files",
+            "pair-local", "2 boards, local", "pair-memory", "2 boards, repl-memory", "pair-durable", "2 boards, repl-durable");
 
     private TablePrinter() {}
 
@@ -25,6 +26,10 @@ final class TablePrinter {
             out.println("Pi profile: " + env.piProfile() + " (this JVM and the daemon's)");
         }
         out.println("SQLite: " + env.sqlite());
+        if (o.sdCard() != null) {
+            out.println("SD-card imitation: " + o.sdCard() + " (IOPS:bytes/s write throttle, cgroup v1 blkio) on the "
+                    + "socket daemon and each two-board primary; standbys unthrottled");
+        }
         if (env.deviceNote() != null) {
             out.println("device bytes: n/a (" + env.deviceNote() + ")");
         }
