@@ -57,7 +57,15 @@ public final class StandbyApplier implements Writer.Follow {
     private final java.util.function.LongConsumer afterApply;
     /** Told of each record fed to the table (retention learns shipped limits and deletes). */
     private final java.util.function.Consumer<LogRecord> fed;
-    private final ArrayBlockingQueue<Message> inbox = new ArrayBlockingQueue<>(64);
+    /**
+     * Shipped messages not applied yet: at most {@value #INBOX_MESSAGES} (each up to
+     * ReplicationWire.MAX_DATA bytes of frames), so a standby far behind holds a few MiB here
+     * however far behind it is; a full inbox holds the follower, and TCP holds the primary's
+     * shipper. (64 of them, with the records parsed from a whole step kept until the step's
+     * end, ran a standby 1 GB behind out of its 128 MiB heap.)
+     */
+    private final ArrayBlockingQueue<Message> inbox = new ArrayBlockingQueue<>(INBOX_MESSAGES);
+    private static final int INBOX_MESSAGES = 8;
 
     // Writer-thread state.
     private final ArrayDeque<LogRecord> unfed = new ArrayDeque<>();
@@ -181,7 +189,10 @@ public final class StandbyApplier implements Writer.Follow {
         int n = 0;
         do {
             apply(m);
-        } while (++n < 64 && (m = inbox.poll()) != null);
+            // Records the primary has acknowledged are fed (and let go) after each message, not
+            // at the step's end: a catching-up standby's parsed records stay within one message.
+            feedUpTo(Math.min(toldCommitted, log.writePosition()));
+        } while (++n < INBOX_MESSAGES && (m = inbox.poll()) != null);
         // Held first (the primary's replica-memory acknowledgement waits for it), then forced.
         publish();
         feedUpTo(Math.min(toldCommitted, log.writePosition()));
