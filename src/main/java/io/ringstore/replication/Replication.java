@@ -341,6 +341,10 @@ public final class Replication implements AutoCloseable {
                 throw RingStoreException.invalid("promotion refused: " + unsafe + "; promote with --force to accept that loss");
             }
             follower.stop();
+            // Wakes it from its retry sleep after losing the primary (the usual state when one is
+            // promoted): without this every promotion waited out up to 500 ms of it. A queued
+            // message is either handed to the applier whole or not at all.
+            followerThread.interrupt();
             try {
                 followerThread.join(5_000);
                 parts.writer().stopFollowing().get();
