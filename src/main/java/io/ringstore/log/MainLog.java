@@ -525,6 +525,12 @@ public final class MainLog implements AutoCloseable {
                     + oldestPositionOrZero() + ".." + writePosition());
         }
         Segment seg = e.getValue();
+        // Crash window: before the folder force below, a power cut can bring back a deleted later
+        // segment, and before the segment's force the zeroed tail. Either way the cut is made
+        // again: DivergentTail.completePending runs under a durable "pending cut" marker that the
+        // next open finishes; StandbyApplier.cut cuts only above what the primary acknowledged,
+        // and after a restart the standby's hello carries its tail's CRC, so the primary finds
+        // the divergence again. After both forces the log ends at {@code position} on disk.
         boolean removed = false;
         for (Segment later : new ArrayList<>(segments.tailMap(seg.base(), false).values())) {
             segments.remove(later.base());

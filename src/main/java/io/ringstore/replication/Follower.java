@@ -60,6 +60,11 @@ public final class Follower implements Runnable {
                 lastRefusal);
     }
 
+    /** What the primary last said it had acknowledged (-1 before it said): a read, no allocation. */
+    long toldCommitted() {
+        return toldCommitted;
+    }
+
     /** The primary's epoch history as it last sent it (null before a welcome). */
     EpochHistory primaryHistory() {
         return primaryHistory;

@@ -219,8 +219,8 @@ public final class Replication implements AutoCloseable {
         if (role != Role.STANDBY || f == null) {
             return -1;
         }
-        Follower.PrimaryView v = f.view();
-        return v == null || v.toldCommitted() < 0 ? -1 : Math.max(0, v.toldCommitted() - committed);
+        long told = f.toldCommitted();
+        return told < 0 ? -1 : Math.max(0, told - committed);
     }
 
     public EpochHistory history() {

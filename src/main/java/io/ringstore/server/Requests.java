@@ -196,7 +196,7 @@ final class Requests {
             }
             StreamSlice slice = store.readStream(r.getStream(), from, count(r.getMaxCount()), direction);
             ReadStreamResponse.Builder b = ReadStreamResponse.newBuilder().setLastVersion(slice.lastVersion());
-            long behind = standbyBehind();
+            long behind = store.standbyBehindBytes();
             if (behind >= 0) {
                 b.setStandbyBehindBytes(behind);
             }
@@ -240,7 +240,7 @@ final class Requests {
                 throw RingStoreException.invalid(InvalidDetail.NOT_AN_EVENT_POSITION, e.getMessage());
             }
             ReadAllResponse.Builder b = ReadAllResponse.newBuilder();
-            long behind = standbyBehind();
+            long behind = store.standbyBehindBytes();
             if (behind >= 0) {
                 b.setStandbyBehindBytes(behind);
             }
@@ -277,13 +277,6 @@ final class Requests {
     }
 
     /** On a standby, how far its reads are behind the primary's acknowledged position; -1 elsewhere. */
-    private long standbyBehind() {
-        io.ringstore.replication.Replication r = store.replication();
-        if (r == null || r.role() != io.ringstore.replication.Role.STANDBY) {
-            return -1;
-        }
-        return r.behindPrimary(store.committedPosition());
-    }
 
     /** Role, epoch, the other boards and their positions, set-aside tails. */
     private void replicationStatus(StatusResponse.Builder b) {

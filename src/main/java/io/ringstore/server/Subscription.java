@@ -276,12 +276,9 @@ final class Subscription implements Runnable {
     /** An update; on a standby it says how far behind the primary it is (as every read answer does). */
     private SubscriptionUpdate.Builder update() {
         SubscriptionUpdate.Builder b = SubscriptionUpdate.newBuilder();
-        io.ringstore.replication.Replication r = store.replication();
-        if (r != null) {
-            long behind = r.behindPrimary(store.committedPosition());
-            if (behind >= 0) {
-                b.setStandbyBehindBytes(behind);
-            }
+        long behind = store.standbyBehindBytes();
+        if (behind >= 0) {
+            b.setStandbyBehindBytes(behind);
         }
         return b;
     }

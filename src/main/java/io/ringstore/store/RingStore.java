@@ -492,6 +492,11 @@ public final class RingStore implements AutoCloseable {
      * configured. The positions it compares with are the log's written position
      * ({@link MainLog#writtenPosition}, published before each force) and the batch's end.
      */
+    /** On a standby, how far its reads are behind what the primary acknowledged (log bytes); -1 otherwise. */
+    public long standbyBehindBytes() {
+        return replication == null ? -1 : replication.behindPrimary(log.committedPosition());
+    }
+
     public io.ringstore.replication.ReplicaProgress replicaProgress() {
         return replication == null ? null : replication.progress();
     }
