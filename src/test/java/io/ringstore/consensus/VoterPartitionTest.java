@@ -54,6 +54,23 @@ class VoterPartitionTest {
             v.startAll();
             VoterGroup old = v.awaitLeader(10_000);
             GroupState s1 = old.propose(new GroupChange.NewPrimary(0, 1, "b1", List.of("b1", "b2"))).get(5, TimeUnit.SECONDS);
+
+            // A follower cut off for twice the election timeout, then back: thanks to pre-vote it
+            // never raised the term, so it does not depose the leader the other voter still hears.
+            String flapper = NAMES.stream().filter(n -> !n.equals(old.board())).findFirst().orElseThrow();
+            int term = old.term();
+            proxies.forEach((path, p) -> {
+                if (path.contains(flapper)) {
+                    p.partition();
+                }
+            });
+            Thread.sleep(2 * TestVoters.ELECTION_MILLIS + TestVoters.HEARTBEAT_MILLIS); // the fault lasts this long
+            assertEquals(term, v.get(flapper).term(), "pre-vote: the cut-off follower did not raise its term");
+            proxies.values().forEach(FaultProxy::heal);
+            TestVoters.await("the follower back with the same leader", 10_000,
+                    () -> v.get(flapper).leader().equals(old.board()) && v.get(flapper).committed().equals(s1));
+            assertTrue(old.isLeader());
+            assertEquals(term, old.term(), "the leader kept its term: nobody deposed it");
             String isolated = old.board();
             List<String> others = NAMES.stream().filter(n -> !n.equals(isolated)).toList();
 
