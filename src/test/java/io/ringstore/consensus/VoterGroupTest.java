@@ -205,6 +205,7 @@ class VoterGroupTest {
             assertTrue(e.getMessage().contains("changing the voters is not supported"), e.getMessage());
             // A port already taken: a clear error, and the folder is usable right after.
             try (java.net.ServerSocket taken = new java.net.ServerSocket(b1.listen().getPort(), 1, b1.listen().getAddress())) {
+                assertTrue(taken.isBound());
                 assertThrows(IOException.class, () -> VoterGroup.start(b1));
             }
             v.start("b1");
