@@ -160,7 +160,8 @@ class VoterGroupTest {
             for (Object[] outcome : List.of(propose.get(10, TimeUnit.SECONDS), beat.get(10, TimeUnit.SECONDS))) {
                 assertInstanceOf(GroupUnavailableException.class, outcome[0]);
                 long ms = (Long) outcome[1];
-                assertTrue(ms <= TestVoters.REQUEST_MILLIS + 500, "failed after " + ms + " ms");
+                // the deadline plus scheduling slack on a loaded machine
+                assertTrue(ms <= TestVoters.REQUEST_MILLIS + 1_000, "failed after " + ms + " ms");
             }
             assertEquals(1, leader.committed().inSync().size(), "nothing committed alone");
         }
