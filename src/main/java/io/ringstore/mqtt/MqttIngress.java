@@ -144,8 +144,9 @@ public final class MqttIngress implements AutoCloseable {
                 || code == 0x84 || code == 0x8F) {
             String why = switch (code) {
                 case 0x86 -> "bad user name or password (check mqtt_user and mqtt_password or mqtt_password_file)";
-                case 0x87 -> "not authorized (the broker's ACL does not let user " + (config.user() == null ? "(none)"
-                        : config.user()) + " connect)";
+                // Mosquitto answers a wrong password with this one too.
+                case 0x87 -> "not authorized (a wrong mqtt_user or mqtt_password/mqtt_password_file, or the broker "
+                        + "does not let user " + (config.user() == null ? "(none)" : config.user()) + " connect)";
                 case 0x85 -> "client identifier not valid (mqtt_client_id " + config.clientId() + ")";
                 case 0x8A -> "banned";
                 case 0x84 -> "unsupported protocol version (the broker does not speak MQTT 5)";
