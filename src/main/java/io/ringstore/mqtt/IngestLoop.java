@@ -62,8 +62,9 @@ final class IngestLoop implements Runnable {
 
     /** Most messages taken into one round (and so into one group commit). */
     static final int MAX_ROUND = 1024;
-    /** Most events in one append request. */
+    /** Most events, and bytes of data, in one append request (well inside a log segment). */
     static final int MAX_RUN = 256;
+    static final long MAX_RUN_BYTES = 256 * 1024;
     private static final long RETRY_FIRST_MILLIS = 1_000;
     private static final long RETRY_MAX_MILLIS = 30_000;
     /** Failure lines per minute in the journal before they are only counted (a flood of bad messages). */
@@ -113,12 +114,11 @@ final class IngestLoop implements Runnable {
             round.clear();
             round.add(first);
             inbox.drainTo(round, MAX_ROUND - 1);
-            // Messages of a connection that has dropped were not stored: the broker sends them
-            // again on the next connection; storing them now would only make duplicates.
-            round.removeIf(m -> !m.link().alive());
-            if (!round.isEmpty()) {
-                process(round);
-            }
+            // Messages of a connection that has dropped are stored all the same (only their
+            // PUBACKs are not sent): a broker that was SIGKILLed may have held them only in
+            // memory and never deliver them again. The price is a duplicate, without an event
+            // id, when it does.
+            process(round);
         }
     }
 
@@ -127,6 +127,7 @@ final class IngestLoop implements Runnable {
         final String stream;
         final boolean ids;
         final List<Integer> members = new ArrayList<>();
+        long bytes;
 
         Run(String stream, boolean ids) {
             this.stream = stream;
@@ -151,11 +152,13 @@ final class IngestLoop implements Runnable {
             List<Run> runs = byStream.computeIfAbsent(mapped[i].stream(), k -> new ArrayList<>());
             boolean ids = mapped[i].event().eventId() != null;
             Run last = runs.isEmpty() ? null : runs.get(runs.size() - 1);
-            if (last == null || last.ids != ids || last.members.size() >= MAX_RUN) {
+            int size = m.payload().length;
+            if (last == null || last.ids != ids || last.members.size() >= MAX_RUN || last.bytes + size > MAX_RUN_BYTES) {
                 last = new Run(mapped[i].stream(), ids);
                 runs.add(last);
             }
             last.members.add(i);
+            last.bytes += size;
         }
         // Wave k holds each stream's k-th run: a stream's next run is submitted only after its
         // previous one is resolved, and the waves' runs of different streams share a group commit.

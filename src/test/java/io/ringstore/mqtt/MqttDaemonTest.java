@@ -91,7 +91,7 @@ class MqttDaemonTest {
 
     @Test
     void daemonKilledMidFlowLosesNothingAndStoresEventIdsOnce() throws Exception {
-        int n = 300;
+        int n = 200;
         try (Mosquitto broker = new Mosquitto(dir.resolve("mosquitto"), Mosquitto.freePort(), null, null).start();
              MqttDaemon d = daemon(broker.url()).start()) {
             await("mqtt connected", 30_000, () -> connected(d));
@@ -171,48 +171,82 @@ class MqttDaemonTest {
         return s.size();
     }
 
+    /**
+     * The broker stopped cleanly mid-flow (SIGTERM: mosquitto saves its sessions and queues), and
+     * later SIGKILLed (it comes back from its last save, which still holds messages ringstore has
+     * since stored and acknowledged: it delivers them again, and their event ids keep them from
+     * being stored twice). README says what a SIGKILLed mosquitto can lose by itself (what it
+     * acknowledged to a device and had neither sent nor saved), which is why the kill here comes
+     * while the publisher pauses.
+     */
     @Test
     void brokerRestartedMidFlowLosesNothing() throws Exception {
-        int n = 300;
+        int n = 200;
         String topic = "sensors/x/reading";
         int port = Mosquitto.freePort();
         Path brokerDir = dir.resolve("mosquitto");
-        Mosquitto first = new Mosquitto(brokerDir, port, null, null).start();
-        try (MqttDaemon d = daemon(first.url()).start()) {
+        List<Mosquitto> brokers = new ArrayList<>();
+        brokers.add(new Mosquitto(brokerDir, port, null, null).start());
+        String url = brokers.get(0).url();
+        try (MqttDaemon d = daemon(url).start()) {
             await("mqtt connected", 30_000, () -> connected(d));
             AtomicInteger published = new AtomicInteger();
+            java.util.concurrent.atomic.AtomicBoolean pause = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicBoolean paused = new java.util.concurrent.atomic.AtomicBoolean();
             List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
             Thread publisher = Thread.ofPlatform().start(() -> {
-                try (Publisher p = new Publisher(first.url(), "device-x")) {
+                try (Publisher p = new Publisher(url, "device-x")) {
                     for (int i = 0; i < n; i++) {
                         p.publish(topic, Publisher.json(topic, i), Publisher.eventId(topic, i));
                         published.incrementAndGet();
-                        Thread.sleep(2);
+                        Thread.sleep(1);
+                        while (pause.get()) {
+                            paused.set(true);
+                            Thread.sleep(10);
+                        }
+                        paused.set(false);
                     }
                 } catch (Throwable t) {
                     errors.add(t);
                 }
             });
-            await("a third published", 30_000, () -> published.get() >= n / 3);
-            // A clean stop: mosquitto writes its sessions and queued messages to its file.
-            first.stop();
-            Mosquitto second = new Mosquitto(brokerDir, port, null, null).start();
-            try {
-                await("two thirds published", 30_000, () -> published.get() >= 2 * n / 3);
-                await("mqtt connected again", 30_000, () -> connected(d));
-                publisher.join(60_000);
-                assertTrue(errors.isEmpty(), "publisher: " + errors);
-                try (RingStoreClient c = d.client()) {
-                    await("every message stored", 30_000, () -> read(c, "sensor-x").size() >= n);
-                    assertExactlyOnceInOrder(read(c, "sensor-x"), topic, n);
-                }
-                assertEquals(1, d.journalLines("mqtt: connection to " + first.url() + " lost"),
-                        "one line for the lost connection: " + d.journal());
-            } finally {
-                second.close();
+            await("a quarter published", 30_000, () -> published.get() >= n / 4);
+            brokers.get(0).stop();
+            brokers.add(new Mosquitto(brokerDir, port, null, null).start());
+            await("half published", 30_000, () -> published.get() >= n / 2);
+            await("mqtt connected again", 30_000, () -> connected(d));
+            // SIGKILL with the publisher paused and everything published stored: mosquitto acks
+            // a publisher before it has saved the message, so a kill mid-flow can lose what it
+            // held only in memory (README says so); ringstore's part here is to reconnect and to
+            // recognise the stale redeliveries of the broker's last save by their event ids.
+            pause.set(true);
+            await("publisher paused", 30_000, () -> paused.get());
+            try (RingStoreClient c = d.client()) {
+                await("everything published stored", 30_000, () -> read(c, "sensor-x").size() >= published.get());
             }
+            brokers.get(1).kill();
+            brokers.add(new Mosquitto(brokerDir, port, null, null).start());
+            pause.set(false);
+            publisher.join(60_000);
+            assertTrue(errors.isEmpty(), "publisher: " + errors);
+            try (RingStoreClient c = d.client()) {
+                try {
+                    await("every message stored", 30_000, () -> read(c, "sensor-x").size() >= n);
+                } catch (AssertionError e) {
+                    throw new AssertionError(e.getMessage() + ": stored "
+                            + read(c, "sensor-x").stream().map(MqttDaemonTest::seq).toList() + "; broker logs: "
+                            + brokers.stream().map(Mosquitto::log).toList() + " status: " + d.status(), e);
+                }
+                assertExactlyOnceInOrder(read(c, "sensor-x"), topic, n);
+            }
+            assertEquals(2, d.journalLines("mqtt: connection to " + url + " lost"),
+                    "one line per lost connection: " + d.journal());
+            System.out.println("broker SIGTERM and SIGKILL mid-flow: redeliveries recognised by event id="
+                    + d.status().getMqttReplayed());
         } finally {
-            first.close();
+            for (Mosquitto b : brokers) {
+                b.close();
+            }
         }
     }
 
@@ -258,7 +292,8 @@ class MqttDaemonTest {
             assertTrue(error.contains("refused the connection") && error.contains("mqtt_password"), error);
             // Attempts at 0 s and 1 s: two refusals, one journal line.
             Thread.sleep(1_500);
-            assertEquals(1, d.journalLines("refused the connection"), d.journal().toString());
+            assertEquals(1, d.journalLines("mqtt: broker " + broker.url() + " refused the connection"),
+                    d.journal().toString());
             assertTrue(d.process().isAlive(), "no crash");
             try (RingStoreClient c = d.client()) {
                 // The store serves as ever.
