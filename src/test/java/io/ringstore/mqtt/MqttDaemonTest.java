@@ -95,12 +95,12 @@ class MqttDaemonTest {
         try (Mosquitto broker = new Mosquitto(dir.resolve("mosquitto"), Mosquitto.freePort(), null, null).start();
              MqttDaemon d = daemon(broker.url()).start()) {
             await("mqtt connected", 30_000, () -> connected(d));
-            List<String> withIds = List.of("sensors/a/reading", "sensors/b/reading");
+            List<String> withIds = List.of("sensors/a/reading");
             String noIds = "raw/c";
             AtomicInteger published = new AtomicInteger();
             List<Thread> publishers = new ArrayList<>();
             List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
-            for (String topic : List.of(withIds.get(0), withIds.get(1), noIds)) {
+            for (String topic : List.of(withIds.get(0), noIds)) {
                 publishers.add(Thread.ofPlatform().start(() -> {
                     try (Publisher p = new Publisher(broker.url(), "device-" + topic.replace('/', '-'))) {
                         for (int i = 0; i < n; i++) {
@@ -119,7 +119,7 @@ class MqttDaemonTest {
                 }));
             }
             // Mid-flow: some stored, more coming.
-            await("a third published", 30_000, () -> published.get() >= n);
+            await("a third published", 30_000, () -> published.get() >= 2 * n / 3);
             StatusResponse before = d.status();
             assertNotNull(before);
             assertTrue(before.getMqttMessagesStored() > 0, "stored before the kill");
@@ -278,27 +278,30 @@ class MqttDaemonTest {
         }
     }
 
+    /**
+     * In this JVM (the status plumbing through the daemon is the broker-down test's): the
+     * ingress against a real mosquitto that refuses the password, with a real store.
+     */
     @Test
     void wrongPasswordIsAClearErrorAndNoCrash() throws Exception {
         try (Mosquitto broker = new Mosquitto(dir.resolve("mosquitto"), Mosquitto.freePort(), "ringstore", "right")
                 .start();
-             MqttDaemon d = daemon(broker.url(), "--mqtt-user", "ringstore", "--mqtt-password", "wrong").start()) {
-            await("status says refused", 30_000, () -> {
-                StatusResponse s = d.status();
-                return s != null && s.getMqttState().equals("refused");
-            });
-            // Mosquitto 2 answers a wrong password with "not authorized" (0x87), others with 0x86.
-            String error = d.status().getMqttLastError();
-            assertTrue(error.contains("refused the connection") && error.contains("mqtt_password"), error);
-            // Attempts at 0 s and 1 s: two refusals, one journal line.
-            Thread.sleep(1_500);
-            assertEquals(1, d.journalLines("mqtt: broker " + broker.url() + " refused the connection"),
-                    d.journal().toString());
-            assertTrue(d.process().isAlive(), "no crash");
-            try (RingStoreClient c = d.client()) {
+             io.ringstore.store.RingStore store = io.ringstore.store.RingStore.open(
+                     io.ringstore.store.StoreConfig.defaults(dir.resolve("data")).withSegmentSize(1 << 20))) {
+            MqttConfig config = new MqttConfig(broker.url(), "ringstore-test", "ringstore",
+                    "wrong".getBytes(StandardCharsets.UTF_8), TopicRule.parseAll(RULES), "event-id", 600, 100);
+            MqttIngress ingress = MqttIngress.start(config, () -> store);
+            try {
+                await("status says refused", 30_000, () -> ingress.status().state().equals("refused"));
+                // Mosquitto 2 answers a wrong password with "not authorized" (0x87), others with 0x86.
+                String error = ingress.status().lastError();
+                assertTrue(error.contains("refused the connection") && error.contains("mqtt_password"), error);
+                assertTrue(!ingress.status().connected());
                 // The store serves as ever.
-                c.append("door", io.ringstore.writer.ExpectedVersion.ANY,
+                store.append("door", io.ringstore.writer.ExpectedVersion.ANY,
                         List.of(io.ringstore.writer.EventData.of("opened", new byte[] {1}))).get();
+            } finally {
+                ingress.close();
             }
         }
     }
