@@ -162,7 +162,8 @@ final class IngestLoop implements Runnable {
         }
         // Wave k holds each stream's k-th run: a stream's next run is submitted only after its
         // previous one is resolved, and the waves' runs of different streams share a group commit.
-        for (int wave = 0; !stopping; wave++) {
+        // The round is finished even when stopping (the store is still open): fewer redeliveries.
+        for (int wave = 0; ; wave++) {
             List<Run> runs = new ArrayList<>();
             for (List<Run> r : byStream.values()) {
                 if (wave < r.size()) {

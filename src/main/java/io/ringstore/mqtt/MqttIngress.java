@@ -109,12 +109,14 @@ public final class MqttIngress implements AutoCloseable {
                                 + "published while ringstore was away are not there)");
                 c.subscribe();
                 c.awaitEnd();
-                if (!stopping) {
-                    String why = c.endReason();
-                    state = "connecting";
-                    lastError = "connection lost: " + why;
-                    journal("lost", "mqtt: connection to {} lost: {}; reconnecting", config.broker(), why);
+                if (stopping) {
+                    // close() disconnects, after the last round's PUBACKs have gone out on it.
+                    return;
                 }
+                String why = c.endReason();
+                state = "connecting";
+                lastError = "connection lost: " + why;
+                journal("lost", "mqtt: connection to {} lost: {}; reconnecting", config.broker(), why);
             } catch (MqttException e) {
                 classify(e);
             } catch (InterruptedException e) {
@@ -204,12 +206,18 @@ public final class MqttIngress implements AutoCloseable {
         Connection c = current;
         if (c != null) {
             c.disconnect();
+            c.close();
         }
         connectThread.interrupt();
         try {
             connectThread.join(TimeUnit.SECONDS.toMillis(5));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        // A connection made while this stop began: its client threads must not outlive the daemon.
+        Connection late = current;
+        if (late != null && late != c) {
+            late.close();
         }
         Logger.info("mqtt: stopped: stored={} failures={}", ingest.stored.get(), ingest.failures.get());
     }

@@ -50,7 +50,7 @@ final class MqttDaemon implements AutoCloseable {
                 "--segment-size", "1m", "--status-interval-seconds", "1"));
         cmd.addAll(mqttFlags);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Thread.ofVirtual().start(() -> {
+        Thread.ofPlatform().daemon().name("daemon-output-" + p.pid()).start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
@@ -79,8 +79,11 @@ final class MqttDaemon implements AutoCloseable {
     }
 
     /** SIGTERM: the clean stop (exit 0). */
-    void stop() throws InterruptedException {
-        process.destroy();
+    void stop() throws InterruptedException, IOException {
+        // kill -TERM, not Process.destroy(): destroy also closes our end of the child's output,
+        // and the clean stop's journal lines would be lost.
+        Process k = new ProcessBuilder("kill", "-TERM", Long.toString(process.pid())).inheritIO().start();
+        assertEquals(0, k.waitFor(), "kill -TERM " + process.pid());
         assertTrue(process.waitFor(30, TimeUnit.SECONDS));
         assertEquals(0, process.exitValue(), "clean stop: " + journal());
     }
