@@ -118,7 +118,11 @@ public final class Daemon {
             return stopLeds(ExitCodes.IO_ERROR);
         }
         addStatusExtras(server);
+        // MQTT in: a client of the store like a socket connection; it asks storeRef for the
+        // store on every append, so a store reopened to rejoin is used without a restart.
+        mqtt = settings.mqtt().enabled() ? io.ringstore.mqtt.MqttIngress.start(settings.mqtt(), storeRef::get) : null;
         StatusReporter reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
+        addLineParts(reporter);
         Thread reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
 
         if (handleSignals) {
@@ -162,6 +166,7 @@ public final class Daemon {
                 }
                 addStatusExtras(server);
                 reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
+                addLineParts(reporter);
                 reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
                 Logger.info("rejoined: role={} position={}", store.replication().role().configName(),
                         store.committedPosition());
@@ -176,6 +181,10 @@ public final class Daemon {
             server.close();
         } catch (IOException e) {
             Logger.error("closing the socket failed: {}", e.toString());
+        }
+        if (mqtt != null) {
+            // Before the store closes: the round being stored is finished and acknowledged.
+            mqtt.close();
         }
         // Before the store closes: these threads ask it for its status every tick.
         reporter.stop();
@@ -195,8 +204,23 @@ public final class Daemon {
     /** How often the daemon checks whether replication asks for the store to be reopened. */
     private static final long REJOIN_CHECK_MILLIS = 500;
 
+    /** The MQTT ingress; null when mqtt_topics is not configured. */
+    private volatile io.ringstore.mqtt.MqttIngress mqtt;
+
+    private void addLineParts(StatusReporter reporter) {
+        if (mqtt != null) {
+            reporter.addLinePart(() -> mqtt.status().linePart());
+        }
+    }
+
     private void addStatusExtras(SocketServer server) {
         server.statusExtras(b -> {
+            if (mqtt != null) {
+                io.ringstore.mqtt.MqttStatus m = mqtt.status();
+                b.setMqttState(m.state()).setMqttBroker(m.broker()).setMqttMessagesStored(m.messagesStored())
+                        .setMqttMessagesPerSecond(m.messagesPerSecond()).setMqttFailures(m.failures())
+                        .setMqttLastError(m.lastError()).setMqttReplayed(m.replayed());
+            }
             Map<Led, LedPattern> p = ledPatterns();
             b.setLedsEnabled(leds != null && !leds.outputs().isEmpty())
                     .setLedWrite(name(p.get(Led.WRITE))).setLedLag(name(p.get(Led.LAG))).setLedFault(name(p.get(Led.FAULT)));

@@ -36,10 +36,11 @@ import java.util.Set;
  * @param replication the peers and keys to replicate with ({@link ReplicationConfig#OFF} when none are configured);
  *                    its key material was read and checked at parse time
  * @param shipping    this board's role in log shipping (used only when {@code replication} is enabled)
+ * @param mqtt        the MQTT ingress ({@link io.ringstore.mqtt.MqttConfig#OFF} unless mqtt_topics is set)
  */
 public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, LedPin> leds, boolean ledsEnabled,
                              long statusIntervalSeconds, Path configFile, ReplicationConfig replication,
-                             Shipping shipping) {
+                             Shipping shipping, io.ringstore.mqtt.MqttConfig mqtt) {
 
     /**
      * role, replication_primary, standby_hold_seconds, ack_mode.
@@ -70,7 +71,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
     public static final LedPin DEFAULT_LAG = new LedPin(27, false);
     public static final LedPin DEFAULT_FAULT = new LedPin(22, false);
 
-    static final Set<String> KEYS = Set.of(
+    static final Set<String> KEYS = keys(Set.of(
             "config", "data", "segment_size", "durability", "force_interval_ms", "repair", "queue_capacity",
             "splitter", "splitter_window_bytes", "splitter_window_ms", "splitter_max_lag_bytes",
             "splitter_max_lag_seconds", "splitter_max_lag_events", "retain_log_minutes", "retain_log_bytes",
@@ -79,7 +80,17 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "leds", "led_write", "led_lag", "led_fault", "led_replica", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
             "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs",
-            "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds");
+            "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds"),
+            io.ringstore.mqtt.MqttConfig.KEYS);
+
+    @SafeVarargs
+    private static Set<String> keys(Set<String>... parts) {
+        Set<String> all = new java.util.HashSet<>();
+        for (Set<String> p : parts) {
+            all.addAll(p);
+        }
+        return Set.copyOf(all);
+    }
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -167,7 +178,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             }
         }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
-                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s), shipping(s));
+                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s), shipping(s),
+                io.ringstore.mqtt.MqttConfig.from(s, io.ringstore.mqtt.MqttConfig.hostName()));
     }
 
     /**

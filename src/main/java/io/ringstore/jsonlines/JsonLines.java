@@ -200,6 +200,18 @@ public final class JsonLines {
         limits.put("read_page_bytes", s.getReadPageBytes());
         limits.put("idempotency_window_events", s.getIdempotencyWindowEvents());
         m.put("limits", limits);
+        if (!s.getMqttState().isEmpty()) {
+            Map<String, Object> mqtt = new LinkedHashMap<>();
+            mqtt.put("state", s.getMqttState());
+            mqtt.put("connected", s.getMqttState().equals("connected"));
+            mqtt.put("broker", s.getMqttBroker());
+            mqtt.put("messages_stored", s.getMqttMessagesStored());
+            mqtt.put("messages_per_second", Math.round(s.getMqttMessagesPerSecond() * 10) / 10.0);
+            mqtt.put("failures", s.getMqttFailures());
+            mqtt.put("replayed", s.getMqttReplayed());
+            mqtt.put("last_error", s.getMqttLastError().isEmpty() ? null : s.getMqttLastError());
+            m.put("mqtt", mqtt);
+        }
         return m;
     }
 
