@@ -14,8 +14,9 @@ import java.io.IOException;
  * Encodes a {@code ReadStreamResponse} straight from stored record bodies: each event is the
  * body's bytes with each field's tag renumbered from LogRecord's (log_record.proto) to Event's
  * (ringstore.proto) and {@code durable_before}, which Event does not have, left out. No
- * LogRecord or Event object is built and nothing is encoded twice; the bytes are the same an
- * Event built from the record would encode to, field for field (issue 19).
+ * LogRecord or Event object is built and nothing is encoded twice (issue 19). Each event carries
+ * the same fields with the same value bytes an Event built from the record would; only their
+ * order on the wire is LogRecord's (protobuf parsers take fields in any order).
  *
  * <pre>
  * LogRecord field:  1 position  2 version  3 durable_before  4 stream  5 event_id  6 type  7 data  8 metadata  9 timestamp_micros

@@ -54,6 +54,7 @@ public final class StreamReadBenchmark {
         int page = 1_000;
         Path dir = null;
         Path jfr = null;
+        boolean wholeOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--events" -> events = Integer.parseInt(args[++i]);
@@ -61,6 +62,7 @@ public final class StreamReadBenchmark {
                 case "--page" -> page = Integer.parseInt(args[++i]);
                 case "--dir" -> dir = Path.of(args[++i]);
                 case "--jfr" -> jfr = Path.of(args[++i]);
+                case "--whole-only" -> wholeOnly = true; // only readStreamToEnd (a profile of it alone)
                 default -> throw new IllegalArgumentException("unknown argument: " + args[i]);
             }
         }
@@ -94,10 +96,10 @@ public final class StreamReadBenchmark {
                 for (int r = 0; r < reads; r++) {
                     long c0 = os.getProcessCpuTime();
                     long t0 = System.nanoTime();
-                    int n = readInProcess(store, stream, page);
+                    int n = wholeOnly ? events : readInProcess(store, stream, page);
                     long t1 = System.nanoTime();
                     long c1 = os.getProcessCpuTime();
-                    int m = readSocket(client, stream, page);
+                    int m = wholeOnly ? events : readSocket(client, stream, page);
                     long t2 = System.nanoTime();
                     long c2 = os.getProcessCpuTime();
                     int[] k = new int[1];
