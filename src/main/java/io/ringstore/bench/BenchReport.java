@@ -96,6 +96,28 @@ record BenchReport(BenchOptions options, Environment environment, List<ConfigRes
             out.add(new Ratio("socket / sqlite device B per payload B, in-flight " + d,
                     deviceRatio("socket", "sqlite", d), d == depths.getFirst() ? "<=" : null, 0.25)); // a quarter
         }
+        { // issue 19: whole-stream reads through the socket
+            int d = options.readDepth();
+            ConfigResult socket = find("socket", d);
+            ConfigResult sqlite = find("sqlite", d);
+            if (socket != null && socket.reads() != null) {
+                out.add(new Ratio("socket 100-event-stream read p99 (value: ms), in-flight " + d,
+                        socket.reads().p99Nanos() / 1e6, "<=", 1.0));
+                if (sqlite != null && sqlite.reads() != null) {
+                    out.add(new Ratio("socket / sqlite whole-stream read p99, in-flight " + d,
+                            (double) socket.reads().p99Nanos() / sqlite.reads().p99Nanos(), null, 0));
+                }
+            }
+            int n = BenchRunner.longStreamEvents(options);
+            if (socket != null && socket.longRead() != null) {
+                out.add(new Ratio(String.format(Locale.ROOT, "socket %,d-event stream read (value: M ev/s)", n),
+                        socket.longReadEventsPerSecond(n) / 1e6, ">=", 1.0));
+                if (sqlite != null && sqlite.longRead() != null) {
+                    out.add(new Ratio(String.format(Locale.ROOT, "socket / sqlite %,d-event stream read ev/s", n),
+                            socket.longReadEventsPerSecond(n) / sqlite.longReadEventsPerSecond(n), null, 0));
+                }
+            }
+        }
         for (int d : depths) { // two boards: what the standby costs, by mode
             for (String t : List.of("pair-local", "pair-memory", "pair-durable")) {
                 if (find(t, d) != null && find("socket", d) != null) {

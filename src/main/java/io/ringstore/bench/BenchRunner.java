@@ -165,6 +165,7 @@ final class BenchRunner {
         CpuUsage.Sample cpu;
         double childCpu;
         SplitterReport.ReadSet reads = null;
+        SplitterReport.ReadSet longRead = null;
         long otherAcked = 0; // warm-up and background appends: device bytes are counted against them too
         long unsplit;
         try {
@@ -195,6 +196,13 @@ final class BenchRunner {
                 reads = timeReads(source, workload, ingest);
                 otherAcked += ingest.stop().acked();
                 phases.end("reads");
+                int longEvents = longStreamEvents();
+                if (longEvents > 0) {
+                    Workload one = Workload.exact("long-", 1, longEvents, options.payloadBytes(), options.seed() + 6);
+                    otherAcked += new LoadDriver(target, one, options.producers(), depth).run().acked();
+                    longRead = timeLongRead(source, one);
+                    phases.end("long-stream reads");
+                }
             }
             unsplit = target.settle(SETTLE_TIMEOUT_MILLIS, options.drainStallMillis(), log, options.progressMillis());
             phases.end("drain");
@@ -213,13 +221,16 @@ final class BenchRunner {
 
         ConfigResult row = new ConfigResult(label, workload.streams(), depth, workload.payloadBytes(), result,
                 batching, writes, new ProcessMemory.Sample(liveHeap, childRss >= 0 ? childRss : peakRss,
-                        childRss >= 0 || rssPerRun), cpu, childCpu, reads, unsplit);
+                        childRss >= 0 || rssPerRun), cpu, childCpu, reads, unsplit, longRead);
         log.printf(Locale.ROOT, "  done in %s: %,.0f ev/s, p50 %,d us, p99 %,d us, %.1f ev/force, device %.2f B/B, "
-                        + "%.1f cpu us/ev, others %.0f%% cpu%s%s%s%n",
+                        + "%.1f cpu us/ev, others %.0f%% cpu%s%s%s%s%n",
                 phases, row.eventsPerSecond(), result.latencyP50Nanos() / 1000, result.latencyP99Nanos() / 1000,
                 batching.eventsPerForce(), writes.bytesPerPayloadByte(), row.cpuMicrosPerEvent(), 100 * cpu.otherShare(),
                 reads == null ? "" : String.format(Locale.ROOT, ", reads p50 %,d us p99 %,d us%s", reads.p50Nanos() / 1000,
                         reads.p99Nanos() / 1000, reads.wrong() > 0 ? " (" + reads.wrong() + " WRONG: " + reads.firstWrong() + ")" : ""),
+                longRead == null ? "" : String.format(Locale.ROOT, ", %,d-event stream read median %,.0f ev/s%s",
+                        longStreamEvents(), longStreamEvents() / (longRead.p50Nanos() / 1e9),
+                        longRead.wrong() > 0 ? " (" + longRead.wrong() + " WRONG: " + longRead.firstWrong() + ")" : ""),
                 unsplit == 0 ? "" : String.format(Locale.ROOT, ", %,d events NOT split (splitter held)", unsplit),
                 result.failed() > 0 ? ", " + result.failed() + " FAILED (first: " + result.firstError() + ")" : "");
         return row;
@@ -242,6 +253,38 @@ final class BenchRunner {
             timer.readWhole(source, workload.streamName(s), counts[s]);
         }
         return timer.result(ingest.completed() - acked0, System.nanoTime() - t0);
+    }
+
+    /**
+     * Events of the one long stream read whole after the timed reads (issue 19: a 100,000-event
+     * stream at 1,000,000 events/s or more): a tenth of the run's events, 100,000 in the full run.
+     */
+    private int longStreamEvents() {
+        return longStreamEvents(options);
+    }
+
+    static int longStreamEvents(BenchOptions options) {
+        return options.reads() == 0 ? 0 : (int) Math.min(LONG_STREAM_EVENTS, options.events() / 10);
+    }
+
+    private static final int LONG_STREAM_EVENTS = 100_000;
+    private static final int LONG_STREAM_READS = 3;
+
+    /**
+     * Reads the long stream whole {@link #LONG_STREAM_READS} times, after one untimed read (as a
+     * service that has read before); each read checked complete and in order. Straight after its
+     * appends: part of it is in its stream file, the rest in the log tail, as in service.
+     */
+    private SplitterReport.ReadSet timeLongRead(StreamSource source, Workload one) {
+        String stream = one.streamName(0);
+        int events = one.eventsPerStream()[0];
+        new ReadTimer("warm-up").readWhole(source, stream, events);
+        ReadTimer timer = new ReadTimer(String.format(Locale.ROOT, "one %,d-event stream", events));
+        long t0 = System.nanoTime();
+        for (int i = 0; i < LONG_STREAM_READS; i++) {
+            timer.readWhole(source, stream, events);
+        }
+        return timer.result(0, System.nanoTime() - t0);
     }
 
     private AppendTarget open(String label, Path dir, Workload workload, int depth)

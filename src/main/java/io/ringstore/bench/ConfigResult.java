@@ -16,10 +16,17 @@ package io.ringstore.bench;
  * @param reads           whole-stream reads while background appends went on, or null when not timed
  * @param unsplitEvents   events the store's splitter had not moved to stream files when the window closed
  *                        (held by I/O pressure): their stream-file writes are missing from the device bytes
+ * @param longRead        whole reads of one long stream (p50: the median read), or null when not timed
  */
 record ConfigResult(String target, int streams, int inFlight, int payloadBytes, LoadDriver.Result run,
                     BatchStats batching, DeviceWrites device, ProcessMemory.Sample memory, CpuUsage.Sample cpu,
-                    double childCpuSeconds, SplitterReport.ReadSet reads, long unsplitEvents) {
+                    double childCpuSeconds, SplitterReport.ReadSet reads, long unsplitEvents,
+                    SplitterReport.ReadSet longRead) {
+
+    /** Events per second of the median whole read of the long stream, NaN when not timed. */
+    double longReadEventsPerSecond(int events) {
+        return longRead == null || longRead.wrong() > 0 ? Double.NaN : events / (longRead.p50Nanos() / 1e9);
+    }
 
     double eventsPerSecond() {
         return run.eventsPerSecond();

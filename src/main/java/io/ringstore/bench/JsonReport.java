@@ -18,6 +18,7 @@ final class JsonReport {
 
     private void write(BenchReport report) {
         BenchOptions o = report.options();
+        longEvents = BenchRunner.longStreamEvents(o);
         BenchReport.Environment env = report.environment();
         sb.append('{');
         field("events", o.events()).field("eventsAtInFlight1", o.eventsAtDepth1()).field("naiveEvents", o.naiveEvents())
@@ -47,6 +48,9 @@ final class JsonReport {
         sb.append("]}");
     }
 
+    /** Events of the long stream the rows read whole (issue 19), set before the rows are written. */
+    private int longEvents;
+
     private void rows(String name, List<ConfigResult> rows) {
         sb.append('"').append(name).append("\":[");
         for (int i = 0; i < rows.size(); i++) {
@@ -66,6 +70,9 @@ final class JsonReport {
                     .field("readsWrong", reads == null ? null : reads.wrong())
                     .field("readP50Micros", reads == null ? null : reads.p50Nanos() / 1000.0)
                     .field("readP99Micros", reads == null ? null : reads.p99Nanos() / 1000.0)
+                    .field("longReadEvents", r.longRead() == null ? null : longEvents)
+                    .field("longReadMedianMicros", r.longRead() == null ? null : r.longRead().p50Nanos() / 1000.0)
+                    .field("longReadsWrong", r.longRead() == null ? null : r.longRead().wrong())
                     .field("batches", b.batches()).field("forces", b.forces())
                     .field("eventsPerForce", b.eventsPerForce()).field("eventsPerBatch", b.eventsPerBatch())
                     .field("forceP50Micros", b.forceP50Micros()).field("forceP99Micros", b.forceP99Micros())

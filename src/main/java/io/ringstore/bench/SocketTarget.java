@@ -1,10 +1,7 @@
 package io.ringstore.bench;
 
-import io.ringstore.client.RecordedEvent;
 import io.ringstore.client.RingStoreClient;
-import io.ringstore.client.StreamPage;
 import io.ringstore.protocol.v1.StatusResponse;
-import io.ringstore.read.Direction;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
 import java.io.IOException;
@@ -111,20 +108,12 @@ final class SocketTarget implements AppendTarget, StreamSource {
                 List.of(EventData.of(Workload.EVENT_TYPE, payload)));
     }
 
+    /** As an application rebuilding an aggregate would: the client's whole-stream read (pipelined pages). */
     @Override
     public int readWhole(String stream) throws IOException {
-        int n = 0;
-        long from = 0;
-        while (true) {
-            StreamPage page = await(reader.readStream(stream, from, StoreTarget.READ_PAGE, Direction.FORWARD));
-            for (RecordedEvent e : page.events()) {
-                StreamSource.checkVersion(stream, n++, e.version());
-            }
-            if (page.endOfStream() || page.events().isEmpty()) {
-                return n;
-            }
-            from = page.nextVersion();
-        }
+        int[] n = new int[1];
+        await(reader.readStreamToEnd(stream, 0, e -> StreamSource.checkVersion(stream, n[0]++, e.version())));
+        return n[0];
     }
 
     /** Polls the daemon's status until its splitter lag is 0. */

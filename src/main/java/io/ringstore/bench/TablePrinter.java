@@ -69,6 +69,11 @@ final class TablePrinter {
                 o.reads());
         out.printf(Locale.ROOT, "    order, while %,d ev/s of background appends go on (depth %d rows; page cache warm).%n",
                 (long) o.ingestRate(), o.readDepth());
+        if (BenchRunner.longStreamEvents(o) > 0) {
+            out.printf(Locale.ROOT, "  long-stream read: then one stream of %,d events is appended and read whole, once untimed%n"
+                    + "    and 3 times timed (median; checked), without background appends (socket: the client's%n"
+                    + "    readStreamToEnd, pipelined pages).%n", BenchRunner.longStreamEvents(o));
+        }
         out.println("  dev B/pay B: device sectors written x 512 / payload bytes acked, over open + appends + reads +");
         out.println("    splitter drain (ringstore waits until every event is in its stream file) + close (SQLite");
         out.println("    checkpoints its WAL) + sync. The counter is device-wide: others' writes count too;");
@@ -104,6 +109,10 @@ final class TablePrinter {
         }
         if (reads != null && reads.wrong() > 0) {
             out.printf(Locale.ROOT, "  ^ %,d reads WRONG; first: %s%n", reads.wrong(), reads.firstWrong());
+        }
+        if (r.longRead() != null && r.longRead().wrong() > 0) {
+            out.printf(Locale.ROOT, "  ^ %,d long-stream reads WRONG; first: %s%n", r.longRead().wrong(),
+                    r.longRead().firstWrong());
         }
         if (r.unsplitEvents() > 0) {
             out.printf(Locale.ROOT, "  ^ %,d events were still unsplit (splitter held by I/O pressure) when the window%n"

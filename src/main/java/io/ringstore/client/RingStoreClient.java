@@ -36,6 +36,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -67,7 +68,21 @@ public final class RingStoreClient implements AutoCloseable {
     /** Why the daemon said it closes the connection (an error with id 0), if it said so. */
     private volatile RuntimeException refusal;
 
-    private record Pending(CompletableFuture<Object> future, Function<Response, Object> onResponse) {}
+    /**
+     * The most events a whole-stream read ({@link #readStreamToEnd}) asks for per page: the
+     * daemon's own cap (StatusResponse.max_read_count), so that pages end at its answer size
+     * limit (read_page_bytes) rather than at a count.
+     */
+    static final int WHOLE_READ_PAGE = 4096;
+
+    /** Decodes a read_stream answer from its bytes: the ReadStreamResponse at {@code frame[offset .. + length)}. */
+    private interface ReadStreamDecoder {
+        Object decode(byte[] frame, int offset, int length) throws IOException;
+    }
+
+    /** @param readStream null, or how a read_stream answer to this request is decoded from its bytes */
+    private record Pending(CompletableFuture<Object> future, Function<Response, Object> onResponse,
+                           ReadStreamDecoder readStream) {}
 
     private RingStoreClient(SocketChannel channel, Path socket) {
         this.channel = channel;
@@ -119,13 +134,64 @@ public final class RingStoreClient implements AutoCloseable {
 
     /** Reads a page of one stream ({@code fromVersion} -1 with BACKWARD: from the end). */
     public CompletableFuture<StreamPage> readStream(String stream, long fromVersion, int maxCount, Direction direction) {
+        return callReadStream(readRequest(stream, fromVersion, maxCount, direction),
+                (frame, offset, length) -> StreamPageDecoder.header(frame, offset, length).page(), stream);
+    }
+
+    /**
+     * Reads {@code stream} forward from {@code fromVersion} to its end (as it was when the last
+     * page was read), page after page, and hands every event to {@code consumer}, in version
+     * order, on this client's reading thread (keep it short: other answers wait behind it).
+     * Pipelined: as soon as a page arrives, the next one is asked for, and only then is the page
+     * decoded, so the daemon reads the next page while this one is decoded. Completes with the
+     * number of events; fails as {@link #readStream} fails (or with what {@code consumer} threw,
+     * after which it is not called again).
+     */
+    public CompletableFuture<Long> readStreamToEnd(String stream, long fromVersion, Consumer<RecordedEvent> consumer) {
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        readPageOfWhole(stream, fromVersion, consumer, done, new long[1]);
+        return done;
+    }
+
+    private void readPageOfWhole(String stream, long from, Consumer<RecordedEvent> consumer, CompletableFuture<Long> done,
+                                 long[] count) {
+        callReadStream(readRequest(stream, from, WHOLE_READ_PAGE, Direction.FORWARD), (frame, offset, length) -> {
+            if (done.isDone()) {
+                return null; // failed on an earlier page
+            }
+            StreamPageDecoder page = StreamPageDecoder.header(frame, offset, length);
+            boolean more = !page.endOfStream() && page.events() > 0;
+            if (more) {
+                // Asked from another thread: this one must never block on a send while the daemon
+                // may be waiting for it to read.
+                long next = page.nextVersion();
+                Thread.ofVirtual().name("ringstore-client-next-page")
+                        .start(() -> readPageOfWhole(stream, next, consumer, done, count));
+            }
+            try {
+                page.forEach(consumer);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+                return null;
+            }
+            count[0] += page.events();
+            if (!more) {
+                done.complete(count[0]);
+            }
+            return null;
+        }, stream).whenComplete((ignored, error) -> {
+            if (error != null) {
+                done.completeExceptionally(error);
+            }
+        });
+    }
+
+    private static Request.Builder readRequest(String stream, long fromVersion, int maxCount, Direction direction) {
         ReadStreamRequest.Builder r = ReadStreamRequest.newBuilder().setStream(stream).setFromVersion(fromVersion)
                 .setMaxCount(maxCount)
                 .setDirection(direction == Direction.FORWARD ? io.ringstore.protocol.v1.Direction.FORWARD
                         : io.ringstore.protocol.v1.Direction.BACKWARD);
-        return call(Request.newBuilder().setReadStream(r), x -> new StreamPage(events(x.getReadStream().getEventsList()),
-                x.getReadStream().getLastVersion(), x.getReadStream().getNextVersion(),
-                x.getReadStream().getEndOfStream()), stream, null);
+        return Request.newBuilder().setReadStream(r);
     }
 
     /** Reads a page of the {@code $all} order from a position (0: the start). */
@@ -240,9 +306,21 @@ public final class RingStoreClient implements AutoCloseable {
 
     // ------------------------------------------------------------------ plumbing
 
-    @SuppressWarnings("unchecked")
     private <T> CompletableFuture<T> call(Request.Builder request, Function<Response, T> onResponse, String stream,
                                           ExpectedVersion expected) {
+        return call(request, onResponse, stream, expected, null);
+    }
+
+    /** A read_stream request whose answer is decoded from its bytes (errors as any other). */
+    private <T> CompletableFuture<T> callReadStream(Request.Builder request, ReadStreamDecoder decoder, String stream) {
+        return call(request, r -> {
+            throw new IllegalStateException("read_stream answered with " + r.getResultCase());
+        }, stream, null, decoder);
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> CompletableFuture<T> call(Request.Builder request, Function<Response, T> onResponse, String stream,
+                                          ExpectedVersion expected, ReadStreamDecoder readStream) {
         long id = ids.incrementAndGet();
         CompletableFuture<Object> future = new CompletableFuture<>();
         pending.put(id, new Pending(future, r -> {
@@ -250,7 +328,7 @@ public final class RingStoreClient implements AutoCloseable {
                 throw exception(r.getError(), stream, expected);
             }
             return onResponse.apply(r);
-        }));
+        }, readStream));
         try {
             send(request.setId(id).build());
         } catch (ConnectionLostException e) {
@@ -284,7 +362,8 @@ public final class RingStoreClient implements AutoCloseable {
     }
 
     private void readLoop() {
-        Framing.Reader in = new Framing.Reader(channel, 64 << 10);
+        Framing.Reader in = Framing.Reader.trusting(channel, 64 << 10);
+        long[] answerId = new long[1];
         IOException cause = null;
         String why = "the daemon closed the connection";
         try {
@@ -293,7 +372,21 @@ public final class RingStoreClient implements AutoCloseable {
                 if (length < 0) {
                     break;
                 }
-                Response r = Response.parseFrom(in.readBody(length));
+                byte[] body = in.readBody(length);
+                // A read_stream answer goes to its request's own decoder, without the general parse.
+                int[] readStream = StreamPageDecoder.findReadStream(body, answerId);
+                if (readStream != null) {
+                    Pending p = pending.remove(answerId[0]);
+                    if (p != null && p.readStream() != null) {
+                        completeReadStream(p, body, readStream[0], readStream[1]);
+                        continue;
+                    }
+                    if (p != null) {
+                        complete(p, Response.parseFrom(body));
+                    }
+                    continue;
+                }
+                Response r = Response.parseFrom(body);
                 if (r.getId() == 0 && r.getResultCase() == Response.ResultCase.ERROR) {
                     // The daemon refused the connection or a frame and is closing it.
                     refusal = exception(r.getError());
@@ -317,6 +410,15 @@ public final class RingStoreClient implements AutoCloseable {
             why = "reading from the daemon failed: " + e;
         }
         connectionLost(why, cause);
+    }
+
+    private static void completeReadStream(Pending p, byte[] frame, int offset, int length) {
+        try {
+            p.future().complete(p.readStream().decode(frame, offset, length));
+        } catch (IOException | RuntimeException e) {
+            p.future().completeExceptionally(e instanceof IOException io
+                    ? new java.io.UncheckedIOException("undecodable read_stream answer", io) : e);
+        }
     }
 
     private static void complete(Pending p, Response r) {

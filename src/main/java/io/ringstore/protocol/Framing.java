@@ -63,10 +63,27 @@ public final class Framing {
         private final ReadableByteChannel channel;
         private final ByteBuffer buffer;
 
+        /** The first allocation of a body: {@link #FIRST_BODY_BYTES}, or the whole length from a trusted peer. */
+        private final int firstBodyBytes;
+
         public Reader(ReadableByteChannel channel, int bufferSize) {
+            this(channel, bufferSize, FIRST_BODY_BYTES);
+        }
+
+        private Reader(ReadableByteChannel channel, int bufferSize, int firstBodyBytes) {
             this.channel = channel;
             this.buffer = ByteBuffer.allocate(bufferSize);
+            this.firstBodyBytes = firstBodyBytes;
             buffer.flip();
+        }
+
+        /**
+         * A reader for frames from a peer trusted to send what it declares (a client reading its
+         * daemon's answers): a body is allocated at its full length at once, so a 1 MiB read page
+         * is not grown by doubling.
+         */
+        public static Reader trusting(ReadableByteChannel channel, int bufferSize) {
+            return new Reader(channel, bufferSize, Integer.MAX_VALUE);
         }
 
         /**
@@ -110,14 +127,26 @@ public final class Framing {
          * costs about one extra copy of itself.
          */
         public byte[] readBody(int length) throws IOException {
-            byte[] body = new byte[Math.min(length, FIRST_BODY_BYTES)];
+            byte[] body = new byte[Math.min(length, firstBodyBytes)];
             int at = 0;
             while (at < length) {
-                if (!buffer.hasRemaining() && !fill()) {
-                    throw new MalformedFrameException("stream ended inside a frame: read=" + at + " length=" + length);
-                }
                 if (at == body.length) {
                     body = Arrays.copyOf(body, (int) Math.min(length, 2L * body.length));
+                }
+                if (!buffer.hasRemaining() && body.length - at >= buffer.capacity()) {
+                    // A large body: straight from the channel, not through the buffer.
+                    int read = channel.read(ByteBuffer.wrap(body, at, body.length - at));
+                    if (read < 0) {
+                        throw new MalformedFrameException("stream ended inside a frame: read=" + at + " length=" + length);
+                    }
+                    if (read == 0) {
+                        throw new EOFException("channel returned no bytes in blocking mode");
+                    }
+                    at += read;
+                    continue;
+                }
+                if (!buffer.hasRemaining() && !fill()) {
+                    throw new MalformedFrameException("stream ended inside a frame: read=" + at + " length=" + length);
                 }
                 int n = Math.min(buffer.remaining(), body.length - at);
                 buffer.get(body, at, n);

@@ -345,6 +345,11 @@ final class Connection implements Runnable {
         return name;
     }
 
+    /** Protobuf frames (ringstore.proto) or JSON lines. */
+    Dialect dialect() {
+        return dialect;
+    }
+
     long number() {
         return number;
     }

@@ -113,6 +113,12 @@ public record ServerConfig(Path socket, String socketGroup, AccessPolicy access,
                 requestBytesBudget, readPageBytes, subscriberBufferBytes, slowSubscriberMillis, n, jsonSocket);
     }
 
+    /** A read page's size limit (tests: many pages from a few events). */
+    public ServerConfig withReadPageBytes(int bytes) {
+        return new ServerConfig(socket, socketGroup, access, maxConnections, maxInFlight, maxFrameBytes,
+                requestBytesBudget, bytes, subscriberBufferBytes, slowSubscriberMillis, maxSubscriptions, jsonSocket);
+    }
+
     public ServerConfig withSubscriberBuffer(int bytes, long slowMillis) {
         return new ServerConfig(socket, socketGroup, access, maxConnections, maxInFlight, maxFrameBytes,
                 requestBytesBudget, readPageBytes, bytes, slowMillis, maxSubscriptions, jsonSocket);

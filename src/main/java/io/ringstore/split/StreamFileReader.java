@@ -1,6 +1,7 @@
 package io.ringstore.split;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.ringstore.log.RecordFields;
 import io.ringstore.log.RecordFrame;
 import io.ringstore.log.proto.LogRecord;
 import java.io.IOException;
@@ -20,23 +21,33 @@ import java.util.zip.CRC32C;
  */
 public final class StreamFileReader implements AutoCloseable {
     private static final int MAX_BODY = 64 << 20;
+    /** What a reader that starts past the header reads of it: the header with a name of up to 4 KiB. */
+    private static final int HEADER_READ = StreamFileFormat.NAME_OFFSET + 4096;
 
     private final Path file;
     private final FileChannel channel;
     private final String stream;
+    private final byte[] streamUtf8;
+    private final CRC32C crc = new CRC32C();
+    private int bodyOffset;
+    private int bodyLength;
     private ByteBuffer buf = ByteBuffer.allocate(64 << 10).order(ByteOrder.LITTLE_ENDIAN).limit(0);
     private long bufStart; // file offset of buf[0]
     private long offset;   // file offset of the next frame
+    private long recordOffset = -1; // file offset of the frame of the record next() returned last
     private long firstVersion;
     private long lastVersion = -1;
     private long lastFooterEnd;
     private long lastFooterVersion = -1;
     private String stop;
+    /** Bytes one refill reads at most (beyond what is asked for); the buffer's size bounds it too. */
+    private int readAhead = Integer.MAX_VALUE;
 
     private StreamFileReader(Path file, FileChannel channel, String stream) {
         this.file = file;
         this.channel = channel;
         this.stream = stream;
+        this.streamUtf8 = stream.getBytes(StandardCharsets.UTF_8);
     }
 
     /**
@@ -61,10 +72,13 @@ public final class StreamFileReader implements AutoCloseable {
      * a group start from a footer); the first frame there may have any version.
      */
     public static StreamFileReader openAt(Path file, String stream, long offset) throws IOException {
-        StreamFileReader r = open(file, stream);
-        r.offset = offset;
-        r.anyNextVersion = true;
-        return r;
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+            return openAt(ch, file, stream, offset);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
     }
 
     /**
@@ -73,7 +87,9 @@ public final class StreamFileReader implements AutoCloseable {
      */
     static StreamFileReader openAt(FileChannel ch, Path file, String stream, long offset) throws IOException {
         StreamFileReader r = new StreamFileReader(file, ch, stream);
+        r.readAhead = HEADER_READ;
         r.readHeader();
+        r.readAhead = Integer.MAX_VALUE;
         r.offset = offset;
         r.anyNextVersion = true;
         return r;
@@ -152,6 +168,8 @@ public final class StreamFileReader implements AutoCloseable {
         bufStart = offset;
         int filled = keep;
         buf.clear();
+        // Reading the header of a file that is then read from further on: just the header.
+        buf.limit((int) Math.min(buf.capacity(), Math.max(n, readAhead)));
         while (filled < n) {
             buf.position(filled);
             int read = channel.read(buf, bufStart + filled);
@@ -169,23 +187,81 @@ public final class StreamFileReader implements AutoCloseable {
      * Footers are checked and skipped.
      */
     public LogRecord next() throws IOException {
+        int length = nextFrame();
+        if (length < 0) {
+            return null;
+        }
+        int body = (int) (offset - bufStart) + RecordFrame.BODY_OFFSET;
+        LogRecord record;
+        try {
+            record = LogRecord.parseFrom(ByteBuffer.wrap(buf.array(), body, length));
+        } catch (InvalidProtocolBufferException e) {
+            stop = "body does not parse at offset " + offset;
+            return null;
+        }
+        return accept(record.getStream().equals(stream), record.getStream(), record.getVersion(), length)
+                ? record : null;
+    }
+
+    /**
+     * Like {@link #next}, without building the record: on true, {@code fields} holds the next
+     * record's fields and its body is {@code bodyArray()[bodyOffset() .. + bodyLength())}, valid
+     * until the next call. False at the end of what is sound (see {@link #stopReason()}).
+     */
+    public boolean nextBody(RecordFields fields) throws IOException {
+        int length = nextFrame();
+        if (length < 0) {
+            return false;
+        }
+        int body = (int) (offset - bufStart) + RecordFrame.BODY_OFFSET;
+        if (!fields.scan(buf.array(), body, length)) {
+            stop = "body does not parse at offset " + offset;
+            return false;
+        }
+        boolean ours = fields.streamIs(buf.array(), streamUtf8);
+        if (!accept(ours, ours ? stream : fields.stream(buf.array()), fields.version(), length)) {
+            return false;
+        }
+        bodyOffset = body;
+        bodyLength = length;
+        return true;
+    }
+
+    /** The array {@link #nextBody}'s body is in (the reader's buffer: it changes as the reader goes on). */
+    public byte[] bodyArray() {
+        return buf.array();
+    }
+
+    public int bodyOffset() {
+        return bodyOffset;
+    }
+
+    public int bodyLength() {
+        return bodyLength;
+    }
+
+    /**
+     * Steps over footers (checking them) to the next sound frame at {@link #offset}; returns its
+     * body length, or -1 at the end of what is sound (with {@link #stop} saying why, or null).
+     */
+    private int nextFrame() throws IOException {
         while (true) {
             if (!ensure(Integer.BYTES)) {
                 stop = null; // clean end of file
-                return null;
+                return -1;
             }
             int rel = (int) (offset - bufStart);
             int length = buf.getInt(rel);
             if (length == StreamFileFormat.FOOTER_MARK) {
                 if (!ensure(StreamFileFormat.FOOTER_LENGTH)) {
                     stop = "torn footer at offset " + offset;
-                    return null;
+                    return -1;
                 }
                 rel = (int) (offset - bufStart);
                 if (!StreamFileFormat.footerOk(buf, rel)
                         || buf.getLong(rel + StreamFileFormat.FOOTER_LAST_VERSION_OFFSET) != lastVersion) {
                     stop = "bad footer at offset " + offset;
-                    return null;
+                    return -1;
                 }
                 offset += StreamFileFormat.FOOTER_LENGTH;
                 lastFooterEnd = offset;
@@ -194,40 +270,41 @@ public final class StreamFileReader implements AutoCloseable {
             }
             if (length <= 0 || length > MAX_BODY) {
                 stop = "bad frame length " + length + " at offset " + offset;
-                return null;
+                return -1;
             }
-            long frame = RecordFrame.frameLength(length);
-            if (!ensure(frame)) {
+            if (!ensure(RecordFrame.frameLength(length))) {
                 stop = "torn frame at offset " + offset;
-                return null;
+                return -1;
             }
             rel = (int) (offset - bufStart);
-            CRC32C crc = new CRC32C();
+            crc.reset();
             crc.update(buf.array(), rel + RecordFrame.BODY_OFFSET, length);
             if ((int) crc.getValue() != buf.getInt(rel + RecordFrame.CRC_OFFSET)) {
                 stop = "checksum mismatch at offset " + offset;
-                return null;
+                return -1;
             }
-            LogRecord record;
-            try {
-                record = LogRecord.parseFrom(ByteBuffer.wrap(buf.array(), rel + RecordFrame.BODY_OFFSET, length));
-            } catch (InvalidProtocolBufferException e) {
-                stop = "body does not parse at offset " + offset;
-                return null;
-            }
-            if (anyNextVersion && record.getStream().equals(stream)) {
-                lastVersion = record.getVersion() - 1;
-                anyNextVersion = false;
-            }
-            if (!record.getStream().equals(stream) || record.getVersion() != lastVersion + 1) {
-                stop = "unexpected record at offset " + offset + ": stream=" + record.getStream()
-                        + " version=" + record.getVersion() + " after " + lastVersion;
-                return null;
-            }
-            lastVersion = record.getVersion();
-            offset += frame;
-            return record;
+            return length;
         }
+    }
+
+    /**
+     * Checks that the sound frame at {@link #offset} holds the next version of this stream and
+     * steps past it; false (with {@link #stop} saying why) when it does not.
+     */
+    private boolean accept(boolean ours, String recordStream, long version, int length) {
+        if (anyNextVersion && ours) {
+            lastVersion = version - 1;
+            anyNextVersion = false;
+        }
+        if (!ours || version != lastVersion + 1) {
+            stop = "unexpected record at offset " + offset + ": stream=" + recordStream
+                    + " version=" + version + " after " + lastVersion;
+            return false;
+        }
+        lastVersion = version;
+        recordOffset = offset;
+        offset += RecordFrame.frameLength(length);
+        return true;
     }
 
     /** Why reading stopped, or null when it reached a clean end of file. */
@@ -252,6 +329,14 @@ public final class StreamFileReader implements AutoCloseable {
 
     public long lastFooterVersion() {
         return lastFooterVersion;
+    }
+
+    /**
+     * File offset of the frame of the record {@link #next} returned last (-1 before the first):
+     * where {@link #openAt} can resume a later read at that record.
+     */
+    public long recordOffset() {
+        return recordOffset;
     }
 
     /** File offset of the next frame. */

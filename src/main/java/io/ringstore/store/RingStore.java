@@ -424,6 +424,15 @@ public final class RingStore implements AutoCloseable {
         return reader.read(stream, fromVersion, maxCount, direction);
     }
 
+    /**
+     * A forward read of one stream that hands each event to {@code sink} as its stored bytes
+     * (see {@link StreamReader#readForward}): what the socket answers whole-stream reads with.
+     */
+    public StreamReader.PageEnd readStreamForward(String stream, long fromVersion, int maxCount,
+                                                  StreamReader.BodySink sink) {
+        return reader.readForward(stream, fromVersion, maxCount, sink);
+    }
+
     /** Waits until something is committed beyond {@code position} (or the timeout); returns the committed position. */
     public long awaitCommittedBeyond(long position, long timeoutMillis) throws InterruptedException {
         return log.awaitCommittedBeyond(position, timeoutMillis);
