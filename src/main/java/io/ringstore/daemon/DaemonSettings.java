@@ -36,10 +36,12 @@ import java.util.Set;
  * @param replication the peers and keys to replicate with ({@link ReplicationConfig#OFF} when none are configured);
  *                    its key material was read and checked at parse time
  * @param shipping    this board's role in log shipping (used only when {@code replication} is enabled)
+ * @param forward     NATS JetStream forwarding, or null when {@code forward_url} is not set
  */
 public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, LedPin> leds, boolean ledsEnabled,
                              long statusIntervalSeconds, Path configFile, ReplicationConfig replication,
-                             Shipping shipping) {
+                             Shipping shipping,
+                             io.ringstore.forward.ForwardOptions forward) {
 
     /**
      * role, replication_primary, standby_hold_seconds, ack_mode.
@@ -79,7 +81,11 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "leds", "led_write", "led_lag", "led_fault", "led_replica", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
             "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs",
-            "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds");
+            "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds",
+            // NATS JetStream forwarding (io.ringstore.forward.ForwardOptions)
+            "forward_url", "forward_user", "forward_password", "forward_credentials", "forward_stream",
+            "forward_subject", "forward_board", "forward_batch", "forward_max_in_flight",
+            "forward_max_in_flight_bytes", "forward_ack_timeout_ms");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -167,7 +173,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             }
         }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
-                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s), shipping(s));
+                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s), shipping(s),
+                io.ringstore.forward.ForwardOptions.parse(s, io.ringstore.forward.ForwardOptions.hostName()));
     }
 
     /**

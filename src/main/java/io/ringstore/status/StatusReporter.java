@@ -47,7 +47,21 @@ public final class StatusReporter implements Runnable {
 
     private synchronized String format(long now) {
         StoreStatus s = store.status();
-        return line.format(s, diskFree(), leds.get(), now);
+        String text = line.format(s, diskFree(), leds.get(), now);
+        for (Supplier<String> part : lineParts) {
+            String p = part.get();
+            if (p != null && !p.isEmpty()) {
+                text += " " + p;
+            }
+        }
+        return text;
+    }
+
+    /** Parts other components add to the end of the line (connectors: their state and lag); null or empty: none now. */
+    private final java.util.List<Supplier<String>> lineParts = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    public void addLinePart(Supplier<String> part) {
+        lineParts.add(part);
     }
 
     private long diskFree() {
