@@ -85,7 +85,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             // NATS JetStream forwarding (io.ringstore.forward.ForwardOptions)
             "forward_url", "forward_user", "forward_password", "forward_credentials", "forward_stream",
             "forward_subject", "forward_board", "forward_batch", "forward_max_in_flight",
-            "forward_max_in_flight_bytes", "forward_ack_timeout_ms");
+            "forward_max_in_flight_bytes", "forward_ack_timeout_ms", "forward_connect_timeout_ms");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */

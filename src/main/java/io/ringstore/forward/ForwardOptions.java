@@ -20,16 +20,19 @@ import java.util.Set;
  * @param maxInFlight      publishes sent and not yet acknowledged by JetStream, at most
  * @param maxInFlightBytes their payload bytes, at most (always at least one)
  * @param ackTimeoutMillis a publish not acknowledged within this counts as a lost link
+ * @param connectTimeoutMillis how long one connection attempt may take (jnats also waits this
+ *                         long before it reports refused credentials)
  */
 public record ForwardOptions(List<String> urls, String user, String password, Path credentials, String stream,
                              Subjects subjects, int batch, int maxInFlight, long maxInFlightBytes,
-                             long ackTimeoutMillis) {
+                             long ackTimeoutMillis, long connectTimeoutMillis) {
     public static final ForwardOptions OFF = null;
     public static final String DEFAULT_SUBJECT = "ringstore.{board}.{stream}";
 
     public static final Set<String> KEYS = Set.of("forward_url", "forward_user", "forward_password",
             "forward_credentials", "forward_stream", "forward_subject", "forward_board", "forward_batch",
-            "forward_max_in_flight", "forward_max_in_flight_bytes", "forward_ack_timeout_ms");
+            "forward_max_in_flight", "forward_max_in_flight_bytes", "forward_ack_timeout_ms",
+            "forward_connect_timeout_ms");
 
     @Override
     public String toString() {
@@ -97,8 +100,9 @@ public record ForwardOptions(List<String> urls, String user, String password, Pa
         int inFlight = (int) s.number("forward_max_in_flight", 1024, 1, 100_000);
         long inFlightBytes = s.bytes("forward_max_in_flight_bytes", 4L << 20, 1024, 1L << 30);
         long ackTimeout = s.number("forward_ack_timeout_ms", 10_000, 100, 600_000);
+        long connectTimeout = s.number("forward_connect_timeout_ms", 5_000, 100, 600_000);
         return new ForwardOptions(List.copyOf(urls), user, password, credentials, stream, subjects, batch, inFlight,
-                inFlightBytes, ackTimeout);
+                inFlightBytes, ackTimeout, connectTimeout);
     }
 
     private static String blankToNull(String v) {

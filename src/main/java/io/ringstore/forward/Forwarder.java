@@ -211,8 +211,13 @@ public final class Forwarder implements Runnable {
         AckWindow.Drained d;
         try {
             d = window.drain();
-        } catch (CompletionException e) {
-            throw new LinkLost("JetStream refused a publish: " + NatsLink.causes(e.getCause() == null ? e : e.getCause()));
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (e instanceof java.util.concurrent.CancellationException || cause instanceof java.util.concurrent.CancellationException) {
+                // jnats cancels what is in flight when the connection goes.
+                throw new LinkLost("connection to NATS lost (publishes in flight cancelled)");
+            }
+            throw new LinkLost("JetStream refused a publish: " + NatsLink.causes(cause));
         }
         if (d.position() >= 0) {
             if (d.events() > 0) {
@@ -363,10 +368,10 @@ public final class Forwarder implements Runnable {
             sleep.notifyAll();
         }
         if (thread != null) {
-            // Every wait of the thread is bounded (a connect by 5 s): no interrupt unless it hangs.
+            // Every wait of the thread is bounded (a connect by forward_connect_timeout_ms): no interrupt unless it hangs.
             try {
-                if (!thread.join(java.time.Duration.ofSeconds(10))) {
-                    Logger.warn("forward: thread did not stop within 10 s, interrupting it");
+                if (!thread.join(java.time.Duration.ofMillis(options.connectTimeoutMillis() + 5_000))) {
+                    Logger.warn("forward: thread did not stop in time, interrupting it");
                     thread.interrupt();
                     thread.join(java.time.Duration.ofSeconds(5));
                 }

@@ -52,7 +52,7 @@ final class NatsLink implements AutoCloseable {
      */
     static NatsLink open(ForwardOptions options, String board) throws LinkException, InterruptedException {
         Options.Builder b = new Options.Builder().servers(options.urls().toArray(String[]::new)).noRandomize()
-                .connectionName("ringstore-forward-" + board).connectionTimeout(Duration.ofSeconds(5)).noReconnect()
+                .connectionName("ringstore-forward-" + board).connectionTimeout(Duration.ofMillis(options.connectTimeoutMillis())).noReconnect()
                 .pingInterval(Duration.ofSeconds(10)).errorListener(new ErrorListener() {
                     // jnats' default listener writes to java.util.logging (stderr, the journal)
                     // for every hiccup; the forwarder reports failures itself, once per change.

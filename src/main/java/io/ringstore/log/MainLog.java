@@ -842,6 +842,8 @@ public final class MainLog implements AutoCloseable {
         // durable position: those segments stay, whatever retention wants. A connector's hold
         // (the forwarder's checkpoint) binds too, unless the disk budget forces the reclaim.
         safePosition = Math.min(safePosition, floor(budgetForced));
+        long overriddenFrom = oldestPositionOrZero();
+        long overriddenTo = -1;
         while (segments.size() > 1) {
             Map.Entry<Long, Segment> oldest = segments.firstEntry();
             Segment seg = oldest.getValue();
@@ -857,14 +859,7 @@ public final class MainLog implements AutoCloseable {
                 break;
             }
             if (budgetForced) {
-                long from = seg.base() + SegmentHeader.LENGTH;
-                long to = next.getKey() + SegmentHeader.LENGTH;
-                for (ReclaimHold h : holds) {
-                    long hf = h.yieldsToBudget() ? h.floor().getAsLong() : Long.MAX_VALUE;
-                    if (hf < to && h.overridden() != null) {
-                        h.overridden().reclaimed(Math.max(from, hf), to);
-                    }
-                }
+                overriddenTo = next.getKey() + SegmentHeader.LENGTH;
             }
             // Readers find segments through the map: take it out first, then unmap (a reader
             // still inside it gets IllegalStateException, turned into "position reclaimed").
@@ -875,6 +870,15 @@ public final class MainLog implements AutoCloseable {
         }
         if (!deleted.isEmpty()) {
             io.forceDirectory(dir);
+        }
+        if (overriddenTo > 0) {
+            // Once per reclaim: each yielding hold learns the positions that went above its floor.
+            for (ReclaimHold h : holds) {
+                long hf = h.yieldsToBudget() ? h.floor().getAsLong() : Long.MAX_VALUE;
+                if (hf < overriddenTo && h.overridden() != null) {
+                    h.overridden().reclaimed(Math.max(overriddenFrom, hf), overriddenTo);
+                }
+            }
         }
         return deleted;
     }
