@@ -33,7 +33,9 @@ final class NatsLink implements AutoCloseable {
     private NatsLink(ForwardOptions options, Connection connection, String board) throws IOException {
         this.options = options;
         this.connection = connection;
-        this.js = connection.jetStream();
+        // jnats fails an async publish on its own after the request timeout: make it ours.
+        this.js = connection.jetStream(io.nats.client.JetStreamOptions.builder()
+                .requestTimeout(Duration.ofMillis(options.ackTimeoutMillis())).build());
         this.board = board;
     }
 

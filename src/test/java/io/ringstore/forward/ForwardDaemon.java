@@ -38,12 +38,26 @@ final class ForwardDaemon implements AutoCloseable {
         this.forwardFlags = f;
     }
 
+    /** The systemd unit's JVM and the default segment size (benchmarks), instead of a quick-starting test JVM. */
+    private boolean asInService;
+
+    ForwardDaemon asInService() {
+        asInService = true;
+        return this;
+    }
+
     Process start() throws IOException {
         String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx128m",
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+        cmd.addAll(asInService ? List.of("-Xms16m", "-Xmx128m", "-XX:MaxMetaspaceSize=64m", "-XX:ReservedCodeCacheSize=48m",
+                "-XX:MaxDirectMemorySize=64m", "-XX:+UseSerialGC", "-XX:CICompilerCount=2", "-XX:-UsePerfData")
+                : List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
                 "io.ringstore.cli.Main", "serve", "--data", data.toString(), "--socket", socket.toString(),
-                "--leds", "off", "--segment-size", "65536", "--status-interval-seconds", "3600"));
+                "--leds", "off", "--status-interval-seconds", "3600"));
+        if (!asInService) {
+            cmd.addAll(List.of("--segment-size", "65536"));
+        }
         cmd.addAll(forwardFlags);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         Thread.ofVirtual().start(() -> {
@@ -114,12 +128,17 @@ final class ForwardDaemon implements AutoCloseable {
     }
 
     static void await(String what, long millis, BooleanSupplier c) throws InterruptedException {
+        await(what, millis, 25, c);
+    }
+
+    /** As {@link #await(String, long, BooleanSupplier)}, asking every {@code everyMillis} (a status costs the daemon a count of its lag). */
+    static void await(String what, long millis, long everyMillis, BooleanSupplier c) throws InterruptedException {
         long deadline = System.nanoTime() + millis * 1_000_000L;
         while (!c.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 fail("timed out waiting for " + what);
             }
-            Thread.sleep(25);
+            Thread.sleep(everyMillis);
         }
     }
 

@@ -129,6 +129,13 @@ final class NatsServer implements AutoCloseable {
         }
     }
 
+    /** How many messages the stream holds. */
+    long count(String stream) throws Exception {
+        try (Connection c = connect()) {
+            return c.jetStreamManagement().getStreamInfo(stream).getStreamState().getMsgCount();
+        }
+    }
+
     /** Every message the stream holds, in stream order. */
     List<MessageInfo> messages(String stream) throws Exception {
         try (Connection c = connect()) {
