@@ -59,6 +59,8 @@ public final class Forwarder implements Runnable {
     private volatile long skippedBytes;
     private volatile String skipped;
     private volatile long duplicates;
+    /** The end of the last skip counted (forwarder thread). */
+    private long skippedUpTo;
     private long writtenPosition = -1;
     private long lastWriteMillis;
     private long backoffMillis = FIRST_BACKOFF_MILLIS;
@@ -273,7 +275,17 @@ public final class Forwarder implements Runnable {
                 state.configName(), lastError);
     }
 
+    /**
+     * Counts a skip once: a session that fails before the checkpoint passes the gap meets it again
+     * in the next session (or, after a crash, the next run, whose counts come from the checkpoint
+     * written before the skip was noted).
+     */
     private void noteSkipped(long from, long to) {
+        from = Math.max(from, skippedUpTo);
+        if (to <= from) {
+            return;
+        }
+        skippedUpTo = to;
         skippedBytes += to - from;
         skipped = from + ".." + to;
         Logger.error("forward: SKIPPED log positions {}..{} ({} bytes): reclaimed by the disk budget before they were "

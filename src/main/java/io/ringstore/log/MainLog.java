@@ -583,8 +583,9 @@ public final class MainLog implements AutoCloseable {
      * A reason to keep log segments: every segment holding a position at or above
      * {@code floor} stays. A hold that {@code yieldsToBudget} binds retention's ordinary
      * reclaims but not those the disk budget forces ({@link #reclaim(long, long, long, long, boolean)}
-     * with {@code budgetForced}); {@code overridden} is then told which positions went
-     * ({@code from} inclusive, {@code to} exclusive) before the segments are deleted.
+     * with {@code budgetForced}); {@code overridden} is then told, once per such reclaim, which
+     * positions above its floor went ({@code from} inclusive, {@code to} exclusive). {@code name}
+     * says whose it is (for people reading a heap dump or a debugger).
      */
     public record ReclaimHold(String name, java.util.function.LongSupplier floor, boolean yieldsToBudget,
                               Overridden overridden) {}

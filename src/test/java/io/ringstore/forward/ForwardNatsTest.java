@@ -93,13 +93,13 @@ class ForwardNatsTest {
 
     /** Waits until JetStream acknowledged more than it had (the forwarder works again). */
     private static void awaitForwardedBeyond(ForwardDaemon d, long n) throws InterruptedException {
-        await("forwarded beyond " + n, 30_000, () -> forwarded(d) > n);
+        await("forwarded beyond " + n, 60_000, () -> forwarded(d) > n);
     }
 
     /** Waits until the forwarder has everything the store committed. */
     private static StatusResponse awaitCaughtUp(ForwardDaemon d) throws InterruptedException {
         StatusResponse[] last = new StatusResponse[1];
-        await("forwarder caught up", 30_000, () -> {
+        await("forwarder caught up", 60_000, () -> {
             StatusResponse s = d.status();
             last[0] = s;
             return s != null && s.getForwardState().equals("forwarding") && s.getForwardLagEvents() == 0
@@ -216,17 +216,17 @@ class ForwardNatsTest {
                             .get(10, TimeUnit.SECONDS);
                 }
             }
-            await("NATS unreachable in status", 10_000, () -> {
+            await("NATS unreachable in status", 30_000, () -> {
                 StatusResponse s = d.status();
                 return s != null && s.getForwardState().equals("backing-off")
                         && s.getForwardLastError().contains("cannot reach NATS") && s.getForwardLagEvents() == 50;
             });
             nats.start("not-the-password");
-            await("wrong password in status", 15_000,
+            await("wrong password in status", 45_000,
                     () -> d.status().getForwardLastError().contains("refused the credentials"));
             nats.stop();
             nats.start(); // the right password, but no stream yet
-            await("missing stream in status", 15_000,
+            await("missing stream in status", 45_000,
                     () -> d.status().getForwardLastError().contains("JetStream stream 'RS' does not exist"));
             assertTrue(d.status().getForwardLastError().contains("nats stream add RS --subjects 'ringstore.b1.>'"),
                     d.status().getForwardLastError());
@@ -234,6 +234,14 @@ class ForwardNatsTest {
             nats.addStream("RS", Duration.ofMinutes(2));
             StatusResponse end = awaitCaughtUp(d);
             assertEquals(50, end.getForwardEvents());
+            // What `ringstore status` and the JSON socket print; the status line's part.
+            @SuppressWarnings("unchecked")
+            Map<String, Object> shown = (Map<String, Object>) io.ringstore.jsonlines.JsonLines.statusObject(end).get("forward");
+            assertEquals("forwarding", shown.get("state"));
+            assertEquals(50L, ((Number) shown.get("forwarded_events")).longValue());
+            assertEquals(nats.url(), shown.get("url"));
+            assertTrue(d.journal().stream().anyMatch(l -> l.contains("status ") && l.contains("forward=")),
+                    "the status line carries the forwarder's state");
             assertSameEvents(storedEvents(d), nats.messages("RS"));
             List<String> j = d.journal();
             for (String said : List.of("cannot reach NATS", "refused the credentials", "does not exist")) {

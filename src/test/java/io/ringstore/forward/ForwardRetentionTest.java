@@ -115,11 +115,19 @@ class ForwardRetentionTest {
                 assertTrue(s.describe().contains("FORWARD_SKIPPED="), s.describe());
 
                 List<MessageInfo> messages = nats.messages("RS");
-                assertEquals(s.forwarded(), messages.size(), "JetStream holds what was forwarded");
                 Set<String> ids = new HashSet<>();
+                long inSkippedRange = 0;
                 for (MessageInfo m : messages) {
                     assertTrue(ids.add(m.getHeaders().getFirst("Nats-Msg-Id")), "no duplicates");
+                    long p = Long.parseLong(m.getHeaders().getFirst("Ringstore-Position"));
+                    if (p >= held && p < oldest) {
+                        inSkippedRange++;
+                    }
                 }
+                // Publishes in flight when NATS was killed may have been stored without their
+                // acknowledgement reaching us; their segments then went: JetStream has them, the
+                // forwarder counts them as skipped, not forwarded.
+                assertEquals(s.forwarded() + inSkippedRange, messages.size(), "JetStream holds what was forwarded");
                 for (LogRecord r : all(store)) {
                     assertTrue(ids.contains(Subjects.uuid(r.getEventId().toByteArray())),
                             "every event still stored reached JetStream: position " + r.getPosition());
