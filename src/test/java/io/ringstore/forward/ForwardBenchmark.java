@@ -186,6 +186,8 @@ class ForwardBenchmark {
                         (reconnected - up) / 1e9, (caughtUp - reconnected) / 1e9, (caughtUp - up) / 1e9,
                         (atRestart.getForwardLagEvents() + outageRate * (caughtUp - up) / 1e9) / ((caughtUp - reconnected) / 1e9));
             }
+            // The producer ran on while the outage's catch-up was judged: let the forwarder finish.
+            await("caught up at the end", 600_000, 200, () -> d.status().getForwardLagEvents() == 0);
             StatusResponse end = d.status();
             long js = nats.count("RS");
             System.out.printf("BENCH check: forwarded=%d jetstream_messages=%d committed_events=%d%n",
