@@ -18,7 +18,8 @@ final class StatusCommand {
               Prints the daemon's state as one JSON object: committed_position, streams,
               events_appended, force latencies, queue_depth, storage_full, the splitter's state and lag,
               the ack mode, solo or paired (replication), appends waiting for the standbys and why,
-              what the status LEDs show, connections, subscriptions, and what this user may do (access).
+              what the status LEDs show, connections, subscriptions, and what this user may do (access);
+              with NATS forwarding configured, "forward": its state, lag and last error.
 
               --socket PATH    daemon socket (default $RINGSTORE_SOCKET, else /run/ringstore/ringstore.sock)
 
