@@ -21,6 +21,7 @@ final class StatusCommand {
               what the status LEDs show, connections, subscriptions, and what this user may do (access);
               with MQTT in configured, "mqtt": state (connected, connecting, unreachable, refused),
               broker, messages_stored, messages_per_second, failures, replayed, last_error.
+              with NATS forwarding configured, "forward": its state, lag and last error.
 
               --socket PATH    daemon socket (default $RINGSTORE_SOCKET, else /run/ringstore/ringstore.sock)
 

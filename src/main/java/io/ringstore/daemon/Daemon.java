@@ -48,6 +48,8 @@ public final class Daemon {
     private Pi4jLeds leds;
     private LedDriver ledDriver;
     private Thread ledThread;
+    /** NATS JetStream forwarding; null when not configured (or between a rejoin's close and reopen). */
+    private volatile io.ringstore.forward.Forwarder forwarder;
     /** How long a stop waits for a watching thread (LEDs, status) to end. */
     private static final long THREAD_STOP_MILLIS = 5_000;
 
@@ -121,6 +123,7 @@ public final class Daemon {
         // MQTT in: a client of the store like a socket connection; it asks storeRef for the
         // store on every append, so a store reopened to rejoin is used without a restart.
         mqtt = settings.mqtt().enabled() ? io.ringstore.mqtt.MqttIngress.start(settings.mqtt(), storeRef::get) : null;
+        startForwarder(store);
         StatusReporter reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
         addLineParts(reporter);
         Thread reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
@@ -154,6 +157,7 @@ public final class Daemon {
                 reporter.stop();
                 reporterThread.interrupt();
                 join(reporterThread);
+                stopForwarder();
                 storeRef.set(null);
                 try {
                     store.close();
@@ -165,6 +169,7 @@ public final class Daemon {
                     return stopLeds(ExitCodes.IO_ERROR);
                 }
                 addStatusExtras(server);
+                startForwarder(store);
                 reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
                 addLineParts(reporter);
                 reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
@@ -191,6 +196,8 @@ public final class Daemon {
         reporterThread.interrupt();
         join(reporterThread);
         stopLedThread();
+        // Before the store closes: it reads the log, holds it, and writes its checkpoint last.
+        stopForwarder();
         int code = ExitCodes.OK;
         try {
             store.close();
@@ -208,6 +215,7 @@ public final class Daemon {
     private volatile io.ringstore.mqtt.MqttIngress mqtt;
 
     private void addLineParts(StatusReporter reporter) {
+        reporter.addLinePart(this::forwardLinePart);
         if (mqtt != null) {
             reporter.addLinePart(() -> mqtt.status().linePart());
         }
@@ -227,7 +235,32 @@ public final class Daemon {
             if (storeRef.get() != null && storeRef.get().replication() != null) {
                 b.setLedReplica(name(p.get(Led.REPLICA)));
             }
+            io.ringstore.forward.Forwarder f = forwarder;
+            if (f != null) {
+                f.status().writeTo(b);
+            }
         });
+    }
+
+    /** Starts NATS JetStream forwarding when configured (it never stops the daemon from serving). */
+    private void startForwarder(RingStore store) {
+        if (settings.forward() != null) {
+            forwarder = io.ringstore.forward.Forwarder.start(settings.forward(), store, settings.forward().subjects().board());
+        }
+    }
+
+    private void stopForwarder() {
+        io.ringstore.forward.Forwarder f = forwarder;
+        forwarder = null;
+        if (f != null) {
+            f.stop();
+        }
+    }
+
+    /** The forwarder's part of the status line, or null. */
+    private String forwardLinePart() {
+        io.ringstore.forward.Forwarder f = forwarder;
+        return f == null ? null : f.status().describe();
     }
 
     private Map<Led, LedPattern> ledPatterns() {

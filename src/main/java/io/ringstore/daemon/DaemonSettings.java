@@ -37,10 +37,12 @@ import java.util.Set;
  *                    its key material was read and checked at parse time
  * @param shipping    this board's role in log shipping (used only when {@code replication} is enabled)
  * @param mqtt        the MQTT ingress ({@link io.ringstore.mqtt.MqttConfig#OFF} unless mqtt_topics is set)
+ * @param forward     NATS JetStream forwarding, or null when {@code forward_url} is not set
  */
 public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, LedPin> leds, boolean ledsEnabled,
                              long statusIntervalSeconds, Path configFile, ReplicationConfig replication,
-                             Shipping shipping, io.ringstore.mqtt.MqttConfig mqtt) {
+                             Shipping shipping, io.ringstore.mqtt.MqttConfig mqtt,
+                             io.ringstore.forward.ForwardOptions forward) {
 
     /**
      * role, replication_primary, standby_hold_seconds, ack_mode.
@@ -80,7 +82,11 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "leds", "led_write", "led_lag", "led_fault", "led_replica", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
             "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs",
-            "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds"),
+            "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds",
+            // NATS JetStream forwarding (io.ringstore.forward.ForwardOptions)
+            "forward_url", "forward_user", "forward_password", "forward_credentials", "forward_stream",
+            "forward_subject", "forward_board", "forward_batch", "forward_max_in_flight",
+            "forward_max_in_flight_bytes", "forward_ack_timeout_ms", "forward_connect_timeout_ms"),
             io.ringstore.mqtt.MqttConfig.KEYS);
 
     @SafeVarargs
@@ -179,7 +185,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
         }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
                 s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s), shipping(s),
-                io.ringstore.mqtt.MqttConfig.from(s, io.ringstore.mqtt.MqttConfig.hostName()));
+                io.ringstore.mqtt.MqttConfig.from(s, io.ringstore.mqtt.MqttConfig.hostName()),
+                io.ringstore.forward.ForwardOptions.parse(s, io.ringstore.forward.ForwardOptions.hostName()));
     }
 
     /**

@@ -212,7 +212,26 @@ public final class JsonLines {
             mqtt.put("last_error", s.getMqttLastError().isEmpty() ? null : s.getMqttLastError());
             m.put("mqtt", mqtt);
         }
+        if (!s.getForwardState().isEmpty()) {
+            m.put("forward", forwardObject(s));
+        }
         return m;
+    }
+
+    /** NATS JetStream forwarding (StatusResponse 190-199), as {@code status} shows it. */
+    static Map<String, Object> forwardObject(StatusResponse s) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("state", s.getForwardState());
+        f.put("url", s.getForwardUrl());
+        f.put("position", s.getForwardPosition());
+        f.put("forwarded_events", s.getForwardEvents());
+        f.put("lag_events", s.getForwardLagEvents());
+        f.put("lag_bytes", s.getForwardLagBytes());
+        f.put("lag_seconds", Math.round(s.getForwardLagSeconds() * 10) / 10.0);
+        f.put("last_error", s.getForwardLastError().isEmpty() ? null : s.getForwardLastError());
+        f.put("skipped_bytes", s.getForwardSkippedBytes());
+        f.put("skipped", s.getForwardSkippedRange().isEmpty() ? null : s.getForwardSkippedRange());
+        return f;
     }
 
     /** A stream's limits line ({@code ringstore limits STREAM} and the socket's get_limits answer). */

@@ -71,8 +71,14 @@ public final class MainLog implements AutoCloseable {
      * where the logs part on its next hello.
      */
     private volatile long writtenPosition;
-    /** Reclaim never deletes a segment a standby still needs (see {@link #setReclaimFloor}). */
-    private volatile java.util.function.LongSupplier reclaimFloor = () -> Long.MAX_VALUE;
+    /**
+     * Who keeps log segments from reclaim, each from its own floor: replication (a standby still
+     * reads them, see {@link #setReclaimFloor}) and connectors such as the NATS forwarder (see
+     * {@link #hold}). Reclaim keeps everything from the lowest floor on.
+     */
+    private final java.util.concurrent.CopyOnWriteArrayList<ReclaimHold> holds = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Replication's hold, replaced by each {@link #setReclaimFloor}; null until then. */
+    private ReclaimHold replicationHold;
 
     MainLog(Path dir, StorageIo io, long segmentSize, ConcurrentSkipListMap<Long, Segment> segments,
             Segment current, long writeOffset, boolean sealed) {
@@ -561,9 +567,100 @@ public final class MainLog implements AutoCloseable {
         publishWritten();
     }
 
-    /** Segments from this base on are kept by reclaim: a standby still needs them. */
-    public void setReclaimFloor(java.util.function.LongSupplier floor) {
-        this.reclaimFloor = floor;
+    /**
+     * Segments from this base on are kept by reclaim: a standby still needs them. Replication's
+     * hold: it binds every reclaim, the disk budget's too (replaces the previous one).
+     */
+    public synchronized void setReclaimFloor(java.util.function.LongSupplier floor) {
+        if (replicationHold != null) {
+            holds.remove(replicationHold);
+        }
+        replicationHold = new ReclaimHold("replication", floor, false, null);
+        holds.add(replicationHold);
+    }
+
+    /**
+     * A reason to keep log segments: every segment holding a position at or above
+     * {@code floor} stays. A hold that {@code yieldsToBudget} binds retention's ordinary
+     * reclaims but not those the disk budget forces ({@link #reclaim(long, long, long, long, boolean)}
+     * with {@code budgetForced}); {@code overridden} is then told, once per such reclaim, which
+     * positions above its floor went ({@code from} inclusive, {@code to} exclusive). {@code name}
+     * says whose it is (for people reading a heap dump or a debugger).
+     */
+    public record ReclaimHold(String name, java.util.function.LongSupplier floor, boolean yieldsToBudget,
+                              Overridden overridden) {}
+
+    /** Told which positions the disk budget reclaimed above a yielding hold's floor. */
+    @FunctionalInterface
+    public interface Overridden {
+        void reclaimed(long from, long to);
+    }
+
+    /** Adds a hold (see {@link ReclaimHold}); {@link #release} takes it away. */
+    public ReclaimHold hold(String name, java.util.function.LongSupplier floor, boolean yieldsToBudget,
+                            Overridden overridden) {
+        ReclaimHold h = new ReclaimHold(name, floor, yieldsToBudget, overridden);
+        holds.add(h);
+        return h;
+    }
+
+    public void release(ReclaimHold hold) {
+        holds.remove(hold);
+    }
+
+    /** The lowest floor of the holds that bind this reclaim. */
+    private long floor(boolean budgetForced) {
+        long floor = Long.MAX_VALUE;
+        for (ReclaimHold h : holds) {
+            if (!(budgetForced && h.yieldsToBudget())) {
+                floor = Math.min(floor, h.floor().getAsLong());
+            }
+        }
+        return floor;
+    }
+
+    /**
+     * Counts the records in {@code [from, to)} ({@code from} a record's position, or 0 for the
+     * oldest stored), reading only their length words: a connector's lag in events. Stops at
+     * {@code to}, at the committed position, or after {@code max} records. Any thread; 0 when
+     * the segments are reclaimed meanwhile.
+     */
+    public long countRecords(long from, long to, long max) {
+        long limit = Math.min(to, committedPosition);
+        long count = 0;
+        try {
+            long position = Math.max(from, oldestPosition());
+            while (position < limit && count < max) {
+                Map.Entry<Long, Segment> e = segments.floorEntry(position);
+                if (e == null) {
+                    return count;
+                }
+                Segment seg = e.getValue();
+                MemorySegment m = seg.mapping();
+                long at = Math.max(position - seg.base(), SegmentHeader.LENGTH);
+                long end = Math.min(limit - seg.base(), seg.limitOffset());
+                boolean sealedHere = false;
+                while (at < end && count < max) {
+                    int length = RecordFrame.lengthAt(m, at);
+                    if (length == RecordFrame.SEAL) {
+                        sealedHere = true;
+                        break;
+                    }
+                    if (length <= 0) {
+                        return count;
+                    }
+                    at += RecordFrame.frameLength(length);
+                    count++;
+                }
+                if (!sealedHere && at < seg.limitOffset() && seg.base() + at >= limit) {
+                    return count;
+                }
+                position = seg.base() + seg.size() + SegmentHeader.LENGTH;
+            }
+        } catch (IllegalStateException | java.util.NoSuchElementException e) {
+            // Reclaimed (unmapped) while we counted.
+        }
+        return count;
     }
 
     // ------------------------------------------------------------------ reader side
@@ -731,10 +828,23 @@ public final class MainLog implements AutoCloseable {
      * @return the segments deleted
      */
     public List<Path> reclaim(long safePosition, long retainMillis, long retainBytes, long nowMillis) throws IOException {
+        return reclaim(safePosition, retainMillis, retainBytes, nowMillis, false);
+    }
+
+    /**
+     * As {@link #reclaim(long, long, long, long)}; {@code budgetForced}: the disk budget needs the
+     * room, so holds that yield to it (connectors) do not bind, and each is told what went above
+     * its floor. Replication's hold binds either way.
+     */
+    public List<Path> reclaim(long safePosition, long retainMillis, long retainBytes, long nowMillis,
+                              boolean budgetForced) throws IOException {
         List<Path> deleted = new ArrayList<>();
         // A connected standby (or one gone for less than its hold time) still reads from its
-        // durable position: those segments stay, whatever retention wants.
-        safePosition = Math.min(safePosition, reclaimFloor.getAsLong());
+        // durable position: those segments stay, whatever retention wants. A connector's hold
+        // (the forwarder's checkpoint) binds too, unless the disk budget forces the reclaim.
+        safePosition = Math.min(safePosition, floor(budgetForced));
+        long overriddenFrom = oldestPositionOrZero();
+        long overriddenTo = -1;
         while (segments.size() > 1) {
             Map.Entry<Long, Segment> oldest = segments.firstEntry();
             Segment seg = oldest.getValue();
@@ -749,6 +859,9 @@ public final class MainLog implements AutoCloseable {
             if (!old && !beyondBytes) {
                 break;
             }
+            if (budgetForced) {
+                overriddenTo = next.getKey() + SegmentHeader.LENGTH;
+            }
             // Readers find segments through the map: take it out first, then unmap (a reader
             // still inside it gets IllegalStateException, turned into "position reclaimed").
             segments.remove(seg.base());
@@ -758,6 +871,15 @@ public final class MainLog implements AutoCloseable {
         }
         if (!deleted.isEmpty()) {
             io.forceDirectory(dir);
+        }
+        if (overriddenTo > 0) {
+            // Once per reclaim: each yielding hold learns the positions that went above its floor.
+            for (ReclaimHold h : holds) {
+                long hf = h.yieldsToBudget() ? h.floor().getAsLong() : Long.MAX_VALUE;
+                if (hf < overriddenTo && h.overridden() != null) {
+                    h.overridden().reclaimed(Math.max(overriddenFrom, hf), overriddenTo);
+                }
+            }
         }
         return deleted;
     }

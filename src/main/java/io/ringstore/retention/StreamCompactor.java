@@ -203,7 +203,7 @@ public final class StreamCompactor {
 
     private void reclaimOverLowWater(long now) throws IOException {
         // 1. log segments split and past retention.
-        int n = reclaimLog(p.retainMillis(), p.retainBytes(), now);
+        int n = reclaimLog(p.retainMillis(), p.retainBytes(), now, false);
         if (n > 0) {
             logSegmentsByRetention += n;
             note('L');
@@ -215,7 +215,7 @@ public final class StreamCompactor {
         // second copy of what the stream files hold, and refusing appends while it is kept would
         // be wrong. Step 3 runs now; step 2 goes on.
         if (budget.projectedBytes() + budget.headroomBytes() + p.log().segmentSize() > budget.budgetBytes()) {
-            int early = reclaimLog(0, 0, now);
+            int early = reclaimLog(0, 0, now, true);
             if (early > 0) {
                 logSegmentsEarly += early;
                 note('F');
@@ -240,7 +240,7 @@ public final class StreamCompactor {
             return;
         }
         // 3. split log still inside retention.
-        int early = reclaimLog(0, 0, now);
+        int early = reclaimLog(0, 0, now, true);
         if (early > 0) {
             logSegmentsEarly += early;
             note('E');
@@ -248,9 +248,13 @@ public final class StreamCompactor {
         }
     }
 
-    private int reclaimLog(long retainMillis, long retainBytes, long now) throws IOException {
+    /**
+     * {@code budgetForced}: steps 3 and the early step at the refusal point, where the budget
+     * needs the room; connectors' holds (the forwarder's checkpoint) yield then, and say so.
+     */
+    private int reclaimLog(long retainMillis, long retainBytes, long now, boolean budgetForced) throws IOException {
         long safe = Math.min(p.splitPosition().getAsLong(), p.tableCheckpointPosition().getAsLong());
-        return p.log().reclaim(safe, retainMillis, retainBytes, now).size();
+        return p.log().reclaim(safe, retainMillis, retainBytes, now, budgetForced).size();
     }
 
     private void note(char step) {

@@ -57,7 +57,7 @@ public final class StatusReporter implements Runnable {
         return text;
     }
 
-    /** Parts the daemon's connectors add at the end of every status line (e.g. {@code mqtt=connected ...}). */
+    /** Parts the daemon's connectors add at the end of every status line (e.g. {@code mqtt=connected ...}, {@code forward=forwarding ...}); null or empty: none now. */
     private final java.util.List<Supplier<String>> lineParts = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public void addLinePart(Supplier<String> part) {
