@@ -352,7 +352,7 @@ public final class Failover implements AutoCloseable {
                     + after.inSync() + (after.inSync().equals(p.inSync()) ? "" : " (not as proposed: the state moved on)"));
             GroupState now = newest;
             if (now.primary().equals(me) && now.epoch() == myEpoch()) {
-                progress.requireOnly(keeper.step(System.nanoTime(), now, replication.held(), held, false).required());
+                progress.requireOnly(keeper.required(now));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
