@@ -76,6 +76,7 @@ class FailoverTest {
                     assertEquals(io.ringstore.replication.AckMode.REPLICA_MEMORY, r.ackMode());
                     acked.add(id(n));
                 }
+                String leader = b.voters[0].leader();
                 long closedAt = System.nanoTime();
                 b.stopBoard(0);
                 b.stopVoter(0);
@@ -92,7 +93,7 @@ class FailoverTest {
                 System.out.println("failover run " + run + ": primary closed -> first acknowledged append on "
                         + b.names[at] + " in " + tookMillis + " ms (epoch " + s.epoch() + "; W "
                         + b.failovers[at].takeoverWaitMillis() + " ms, failover_after "
-                        + FailoverBoards.OPTIONS.failoverAfterMillis() + " ms)");
+                        + FailoverBoards.OPTIONS.failoverAfterMillis() + " ms; group leader when closed: " + leader + ")");
                 assertEquals(2, s.epoch(), "the next epoch");
                 assertEquals(b.names[at], s.primary());
                 assertEquals(2, primary.replication().history().currentEpoch(), "promoted into the group's epoch");
