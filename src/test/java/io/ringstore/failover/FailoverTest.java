@@ -245,6 +245,21 @@ class FailoverTest {
             RingStoreException promote = assertThrows(RingStoreException.class, () -> b.stores[1].promote(true));
             assertTrue(promote.getMessage().contains("automatic failover is on"), promote.getMessage());
 
+            // What status shows on each board.
+            await("b1 sees b2 in its ack path", 5_000, () -> b.failovers[0].status().ackWaitsFor().equals(List.of("b2")));
+            io.ringstore.protocol.v1.FailoverStatus p = b.failovers[0].status().toProto();
+            assertEquals("primary", p.getRole());
+            assertEquals(1, p.getEpoch());
+            assertTrue(p.getLeaseValid() && p.getLeaseRemainingMillis() > 0, p.toString());
+            assertEquals(List.of("b1", "b2"), p.getInSyncList());
+            assertEquals(java.util.Map.of("b2", true, "w3", true), p.getVotersReachableMap());
+            assertTrue(List.of("b1", "b2", "w3").contains(p.getLeader()), p.toString());
+            FailoverStatus standby = b.failovers[1].status();
+            assertTrue(standby.promotable(), standby.toString());
+            assertEquals("standby", standby.role());
+            assertTrue(b.failovers[0].status().describe().startsWith("failover: primary epoch=1 leader="),
+                    b.failovers[0].status().describe());
+
             b.stopBoard(1);
             long stopped = System.nanoTime();
             List<GroupState> seenAtAck = new ArrayList<>();
