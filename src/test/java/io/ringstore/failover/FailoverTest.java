@@ -352,4 +352,48 @@ class FailoverTest {
             assertTrue(inSyncChanges.size() <= 3, "b3 dropped at most once (and maybe re-added): " + inSyncChanges);
         }
     }
+
+    /**
+     * A measurement, not run by default ({@code -Dringstore.failover.leaderloss=true}): how long
+     * the primary's acknowledgements stall when the group's leader goes away and it is not the
+     * primary's own voter (the lease cannot be renewed until a new leader answers).
+     */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "ringstore.failover.leaderloss", matches = "true")
+    void measureTheAckStallWhenTheGroupLeaderThatIsNotThePrimaryGoesAway() throws Exception {
+        try (FailoverBoards b = new FailoverBoards(dir, 3, new boolean[] {false, false, true}, false, false)) {
+            for (int i = 0; i < 3; i++) {
+                b.startVoter(i);
+            }
+            b.startBoard(0, Role.PRIMARY);
+            b.startBoard(1, Role.STANDBY);
+            awaitInSync(b, "b1", 2);
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong last = new AtomicLong(System.nanoTime());
+            AtomicLong maxGap = new AtomicLong();
+            List<ErrorCode> failed = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread appender = Thread.ofPlatform().start(() -> {
+                for (int n = 0; !stop.get(); n++) {
+                    try {
+                        b.stores[0].append("sensor", ExpectedVersion.ANY, List.of(event(n))).join();
+                        long now = System.nanoTime();
+                        maxGap.accumulateAndGet(now - last.getAndSet(now), Math::max);
+                    } catch (CompletionException e) {
+                        failed.add(e.getCause() instanceof RingStoreException r ? r.code() : null);
+                    }
+                }
+            });
+            Thread.sleep(1_000);
+            String leader = b.voters[0].leader();
+            int gone = leader.equals("b2") ? 1 : 2;
+            System.out.println("leader loss: the leader is " + leader + "; closing voter " + b.names[gone]);
+            maxGap.set(0);
+            b.stopVoter(gone);
+            Thread.sleep(10_000);
+            stop.set(true);
+            appender.join(10_000);
+            System.out.println("leader loss: longest gap between acknowledgements on b1 " + maxGap.get() / 1_000_000
+                    + " ms; failed appends " + failed + "; new leader " + b.voters[0].leader());
+        }
+    }
 }
