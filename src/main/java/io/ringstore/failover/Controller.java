@@ -91,6 +91,15 @@ public final class Controller implements AutoCloseable {
             }
             try {
                 long now = System.nanoTime();
+                // Followed on every voter, leading or not: a voter that becomes leader knows when
+                // the epoch was committed and the in-sync set before it.
+                GroupState state = group.committed();
+                if (state.epoch() != epochSeen) {
+                    previous = seen == null || epochSeen < 0 ? null : new Previous(seen.epoch(), seen.inSync());
+                    epochSeen = state.epoch();
+                    epochSeenAt = now;
+                }
+                seen = state;
                 if (!group.isLeader()) {
                     leading = false;
                     continue;
@@ -100,13 +109,6 @@ public final class Controller implements AutoCloseable {
                     leaderSince = now;
                     Logger.info("failover: voter {} leads the group: deciding from the beats it sees from now on", voter);
                 }
-                GroupState state = group.committed();
-                if (state.epoch() != epochSeen) {
-                    previous = seen == null || epochSeen < 0 ? null : new Previous(seen.epoch(), seen.inSync());
-                    epochSeen = state.epoch();
-                    epochSeenAt = now;
-                }
-                seen = state;
                 Decision d = decide(state, group.beatsSeen(), (now - leaderSince) / 1_000_000,
                         (now - epochSeenAt) / 1_000_000, previous, options);
                 act(state, d);
