@@ -73,6 +73,10 @@ public final class Daemon {
 
     /** Runs until SIGTERM/SIGINT; returns the process exit code. */
     public int run() {
+        if (settings.witness()) {
+            // A voter that holds no events: none of what follows (store, writer, splitter) runs.
+            return new WitnessDaemon(settings, notify, stopRequested, ready, handleSignals).run();
+        }
         StoreConfig sc = settings.store();
         Logger.info("starting: config={} data={} socket={} segmentSize={} durability={} ack={} splitter={}",
                 settings.configFile() == null ? "none" : settings.configFile(), sc.dataDir(), settings.server().socket(),
