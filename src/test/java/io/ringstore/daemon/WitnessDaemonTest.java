@@ -92,8 +92,10 @@ class WitnessDaemonTest {
 
         // --- the witness alone ------------------------------------------------------------
         long started = System.nanoTime();
+        // As systemd/ringstore-witness.conf runs it.
         Process witness = start("w", List.of("-Xms8m", "-Xmx32m", "-XX:MaxMetaspaceSize=48m",
-                "-XX:ReservedCodeCacheSize=24m", "-XX:+UseSerialGC", "-XX:-UsePerfData"),
+                "-XX:ReservedCodeCacheSize=24m", "-XX:MaxDirectMemorySize=8m", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:-UsePerfData"),
                 "--role", "witness", "--data", wData.toString(), "--socket", wSocket.toString(), "--leds", "off",
                 "--status-interval-seconds", "1", "--group-voters", votersFlag, "--group-listen", "127.0.0.1:" + pw,
                 "--replication-key-store", keys.resolve("w/w.p12").toString(),
@@ -191,7 +193,7 @@ class WitnessDaemonTest {
         assertFalse(Files.exists(wData.resolve("log")));
         System.out.println("witness: ready " + readyMillis + " ms after start; RSS " + rssWithGroupKb / 1024
                 + " MiB in a group of a witness and two in-process voters, " + rssKb / 1024
-                + " MiB with two data daemons (-Xmx32m, serial GC)");
+                + " MiB with two data daemons (-Xmx32m, serial GC, C1 only, MALLOC_ARENA_MAX=2)");
     }
 
     private String[] dataBoard(String me, String peer, int peerReplication, int replication, Path socket, String votersFlag,
@@ -242,7 +244,9 @@ class WitnessDaemonTest {
         cmd.addAll(jvm);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.ringstore.cli.Main", "serve"));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("MALLOC_ARENA_MAX", "2");
+        Process p = pb.start();
         ConcurrentLinkedQueue<String> out = new ConcurrentLinkedQueue<>();
         synchronized (output) {
             output.put(board, out);
