@@ -46,6 +46,7 @@ public final class Wire {
             case REQUEST_ID_INVALID -> io.ringstore.protocol.v1.ErrorCode.REQUEST_ID_INVALID;
             case TOO_MANY_SUBSCRIPTIONS -> io.ringstore.protocol.v1.ErrorCode.TOO_MANY_SUBSCRIPTIONS;
             case REPLICA_UNAVAILABLE -> io.ringstore.protocol.v1.ErrorCode.REPLICA_UNAVAILABLE;
+            case NO_QUORUM -> io.ringstore.protocol.v1.ErrorCode.NO_QUORUM;
         };
     }
 
@@ -68,6 +69,7 @@ public final class Wire {
             case REQUEST_ID_INVALID -> ErrorCode.REQUEST_ID_INVALID;
             case TOO_MANY_SUBSCRIPTIONS -> ErrorCode.TOO_MANY_SUBSCRIPTIONS;
             case REPLICA_UNAVAILABLE -> ErrorCode.REPLICA_UNAVAILABLE;
+            case NO_QUORUM -> ErrorCode.NO_QUORUM;
             case STORAGE_ERROR, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> ErrorCode.STORAGE_ERROR;
         };
     }
