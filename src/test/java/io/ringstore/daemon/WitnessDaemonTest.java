@@ -176,7 +176,14 @@ class WitnessDaemonTest {
         assertEquals("a", fromStandby.primaryBoard());
         assertEquals("127.0.0.1:" + ra, fromStandby.primaryAddress());
         // The primary acknowledges, saying in which epoch (JSON lines show AppendResponse.epoch).
-        String ack = jsonLine(dir.resolve("a-run/json.sock"), "{\"op\":\"append\",\"stream\":\"s\",\"type\":\"t\",\"data\":1}");
+        String ack = null;
+        for (long until = System.nanoTime() + 30_000_000_000L; ack == null || ack.contains("NO_QUORUM"); ) {
+            // A primary acknowledges once the group answered its first beat (its lease): until then NO_QUORUM.
+            ack = jsonLine(dir.resolve("a-run/json.sock"), "{\"op\":\"append\",\"stream\":\"s\",\"type\":\"t\",\"data\":1}");
+            if (ack.contains("NO_QUORUM") && System.nanoTime() > until) {
+                fail("the primary never got its lease: " + ack);
+            }
+        }
         assertTrue(ack.contains("\"version\":0") && ack.contains("\"epoch\":0"), ack);
         awaitLine("a", l -> l.startsWith("<6>status ") && l.contains(" group=leader:") && l.contains(" voters=3/3"), 30_000);
         awaitLine("w", l -> l.startsWith("<6>status role=witness board=w group=leader:") && l.contains("voters=3/3"), 30_000);
