@@ -53,6 +53,19 @@ final class StatusCommand {
                 b.append("  voter ").append(v).append('\n');
             }
         }
+        if (s.hasFailover()) {
+            var f = s.getFailover();
+            b.append("failover: ").append(f.getRole()).append(" in epoch ").append(f.getEpoch());
+            if (f.getRole().equals("primary")) {
+                b.append(", lease ").append(f.getLeaseValid() ? f.getLeaseRemainingMillis() + " ms left" : "NONE (appends wait)")
+                        .append(", acks wait for ").append(f.getAckWaitsForList().isEmpty() ? "no standby"
+                                : String.join(",", f.getAckWaitsForList()));
+            } else {
+                b.append(f.getPromotable() ? ", promotable" : ", not promotable: " + f.getNotPromotableBecause());
+            }
+            b.append('\n').append("last decision (").append(f.getLastDecisionAgeMillis() / 1000).append(" s ago): ")
+                    .append(f.getLastDecision()).append('\n');
+        }
         for (String p : s.getReplicationPeersList()) {
             b.append("  ").append(p).append('\n');
         }

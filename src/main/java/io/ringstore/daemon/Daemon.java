@@ -234,8 +234,9 @@ public final class Daemon {
         Logger.info("group: board={} voters={} listen={} election_timeout_ms={} failover_after_ms={} primary_lease_ms={}",
                 g.board(), g.voters(), g.listen(), g.electionTimeoutMillis(), g.failoverAfterMillis(), g.primaryLeaseMillis());
         if (settings.store().ackMode() == io.ringstore.replication.AckMode.LOCAL) {
-            Logger.warn("group: ack_mode is local: a failover loses what the old primary acknowledged and had not "
-                    + "shipped (it is set aside in that board's diverged/ when it returns)");
+            Logger.warn("group: ack_mode is local: no automatic failover (a local primary promises nothing about what "
+                    + "its standbys hold, so the group never promotes one); the lease still stops a primary cut off "
+                    + "from the voters. Use replica-memory or replica-durable for failover");
         }
         return true;
     }
@@ -293,6 +294,10 @@ public final class Daemon {
             GroupStatus g = groupStatus;
             if (g != null) {
                 g.fill(b);
+            }
+            Failover f = failover;
+            if (f != null) {
+                b.setFailover(f.status().toProto());
             }
         });
     }

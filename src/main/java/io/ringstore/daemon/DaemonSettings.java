@@ -215,7 +215,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
                 }
             }
         } else {
-            group.checkDataBoard(s, replication, shipping.ackMode(), replicaAckTimeoutMillis);
+            group.checkDataBoard(s, replication, replicaAckTimeoutMillis);
         }
         group = group.withKeys(s.path("replication_key_store", null), s.path("replication_peer_certs", null));
         try {

@@ -2,7 +2,6 @@ package io.ringstore.daemon;
 
 import io.ringstore.config.Settings;
 import io.ringstore.failover.FailoverOptions;
-import io.ringstore.replication.AckMode;
 import io.ringstore.replication.ReplicationConfig;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -154,7 +153,7 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
      * be voters), an ack mode the group's in-sync set means something for, and an in-sync drop
      * that comes before an append's wait runs out.
      */
-    void checkDataBoard(Settings s, ReplicationConfig replication, AckMode mode, long replicaAckTimeoutMillis)
+    void checkDataBoard(Settings s, ReplicationConfig replication, long replicaAckTimeoutMillis)
             throws Settings.BadSetting {
         if (!replication.enabled()) {
             throw s.bad("group_voters", "is set but replication is not: a data board in a group ships its log to the "
@@ -175,7 +174,8 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
             throw s.bad("group_listen", "uses the replication port " + listen.getPort() + ": the group needs a port of its "
                     + "own (e.g. " + DEFAULT_PORT + ")");
         }
-        if (mode != AckMode.LOCAL && inSyncDropAfterMillis >= replicaAckTimeoutMillis) {
+        // In every mode: the lease holds local appends for up to the same bound (Failover checks it too).
+        if (inSyncDropAfterMillis >= replicaAckTimeoutMillis) {
             throw s.bad("insync_drop_after_ms", "must be below replica_ack_timeout_ms (" + replicaAckTimeoutMillis
                     + "): an append waiting for a standby would fail before the group could drop that standby "
                     + "from the in-sync set");

@@ -203,6 +203,21 @@ public final class JsonLines {
         if (!s.getGroupBoard().isEmpty()) {
             m.put("group", groupObject(s));
         }
+        if (s.hasFailover()) {
+            var f = s.getFailover();
+            Map<String, Object> fo = new LinkedHashMap<>();
+            fo.put("role", f.getRole());
+            fo.put("epoch", f.getEpoch());
+            fo.put("lease_valid", f.getLeaseValid());
+            fo.put("lease_remaining_ms", f.getLeaseRemainingMillis());
+            fo.put("ack_waits_for", f.getAckWaitsForList());
+            fo.put("promotable", f.getPromotable());
+            fo.put("not_promotable_because", f.getNotPromotableBecause().isEmpty() ? null : f.getNotPromotableBecause());
+            fo.put("last_decision", f.getLastDecision());
+            fo.put("last_decision_age_ms", f.getLastDecisionAgeMillis());
+            fo.put("no_quorum_failures", f.getNoQuorumFailures());
+            m.put("failover", fo);
+        }
         m.put("connections", s.getConnections());
         m.put("subscriptions", s.getSubscriptions());
         m.put("access", s.getAccess().name().replace("ACCESS_", "").toLowerCase(Locale.ROOT).replace('_', '-'));

@@ -152,8 +152,9 @@ class GroupConfigTest {
         assertTrue(samePort.contains("uses the replication port 7411"), samePort);
         String drop = refused(dataBoard("--insync-drop-after-ms", "5000"));
         assertTrue(drop.contains("must be below replica_ack_timeout_ms (5000)"), drop);
-        // local: the group still fails over, and no append waits for the in-sync set.
-        assertEquals("a", parse(dataBoard("--ack-mode", "local", "--insync-drop-after-ms", "9000")).group().board());
+        // local is allowed (no automatic failover: the group never finds a standby safe to promote).
+        assertEquals("a", parse(dataBoard("--ack-mode", "local")).group().board());
+        assertTrue(refused(dataBoard("--ack-mode", "local", "--insync-drop-after-ms", "9000")).contains("insync_drop_after_ms"));
         // A peer certificate missing: refused at start, naming the file.
         Path certs = Files.createDirectories(tmp.resolve("a-no-w"));
         Files.copy(keys.resolve("a/peers/b.crt"), certs.resolve("b.crt"));

@@ -166,8 +166,14 @@ class FailoverTest {
             Thread appender = Thread.ofPlatform().start(() -> {
                 for (int n = 0; !stop.get(); n++) {
                     try {
-                        b.stores[0].append("sensor", ExpectedVersion.ANY, List.of(event(n))).join();
-                        lastAck.set(System.nanoTime());
+                        // Timed on the acknowledging thread as the answer is released (the
+                        // appender thread's own wake-up could come later on a busy machine).
+                        b.stores[0].append("sensor", ExpectedVersion.ANY, List.of(event(n)))
+                                .whenComplete((r, e) -> {
+                                    if (e == null) {
+                                        lastAck.set(System.nanoTime());
+                                    }
+                                }).join();
                         acked.incrementAndGet();
                         ackedIds.add(id(n));
                     } catch (CompletionException e) {
@@ -210,8 +216,10 @@ class FailoverTest {
                     + FailoverBoards.OPTIONS.leaseMillis() + " ms); first ack on " + b.names[at] + " "
                     + (firstNewAck - isolated) / 1_000_000 + " ms after; it waited "
                     + b.failovers[at].lastTakeoverWaitMillis() + " ms (W " + b.failovers[at].takeoverWaitMillis() + " ms)");
-            // 50 ms: the stretch between the lease check and the future's completion on a loaded 2-core machine.
-            assertTrue(lastOld - isolated < leaseNanos + 50_000_000L,
+            // The lease was granted on a beat sent before the isolation, so it ended within lease_ms
+            // of it; 100 ms more for the stretch between the lease check and the completion (the
+            // window AckReleaser#gateOpens names) on a loaded 2-core machine.
+            assertTrue(lastOld - isolated < leaseNanos + 100_000_000L,
                     "b1 acknowledged " + (lastOld - isolated) / 1_000_000 + " ms after it lost the voters");
             assertTrue(firstNewAck > lastOld, "no overlap");
             assertTrue(b.failovers[at].lastTakeoverWaitMillis() >= b.failovers[at].takeoverWaitMillis(),
@@ -244,6 +252,21 @@ class FailoverTest {
             assertTrue(solo.getMessage().contains("automatic failover is on"), solo.getMessage());
             RingStoreException promote = assertThrows(RingStoreException.class, () -> b.stores[1].promote(true));
             assertTrue(promote.getMessage().contains("automatic failover is on"), promote.getMessage());
+
+            // What status shows on each board.
+            await("b1 sees b2 in its ack path", 5_000, () -> b.failovers[0].status().ackWaitsFor().equals(List.of("b2")));
+            io.ringstore.protocol.v1.FailoverStatus p = b.failovers[0].status().toProto();
+            assertEquals("primary", p.getRole());
+            assertEquals(1, p.getEpoch());
+            assertTrue(p.getLeaseValid() && p.getLeaseRemainingMillis() > 0, p.toString());
+            assertEquals(List.of("b1", "b2"), p.getInSyncList());
+            assertEquals(java.util.Map.of("b2", true, "w3", true), p.getVotersReachableMap());
+            assertTrue(List.of("b1", "b2", "w3").contains(p.getLeader()), p.toString());
+            FailoverStatus standby = b.failovers[1].status();
+            assertTrue(standby.promotable(), standby.toString());
+            assertEquals("standby", standby.role());
+            assertTrue(b.failovers[0].status().describe().startsWith("failover: primary epoch=1 leader="),
+                    b.failovers[0].status().describe());
 
             b.stopBoard(1);
             long stopped = System.nanoTime();
@@ -327,6 +350,50 @@ class FailoverTest {
             assertTrue(acked.get() > 0);
             assertEquals(1, b.newest().epoch(), "no failover");
             assertTrue(inSyncChanges.size() <= 3, "b3 dropped at most once (and maybe re-added): " + inSyncChanges);
+        }
+    }
+
+    /**
+     * A measurement, not run by default ({@code -Dringstore.failover.leaderloss=true}): how long
+     * the primary's acknowledgements stall when the group's leader goes away and it is not the
+     * primary's own voter (the lease cannot be renewed until a new leader answers).
+     */
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "ringstore.failover.leaderloss", matches = "true")
+    void measureTheAckStallWhenTheGroupLeaderThatIsNotThePrimaryGoesAway() throws Exception {
+        try (FailoverBoards b = new FailoverBoards(dir, 3, new boolean[] {false, false, true}, false, false)) {
+            for (int i = 0; i < 3; i++) {
+                b.startVoter(i);
+            }
+            b.startBoard(0, Role.PRIMARY);
+            b.startBoard(1, Role.STANDBY);
+            awaitInSync(b, "b1", 2);
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong last = new AtomicLong(System.nanoTime());
+            AtomicLong maxGap = new AtomicLong();
+            List<ErrorCode> failed = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread appender = Thread.ofPlatform().start(() -> {
+                for (int n = 0; !stop.get(); n++) {
+                    try {
+                        b.stores[0].append("sensor", ExpectedVersion.ANY, List.of(event(n))).join();
+                        long now = System.nanoTime();
+                        maxGap.accumulateAndGet(now - last.getAndSet(now), Math::max);
+                    } catch (CompletionException e) {
+                        failed.add(e.getCause() instanceof RingStoreException r ? r.code() : null);
+                    }
+                }
+            });
+            Thread.sleep(1_000);
+            String leader = b.voters[0].leader();
+            int gone = leader.equals("b2") ? 1 : 2;
+            System.out.println("leader loss: the leader is " + leader + "; closing voter " + b.names[gone]);
+            maxGap.set(0);
+            b.stopVoter(gone);
+            Thread.sleep(10_000);
+            stop.set(true);
+            appender.join(10_000);
+            System.out.println("leader loss: longest gap between acknowledgements on b1 " + maxGap.get() / 1_000_000
+                    + " ms; failed appends " + failed + "; new leader " + b.voters[0].leader());
         }
     }
 }
