@@ -14,8 +14,10 @@ import java.util.Map;
  * @param listen                where this voter listens for the other voters ({@code group_listen})
  * @param stateDir              Raft's persisted state (term, vote, log, snapshot); a witness has one too
  * @param sockets               TLS (daemon) or plain (tests), as for replication
- * @param electionTimeoutMillis a follower that hears no leader this long starts a (pre-)vote; seconds, for Wi-Fi
- * @param heartbeatMillis       how often the leader sends heartbeats
+ * @param electionTimeoutMillis a follower that hears no leader this long starts a pre-vote; seconds, for Wi-Fi
+ *                              (MicroRaft 0.7 counts it in whole seconds: rounded up)
+ * @param heartbeatMillis       how often the transport pings each voter (drives {@link VoterGroup#votersReachable()});
+ *                              the Raft leader's own heartbeat is this rounded to whole seconds, at least 1 s
  * @param requestTimeoutMillis  bound on a propose or beat before it fails with {@link GroupUnavailableException}
  */
 public record GroupOptions(String board, Map<String, InetSocketAddress> voters, InetSocketAddress listen, Path stateDir,
@@ -24,6 +26,13 @@ public record GroupOptions(String board, Map<String, InetSocketAddress> voters, 
     public static final long DEFAULT_ELECTION_TIMEOUT_MILLIS = 3000;
     public static final long DEFAULT_HEARTBEAT_MILLIS = 500;
     public static final long DEFAULT_REQUEST_TIMEOUT_MILLIS = 5000;
+
+    /** With the default timing: election 3 s, heartbeat 0.5 s, requests 5 s. */
+    public static GroupOptions withDefaults(String board, Map<String, InetSocketAddress> voters, InetSocketAddress listen,
+                                            Path stateDir, ReplicationSockets sockets) {
+        return new GroupOptions(board, voters, listen, stateDir, sockets, DEFAULT_ELECTION_TIMEOUT_MILLIS,
+                DEFAULT_HEARTBEAT_MILLIS, DEFAULT_REQUEST_TIMEOUT_MILLIS);
+    }
 
     public GroupOptions {
         if (board == null || voters == null || listen == null || stateDir == null || sockets == null) {

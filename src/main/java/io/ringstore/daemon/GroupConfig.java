@@ -1,6 +1,7 @@
 package io.ringstore.daemon;
 
 import io.ringstore.config.Settings;
+import io.ringstore.consensus.GroupOptions;
 import io.ringstore.failover.FailoverOptions;
 import io.ringstore.replication.ReplicationConfig;
 import java.net.InetSocketAddress;
@@ -30,7 +31,8 @@ import java.util.Map;
  * @param voters               every voter by name, this board included, with its group port ({@code group_voters})
  * @param listen               where this board takes the group's connections ({@code group_listen})
  * @param electionTimeoutMillis how long a follower waits for its leader before it asks for votes
- * @param heartbeatMillis      how often the leader tells the followers it is there (a fifth of the election timeout)
+ * @param heartbeatMillis      how often the leader tells the followers it is there (a sixth of the election
+ *                             timeout: 500 ms at the default 3 s; MicroRaft rounds it to whole seconds)
  * @param failoverAfterMillis  how long the primary must be unreachable before the group names another
  * @param primaryLeaseMillis   how long a primary acknowledges without hearing a majority of the group
  * @param clockDriftBound      the largest rate difference assumed between a board's clock and real time (0.10 = 10 %)
@@ -46,7 +48,8 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
                           long inSyncRejoinAfterMillis, Path keyStore, Path peerCerts) {
     /** The port of a voter whose address names none: the replication port's neighbour. */
     public static final int DEFAULT_PORT = 7412;
-    public static final long DEFAULT_ELECTION_TIMEOUT_MILLIS = 2_000;
+    /** As the group's own default (GroupOptions): three seconds, made for Wi-Fi. */
+    public static final long DEFAULT_ELECTION_TIMEOUT_MILLIS = GroupOptions.DEFAULT_ELECTION_TIMEOUT_MILLIS;
     public static final long DEFAULT_FAILOVER_AFTER_MILLIS = 6_000;
     public static final double DEFAULT_CLOCK_DRIFT_BOUND = 0.10;
     public static final long DEFAULT_INSYNC_DROP_AFTER_MILLIS = 3_000;
@@ -138,7 +141,7 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
         long lease = s.number("primary_lease_ms", DEFAULT_PRIMARY_LEASE_MILLIS, 30, 3_600_000);
         long drop = s.number("insync_drop_after_ms", DEFAULT_INSYNC_DROP_AFTER_MILLIS, 100, 3_600_000);
         long rejoin = s.number("insync_rejoin_after_ms", DEFAULT_INSYNC_REJOIN_AFTER_MILLIS, 0, 3_600_000);
-        GroupConfig g = new GroupConfig(witness, null, voters, listen, election, Math.max(50, election / 5), failover, lease,
+        GroupConfig g = new GroupConfig(witness, null, voters, listen, election, Math.max(50, election / 6), failover, lease,
                 drift, drop, rejoin, null, null);
         try {
             g.failoverOptions();

@@ -63,6 +63,8 @@ class WitnessDaemonTest {
     Path dir;
 
     private static Path keys;
+    /** Shorter than the default 3 s, for the test's time; the daemons get it as group_election_timeout_ms. */
+    private static final long ELECTION_MILLIS = 2_000;
     private final List<Process> children = new ArrayList<>();
     private final Map<String, ConcurrentLinkedQueue<String>> output = new LinkedHashMap<>();
     private final List<VoterGroup> voters = new ArrayList<>();
@@ -98,6 +100,7 @@ class WitnessDaemonTest {
                 "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:-UsePerfData"),
                 "--role", "witness", "--data", wData.toString(), "--socket", wSocket.toString(), "--leds", "off",
                 "--status-interval-seconds", "1", "--group-voters", votersFlag, "--group-listen", "127.0.0.1:" + pw,
+                "--group-election-timeout-ms", Long.toString(ELECTION_MILLIS),
                 "--replication-key-store", keys.resolve("w/w.p12").toString(),
                 "--replication-peer-certs", keys.resolve("w/peers").toString());
         awaitLine("w", l -> l.contains("ready: role=witness"), 60_000);
@@ -211,7 +214,8 @@ class WitnessDaemonTest {
                 "--replication-peers", peer + "=127.0.0.1:" + peerReplication,
                 "--replication-key-store", keys.resolve(me + "/" + me + ".p12").toString(),
                 "--replication-peer-certs", keys.resolve(me + "/peers").toString(),
-                "--group-voters", votersFlag, "--group-listen", "127.0.0.1:" + groupPort));
+                "--group-voters", votersFlag, "--group-listen", "127.0.0.1:" + groupPort,
+                "--group-election-timeout-ms", Long.toString(ELECTION_MILLIS)));
         if (role.equals("standby")) {
             f.addAll(List.of("--replication-primary", peer));
         }
@@ -224,7 +228,7 @@ class WitnessDaemonTest {
         TlsSockets sockets = new TlsSockets(TlsMaterial.load(keys.resolve(name + "/" + name + ".p12"),
                 keys.resolve(name + "/peers"), others), TlsSockets.DEFAULT_HANDSHAKE_TIMEOUT_MILLIS);
         VoterGroup v = VoterGroup.start(new GroupOptions(name, all, all.get(name), data.resolve("group"), sockets,
-                GroupConfig.DEFAULT_ELECTION_TIMEOUT_MILLIS, GroupConfig.DEFAULT_ELECTION_TIMEOUT_MILLIS / 5,
+                ELECTION_MILLIS, ELECTION_MILLIS / 6,
                 GroupOptions.DEFAULT_REQUEST_TIMEOUT_MILLIS));
         voters.add(v);
         return v;
