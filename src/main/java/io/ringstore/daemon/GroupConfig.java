@@ -31,8 +31,7 @@ import java.util.Map;
  * @param voters               every voter by name, this board included, with its group port ({@code group_voters})
  * @param listen               where this board takes the group's connections ({@code group_listen})
  * @param electionTimeoutMillis how long a follower waits for its leader before it asks for votes
- * @param heartbeatMillis      how often the leader tells the followers it is there (a sixth of the election
- *                             timeout: 500 ms at the default 3 s; MicroRaft rounds it to whole seconds)
+ * @param heartbeatMillis      how often the leader tells the followers it is there: see {@link #heartbeat}
  * @param failoverAfterMillis  how long the primary must be unreachable before the group names another
  * @param primaryLeaseMillis   how long a primary acknowledges without hearing a majority of the group
  * @param clockDriftBound      the largest rate difference assumed between a board's clock and real time (0.10 = 10 %)
@@ -56,7 +55,7 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
     public static final long DEFAULT_INSYNC_REJOIN_AFTER_MILLIS = 10_000;
     public static final long DEFAULT_PRIMARY_LEASE_MILLIS = 3_000;
 
-    /** Every key that belongs to the group; set without {@code group_voters}, each is an error. */
+    /** Every key that belongs to the group; set without {@code group_voters}: group_listen is refused, the others warn. */
     static final List<String> KEYS = List.of("group_voters", "group_listen", "group_election_timeout_ms",
             "failover_after_ms", "primary_lease_ms", "clock_drift_bound", "insync_drop_after_ms", "insync_rejoin_after_ms");
 
@@ -74,6 +73,16 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
     /** A majority of the voters. */
     public int majority() {
         return voters.size() / 2 + 1;
+    }
+
+    /**
+     * The heartbeat for an election timeout: a third of it, at most a second. MicroRaft counts
+     * the leader's heartbeat in whole seconds anyway; the group's transport pings at this rate
+     * (a voter is reachable while heard within three) and gives a TLS connect twice this long
+     * (at least a second): a loaded Pi Zero may need more than a second for a handshake.
+     */
+    static long heartbeat(long electionTimeoutMillis) {
+        return Math.max(50, Math.min(1_000, electionTimeoutMillis / 3));
     }
 
     /** What automatic failover runs with (the lease margin is FailoverOptions' own 250 ms). */
@@ -106,9 +115,13 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
                 throw s.bad("role", "needs group_voters: a witness only votes in a group (e.g. group_voters = "
                         + "a=192.168.1.10:7412, b=192.168.1.11:7412, w=192.168.1.12:7412)");
             }
+            if (!s.string("group_listen", "").isBlank()) {
+                throw s.bad("group_listen", "is set but group_voters is not: the group settings go with group_voters");
+            }
             for (String k : KEYS) {
                 if (!s.string(k, "").isBlank()) {
-                    throw s.bad(k, "is set but group_voters is not: the group settings go with group_voters");
+                    // The shipped file's defaults may be uncommented on a board in no group: harmless, said once.
+                    org.tinylog.Logger.warn("{} is set but group_voters is not: it has no effect on a board in no group", k);
                 }
             }
             return null;
@@ -141,7 +154,7 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
         long lease = s.number("primary_lease_ms", DEFAULT_PRIMARY_LEASE_MILLIS, 30, 3_600_000);
         long drop = s.number("insync_drop_after_ms", DEFAULT_INSYNC_DROP_AFTER_MILLIS, 100, 3_600_000);
         long rejoin = s.number("insync_rejoin_after_ms", DEFAULT_INSYNC_REJOIN_AFTER_MILLIS, 0, 3_600_000);
-        GroupConfig g = new GroupConfig(witness, null, voters, listen, election, Math.max(50, election / 6), failover, lease,
+        GroupConfig g = new GroupConfig(witness, null, voters, listen, election, heartbeat(election), failover, lease,
                 drift, drop, rejoin, null, null);
         try {
             g.failoverOptions();

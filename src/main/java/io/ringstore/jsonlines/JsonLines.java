@@ -239,6 +239,8 @@ public final class JsonLines {
     static Map<String, Object> groupObject(StatusResponse s) {
         Map<String, Object> g = new LinkedHashMap<>();
         g.put("board", s.getGroupBoard());
+        // primary, standby, primary-fenced or witness (a voter that holds no events)
+        g.put("role", s.getReplicationRole().isEmpty() ? null : s.getReplicationRole());
         g.put("leader", s.getGroupLeader().isEmpty() ? null : s.getGroupLeader());
         g.put("voters_reachable", s.getVotersReachable());
         g.put("voters_total", s.getVotersTotal());
