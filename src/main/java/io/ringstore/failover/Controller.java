@@ -24,7 +24,8 @@ import org.tinylog.Logger;
  *     {@code NewPrimary(0, its epoch, board, [board])}.
  * <li>The committed primary is alive while its last beat is younger than
  *     {@code failover_after_ms} (a voter that just became leader has seen no beat: it counts the
- *     time since it leads, so it never promotes on a blank view). A primary chosen a moment ago
+ *     time since it leads, so it never promotes on a blank view, nor on a beat it kept from an
+ *     earlier time it led). A primary chosen a moment ago
  *     still beats as a standby while it waits W; it counts as alive until W plus
  *     {@code failover_after_ms} after this voter saw the epoch committed, after which a beat that
  *     still does not say primary in that epoch (its promotion was refused: it says why) counts as
@@ -172,7 +173,9 @@ public final class Controller implements AutoCloseable {
         }
         String primary = state.primary();
         BeatSeen p = beats.get(primary);
-        long age = p == null ? leaderForMillis : p.ageMillis();
+        // Silence is counted from this voter's leadership at most: a beat it kept from an earlier
+        // time it led says nothing of the time another voter led (the primary beat to that one).
+        long age = p == null ? leaderForMillis : Math.min(p.ageMillis(), leaderForMillis);
         String exclude = null;
         if (age < after) {
             BoardBeat b = p == null ? null : p.beat();

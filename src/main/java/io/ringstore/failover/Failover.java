@@ -95,15 +95,19 @@ public final class Failover implements AutoCloseable {
         this.keeper = new InSyncKeeper(me, options);
         this.leaseNanos = options.leaseMillis() * 1_000_000L;
         this.takeoverWaitNanos = options.takeoverWaitNanos();
-    }
-
-    /** Gates acknowledgements by the lease, refuses manual promotion and solo, starts the threads. */
-    public synchronized void start() {
+        // From here on, before any thread runs: nothing is acknowledged without a lease, and the
+        // operator's shortcuts are refused. (A daemon makes this object before it opens its
+        // socket: a restarted primary must not acknowledge a single append before the group
+        // has named it primary again.)
+        store.setAckGate(lease);
         replication.setGroupManaged("automatic failover is on (a group of three voters decides the primary, its epoch "
                 + "and the in-sync set): the group promotes a standby when the primary is silent for "
                 + options.failoverAfterMillis() + " ms, and drops a standby that does not keep up from the in-sync set "
                 + "after " + options.insyncDropAfterMillis() + " ms");
-        store.setAckGate(lease);
+    }
+
+    /** Starts the threads (beats, the board's part, the controller). */
+    public synchronized void start() {
         offer(group.committed());
         GroupState s = newest;
         if (replication.role() == Role.PRIMARY && s.primary().equals(me) && s.epoch() == myEpoch()) {

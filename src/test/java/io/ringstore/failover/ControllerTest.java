@@ -100,6 +100,10 @@ class ControllerTest {
         Map<String, BeatSeen> b = beats(standby("b2", 2, 10, 10, null));
         assertNull(Controller.decide(s, b, 5_999, 60_000, null, O).change());
         assertEquals("b2", ((GroupChange.NewPrimary) Controller.decide(s, b, 6_000, 60_000, null, O).change()).board());
+        // A beat kept from an earlier time this voter led: the primary beat to another leader meanwhile.
+        Map<String, BeatSeen> old = beats(primary("b1", 2, 10, 50_000), standby("b2", 2, 10, 10, null));
+        assertNull(Controller.decide(s, old, 2_000, 60_000, null, O).change(), "silent for 2000 ms at most");
+        assertEquals("b2", ((GroupChange.NewPrimary) Controller.decide(s, old, 6_000, 60_000, null, O).change()).board());
     }
 
     @Test
