@@ -44,6 +44,8 @@ put "$REPO/systemd/ringstore.service" 0644 /usr/lib/systemd/system/ringstore.ser
 put "$REPO/systemd/ringstore-replication.conf" 0644 /usr/share/ringstore/systemd/replication.conf
 # Not active: MQTT in copies it there too (README "MQTT in").
 put "$REPO/systemd/ringstore-mqtt.conf" 0644 /usr/share/ringstore/systemd/mqtt.conf
+# Not active: a witness copies it there instead (README "Two boards and a witness").
+put "$REPO/systemd/ringstore-witness.conf" 0644 /usr/share/ringstore/systemd/witness.conf
 put "$REPO/src/main/resources/ringstore.conf" 0644 /etc/ringstore/ringstore.conf
 put "$D/copyright" 0644 /usr/share/doc/ringstore/copyright
 put "$REPO/README.md" 0644 /usr/share/doc/ringstore/README.md

@@ -62,7 +62,7 @@ public final class Main {
                         show or set a stream's retention limits
               delete    [--socket PATH] [--hard] STREAM
                         soft-delete a stream (it may be written again) or hard-delete it (a tombstone)
-              status    [--socket PATH]   the daemon's state as JSON
+              status    [--socket PATH] [--json|--text]   the daemon's state as JSON, or for people
               replication solo|paired [--socket PATH]
                         acknowledge alone while the standby is gone (solo), or require it again (paired)
               promote   [--socket PATH] [--force]

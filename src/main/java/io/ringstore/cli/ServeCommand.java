@@ -45,7 +45,10 @@ final class ServeCommand {
                                          --splitter-max-lag-bytes, --splitter-max-lag-seconds,
                                          --retain-log-minutes, --retain-log-bytes, --queue-capacity,
                                          --leds on|off, --led-write/--led-lag/--led-fault N[:low]|off,
-                                         --status-interval-seconds N
+                                         --status-interval-seconds N, the replication keys, and the
+                                         voter group: --group-voters, --group-listen, --failover-after-ms ...
+              --role witness             hold no events, only vote in the group (group_voters, group_listen
+                                         and the replication key store and peer certificates needed)
 
             exit codes: 0 clean stop, 2 bad configuration, 3 data folder or socket in use by
             another process, 4 log damaged (needs --repair), 5 I/O error at start-up

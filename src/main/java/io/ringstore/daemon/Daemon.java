@@ -5,6 +5,10 @@ import io.ringstore.cli.ExitCodes;
 import io.ringstore.log.CorruptLogException;
 import io.ringstore.server.SocketFile;
 import io.ringstore.server.SocketServer;
+import io.ringstore.consensus.GroupOptions;
+import io.ringstore.consensus.VoterGroup;
+import io.ringstore.failover.Failover;
+import io.ringstore.status.GroupStatus;
 import io.ringstore.status.Led;
 import io.ringstore.status.LedDriver;
 import io.ringstore.status.LedOutput;
@@ -75,6 +79,10 @@ public final class Daemon {
 
     /** Runs until SIGTERM/SIGINT; returns the process exit code. */
     public int run() {
+        if (settings.witness()) {
+            // A voter that holds no events: none of what follows (store, writer, splitter) runs.
+            return new WitnessDaemon(settings, notify, stopRequested, ready, handleSignals).run();
+        }
         StoreConfig sc = settings.store();
         Logger.info("starting: config={} data={} socket={} segmentSize={} durability={} ack={} splitter={}",
                 settings.configFile() == null ? "none" : settings.configFile(), sc.dataDir(), settings.server().socket(),
@@ -107,6 +115,12 @@ public final class Daemon {
             corruptionFound.set(true); // the fault light stays on: a person should look
         }
         storeRef.set(store);
+        // The voter group (group_voters): started once, kept across a rejoin's reopen of the store.
+        if (settings.group() != null && (!startGroup() || !startFailover(store))) {
+            stopGroup();
+            closeQuietly(store);
+            return stopLeds(ExitCodes.IO_ERROR);
+        }
         SocketServer server;
         try {
             server = SocketServer.start(store, settings.server());
@@ -126,6 +140,7 @@ public final class Daemon {
         startForwarder(store);
         StatusReporter reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
         addLineParts(reporter);
+        reporter.group(groupStatus);
         Thread reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
 
         if (handleSignals) {
@@ -159,10 +174,14 @@ public final class Daemon {
                 join(reporterThread);
                 stopForwarder();
                 storeRef.set(null);
+                stopFailover();
                 try {
                     store.close();
                     store = RingStore.open(sc, replication);
                     storeRef.set(store);
+                    if (settings.group() != null && !startFailover(store)) {
+                        throw new IOException("automatic failover did not start on the reopened store");
+                    }
                     server = SocketServer.start(store, settings.server());
                 } catch (IOException | RuntimeException e) {
                     Logger.error("rejoining failed, exiting so that the service manager restarts the daemon: {}", e.toString());
@@ -172,6 +191,7 @@ public final class Daemon {
                 startForwarder(store);
                 reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
                 addLineParts(reporter);
+                reporter.group(groupStatus);
                 reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
                 Logger.info("rejoined: role={} position={}", store.replication().role().configName(),
                         store.committedPosition());
@@ -198,6 +218,8 @@ public final class Daemon {
         stopLedThread();
         // Before the store closes: it reads the log, holds it, and writes its checkpoint last.
         stopForwarder();
+        stopFailover();
+        stopGroup();
         int code = ExitCodes.OK;
         try {
             store.close();
@@ -206,6 +228,72 @@ public final class Daemon {
             code = ExitCodes.IO_ERROR;
         }
         return stopLeds(code);
+    }
+
+    // ------------------------------------------------------------------ the voter group (group_voters)
+
+    private volatile VoterGroup voter;
+    private volatile GroupStatus groupStatus;
+
+    /** Starts this data board's voter; false (logged) when it cannot. */
+    private boolean startGroup() {
+        GroupConfig g = settings.group();
+        try {
+            voter = VoterGroup.start(new GroupOptions(g.board(), g.voters(), g.listen(),
+                    settings.store().dataDir().resolve("group"), settings.groupSockets(), g.electionTimeoutMillis(),
+                    g.heartbeatMillis(), GroupOptions.DEFAULT_REQUEST_TIMEOUT_MILLIS));
+        } catch (io.ringstore.replication.tls.TlsMaterial.BadMaterial | IOException | RuntimeException e) {
+            Logger.error("cannot start the voter: listen={} error={}", g.listen(), e.toString());
+            return false;
+        }
+        groupStatus = new GroupStatus(g.board(), g.voters(), GroupStatus.of(voter));
+        Logger.info("group: board={} voters={} listen={} election_timeout_ms={} failover_after_ms={} primary_lease_ms={}",
+                g.board(), g.voters(), g.listen(), g.electionTimeoutMillis(), g.failoverAfterMillis(), g.primaryLeaseMillis());
+        if (settings.store().ackMode() == io.ringstore.replication.AckMode.LOCAL) {
+            Logger.warn("group: ack_mode is local: no automatic failover (a local primary promises nothing about what "
+                    + "its standbys hold, so the group never promotes one); the lease still stops a primary cut off "
+                    + "from the voters. Use replica-memory or replica-durable for failover");
+        }
+        return true;
+    }
+
+    private volatile Failover failover;
+
+    /** Starts automatic failover on this store (after it opened; again after each reopen); false (logged) when it cannot. */
+    private boolean startFailover(RingStore store) {
+        try {
+            Failover f = new Failover(io.ringstore.failover.Group.of(voter), store, settings.group().failoverOptions());
+            f.start();
+            failover = f;
+            return true;
+        } catch (IllegalArgumentException e) {
+            Logger.error("automatic failover cannot start: {}", e.getMessage());
+            return false;
+        }
+    }
+
+    /** Before the store closes: failover gates the store's acknowledgements and reads its replication. */
+    private void stopFailover() {
+        Failover f = failover;
+        failover = null;
+        if (f != null) {
+            try {
+                f.close();
+            } catch (RuntimeException e) {
+                Logger.error("stopping automatic failover failed: {}", e.toString());
+            }
+        }
+    }
+
+    private void stopGroup() {
+        VoterGroup v = voter;
+        if (v != null) {
+            try {
+                v.close();
+            } catch (RuntimeException e) {
+                Logger.error("leaving the group failed: {}", e.toString());
+            }
+        }
     }
 
     /** How often the daemon checks whether replication asks for the store to be reopened. */
@@ -235,9 +323,18 @@ public final class Daemon {
             if (storeRef.get() != null && storeRef.get().replication() != null) {
                 b.setLedReplica(name(p.get(Led.REPLICA)));
             }
-            io.ringstore.forward.Forwarder f = forwarder;
+            io.ringstore.forward.Forwarder fw = forwarder;
+            if (fw != null) {
+                fw.status().writeTo(b);
+            }
+
+            GroupStatus g = groupStatus;
+            if (g != null) {
+                g.fill(b);
+            }
+            Failover f = failover;
             if (f != null) {
-                f.status().writeTo(b);
+                b.setFailover(f.status().toProto());
             }
         });
     }
@@ -274,7 +371,15 @@ public final class Daemon {
                     ? new LedSignals(0, io.ringstore.split.SplitterState.STOPPED, false, false, false, true, false)
                     : StoreSignals.recovering();
         }
-        return StoreSignals.from(store.status(), corruptionFound.get(), System.nanoTime());
+        LedSignals s = StoreSignals.from(store.status(), corruptionFound.get(), System.nanoTime());
+        GroupStatus g = groupStatus;
+        if (g != null && !g.view().majority()) {
+            // Cut off from the group: this board takes part in no decision (and, primary, stops
+            // acknowledging once its lease runs out); a person should look at the network.
+            s = new LedSignals(s.groupCommits(), s.splitter(), s.lagging(), s.writersHeld(), true, s.corruptionFound(),
+                    s.recovering(), s.replica());
+        }
+        return s;
     }
 
     private void startLeds() {

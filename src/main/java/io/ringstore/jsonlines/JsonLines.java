@@ -43,9 +43,10 @@ import java.util.Map;
  *
  * <p>Acknowledgement line: {@code {"stream","version","position","first_version","first_position",
  * "durability","replayed","ack_mode"}} (and {@code "solo":true} when a replica-mode store
- * acknowledged alone); error line: {@code {"error":CODE,"message"}} plus
+ * acknowledged alone, {@code "epoch"} with replication); error line: {@code {"error":CODE,"message"}} plus
  * {@code "current_version"} (WRONG_EXPECTED_VERSION), {@code "detail"} (INVALID_REQUEST),
- * {@code "resume_after_position"} (a subscription's end) where they apply.
+ * {@code "resume_after_position"} (a subscription's end), {@code "primary_board"},
+ * {@code "primary_address"}, {@code "primary_epoch"} (NOT_PRIMARY, when known) where they apply.
  */
 public final class JsonLines {
     private JsonLines() {}
@@ -84,17 +85,18 @@ public final class JsonLines {
 
     public static String ackLine(AppendResult r) {
         return ackLine(r.stream(), r.firstVersion(), r.lastVersion(), r.firstPosition(), r.lastPosition(),
-                r.durability().name(), r.replayed(), r.ackMode(), r.solo());
+                r.durability().name(), r.replayed(), r.ackMode(), r.solo(), -1);
     }
 
     public static String ackLine(AppendResponse r) {
         return ackLine(r.getStream(), r.getFirstVersion(), r.getLastVersion(), r.getFirstPosition(), r.getLastPosition(),
-                Wire.durability(r.getDurability()).name(), r.getReplayed(), Wire.ackMode(r.getAckMode()), r.getSolo());
+                Wire.durability(r.getDurability()).name(), r.getReplayed(), Wire.ackMode(r.getAckMode()), r.getSolo(),
+                r.hasEpoch() ? r.getEpoch() : -1);
     }
 
     private static String ackLine(String stream, long firstVersion, long lastVersion, long firstPosition,
                                   long lastPosition, String durability, boolean replayed,
-                                  io.ringstore.replication.AckMode ackMode, boolean solo) {
+                                  io.ringstore.replication.AckMode ackMode, boolean solo, long epoch) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("stream", stream);
         m.put("version", lastVersion);
@@ -106,6 +108,9 @@ public final class JsonLines {
         m.put("ack_mode", ackMode.configName());
         if (solo) {
             m.put("solo", true);
+        }
+        if (epoch >= 0) {
+            m.put("epoch", epoch); // the replication epoch it was acknowledged in
         }
         return Json.write(m);
     }
@@ -140,6 +145,15 @@ public final class JsonLines {
         }
         if (e.hasResumeAfterPosition()) {
             m.put("resume_after_position", e.getResumeAfterPosition());
+        }
+        if (e.hasPrimaryBoard()) {
+            m.put("primary_board", e.getPrimaryBoard());
+        }
+        if (e.hasPrimaryAddress()) {
+            m.put("primary_address", e.getPrimaryAddress());
+        }
+        if (e.hasPrimaryEpoch()) {
+            m.put("primary_epoch", e.getPrimaryEpoch());
         }
         return Json.write(m);
     }
@@ -186,6 +200,24 @@ public final class JsonLines {
             leds.put("replica", s.getLedReplica());
         }
         m.put("leds", leds);
+        if (!s.getGroupBoard().isEmpty()) {
+            m.put("group", groupObject(s));
+        }
+        if (s.hasFailover()) {
+            var f = s.getFailover();
+            Map<String, Object> fo = new LinkedHashMap<>();
+            fo.put("role", f.getRole());
+            fo.put("epoch", f.getEpoch());
+            fo.put("lease_valid", f.getLeaseValid());
+            fo.put("lease_remaining_ms", f.getLeaseRemainingMillis());
+            fo.put("ack_waits_for", f.getAckWaitsForList());
+            fo.put("promotable", f.getPromotable());
+            fo.put("not_promotable_because", f.getNotPromotableBecause().isEmpty() ? null : f.getNotPromotableBecause());
+            fo.put("last_decision", f.getLastDecision());
+            fo.put("last_decision_age_ms", f.getLastDecisionAgeMillis());
+            fo.put("no_quorum_failures", f.getNoQuorumFailures());
+            m.put("failover", fo);
+        }
         m.put("connections", s.getConnections());
         m.put("subscriptions", s.getSubscriptions());
         m.put("access", s.getAccess().name().replace("ACCESS_", "").toLowerCase(Locale.ROOT).replace('_', '-'));
@@ -232,6 +264,24 @@ public final class JsonLines {
         f.put("skipped_bytes", s.getForwardSkippedBytes());
         f.put("skipped", s.getForwardSkippedRange().isEmpty() ? null : s.getForwardSkippedRange());
         return f;
+    }
+
+    /** The voter group in a status line (StatusResponse 160-169). */
+    static Map<String, Object> groupObject(StatusResponse s) {
+        Map<String, Object> g = new LinkedHashMap<>();
+        g.put("board", s.getGroupBoard());
+        // primary, standby, primary-fenced or witness (a voter that holds no events)
+        g.put("role", s.getReplicationRole().isEmpty() ? null : s.getReplicationRole());
+        g.put("leader", s.getGroupLeader().isEmpty() ? null : s.getGroupLeader());
+        g.put("voters_reachable", s.getVotersReachable());
+        g.put("voters_total", s.getVotersTotal());
+        g.put("voters", s.getVotersList());
+        g.put("epoch", s.getGroupEpoch());
+        g.put("primary", s.getGroupPrimary().isEmpty() ? null : s.getGroupPrimary());
+        g.put("primary_address", s.getGroupPrimaryAddress().isEmpty() ? null : s.getGroupPrimaryAddress());
+        g.put("in_sync", s.getInSyncList());
+        g.put("index", s.getGroupIndex());
+        return g;
     }
 
     /** A stream's limits line ({@code ringstore limits STREAM} and the socket's get_limits answer). */

@@ -108,7 +108,29 @@ public final class Wire {
         if (e instanceof WrongExpectedVersionException w) {
             b.setCurrentVersion(w.currentVersion());
         }
+        if (e instanceof io.ringstore.error.NotPrimaryException n) {
+            notPrimary(b, n);
+        }
         return b.build();
+    }
+
+    /** NOT_PRIMARY's fields: where appends go, as far as this board knows. */
+    private static void notPrimary(io.ringstore.protocol.v1.Error.Builder b, io.ringstore.error.NotPrimaryException n) {
+        if (n.primaryBoard() != null) {
+            b.setPrimaryBoard(n.primaryBoard());
+        }
+        if (n.primaryAddress() != null) {
+            b.setPrimaryAddress(n.primaryAddress());
+        }
+        if (n.primaryEpoch() >= 0) {
+            b.setPrimaryEpoch(n.primaryEpoch());
+        }
+    }
+
+    /** The typed exception of a wire NOT_PRIMARY (absent fields: null, epoch -1). */
+    public static io.ringstore.error.NotPrimaryException notPrimary(io.ringstore.protocol.v1.Error e) {
+        return new io.ringstore.error.NotPrimaryException(e.getMessage(), e.hasPrimaryBoard() ? e.getPrimaryBoard() : null,
+                e.hasPrimaryAddress() ? e.getPrimaryAddress() : null, e.hasPrimaryEpoch() ? e.getPrimaryEpoch() : -1);
     }
 
     public static io.ringstore.protocol.v1.Durability durability(Durability d) {

@@ -241,7 +241,41 @@ public final class Replication implements AutoCloseable {
 
     /** The error an append gets here, or null when this board takes appends. */
     public RingStoreException appendRefusal() {
-        return acknowledging() ? null : new RingStoreException(ErrorCode.NOT_PRIMARY, notPrimaryMessage());
+        if (acknowledging()) {
+            return null;
+        }
+        // Where appends go, as this board knows it: the board that fenced it, or the primary it
+        // follows (its replication address: its client socket is not known across boards).
+        Fencer by = fencer;
+        if (by != null) {
+            return new io.ringstore.error.NotPrimaryException(notPrimaryMessage(), by.board(), addressOf(by.board()),
+                    by.epoch());
+        }
+        ReplicationOptions.Peer p = primaryPeer;
+        Follower f = follower;
+        Follower.PrimaryView v = f == null ? null : f.view();
+        long epoch = v != null && p != null && p.board().equals(v.board()) && v.epoch() >= 0 ? v.epoch() : -1;
+        return new io.ringstore.error.NotPrimaryException(notPrimaryMessage(), p == null ? null : p.board(),
+                p == null ? null : address(p.address()), epoch);
+    }
+
+    /** The board whose newer epoch fenced this one, and that epoch. */
+    private record Fencer(String board, long epoch) {}
+
+    private volatile Fencer fencer;
+
+    private String addressOf(String board) {
+        for (ReplicationOptions.Peer p : options.peers()) {
+            if (p.board().equals(board)) {
+                return address(p.address());
+            }
+        }
+        return null;
+    }
+
+    private static String address(java.net.InetSocketAddress a) {
+        String host = a.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     String notPrimaryMessage() {
@@ -282,6 +316,7 @@ public final class Replication implements AutoCloseable {
                 return;
             }
             fencedBy = "board " + board + " became primary in epoch " + epoch;
+            fencer = new Fencer(board, epoch);
             restartRequired = true;
             restartReason = "fenced: " + fencedBy;
         }

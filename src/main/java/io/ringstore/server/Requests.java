@@ -163,8 +163,15 @@ final class Requests {
         return b.build();
     }
 
-    private static AppendResponse appendResponse(AppendResult r) {
-        return AppendResponse.newBuilder()
+    private AppendResponse appendResponse(AppendResult r) {
+        // The epoch now is the one the append was acknowledged in: a primary's epoch changes only
+        // by promotion (a standby acknowledges nothing), and a fenced primary keeps its old one.
+        io.ringstore.replication.Replication replication = store.replication();
+        AppendResponse.Builder b = AppendResponse.newBuilder();
+        if (replication != null) {
+            b.setEpoch(replication.history().currentEpoch());
+        }
+        return b
                 .setStream(r.stream())
                 .setFirstVersion(r.firstVersion())
                 .setLastVersion(r.lastVersion())

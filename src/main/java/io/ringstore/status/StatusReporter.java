@@ -54,7 +54,8 @@ public final class StatusReporter implements Runnable {
                 text += " " + p;
             }
         }
-        return text;
+        GroupStatus g = group;
+        return g == null ? text : text + " " + g.describe();
     }
 
     /** Parts the daemon's connectors add at the end of every status line (e.g. {@code mqtt=connected ...}, {@code forward=forwarding ...}); null or empty: none now. */
@@ -62,6 +63,13 @@ public final class StatusReporter implements Runnable {
 
     public void addLinePart(Supplier<String> part) {
         lineParts.add(part);
+    }
+
+    private volatile GroupStatus group;
+
+    /** Adds the voter group to the line, and its changes (a voter lost or back, a new leader) to the journal. */
+    public void group(GroupStatus g) {
+        this.group = g;
     }
 
     private long diskFree() {
@@ -108,8 +116,10 @@ public final class StatusReporter implements Runnable {
         boolean unavailable = s.ack().replicaUnavailable();
         boolean fault = s.writer().storageFull() || s.writer().recentError(now, StoreSignals.ERROR_HOLD_NANOS)
                 || unavailable;
+        GroupStatus g = group;
         boolean changed = s.splitter().state() != lastState || fault != lastFault || unavailable != lastUnavailable
                 || s.ack().solo() != lastSolo;
+        changed |= g != null && g.tick();
         if (changed || now - lastLineNanos >= intervalNanos) {
             String text = format(now);
             if (fault) {
