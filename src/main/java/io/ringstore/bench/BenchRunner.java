@@ -250,8 +250,9 @@ final class BenchRunner {
         WriterOptions writer = WriterOptions.defaults();
         return switch (label) {
             case "store" -> StoreTarget.open(dir);
-            case "socket" -> {
-                SocketTarget t = SocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions());
+            case "socket", "socket-multi" -> {
+                SocketTarget t = SocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions(),
+                        label.equals("socket-multi"));
                 if (throttle != null) {
                     throttle.add(t.daemonPid());
                 }
