@@ -124,7 +124,10 @@ public final class RingStoreClient implements AutoCloseable {
      * @throws ConnectionLostException when the connection is gone
      */
     public AppendResult appendAndWait(String stream, ExpectedVersion expected, List<EventData> events) {
-        CompletableFuture<AppendResult> f = append(stream, expected, events);
+        // Not waking the reading thread: this thread reads (or, if another holds the role, that
+        // one wakes the reading thread when it lets go with this answer still awaited).
+        CompletableFuture<AppendResult> f = call(Request.newBuilder().setAppend(appendRequest(stream, expected, events)),
+                r -> appendResult(r.getAppend()), stream, expected, false);
         awaitLeading(f);
         try {
             return f.join();
@@ -323,9 +326,15 @@ public final class RingStoreClient implements AutoCloseable {
 
     // ------------------------------------------------------------------ plumbing
 
-    @SuppressWarnings("unchecked")
     private <T> CompletableFuture<T> call(Request.Builder request, Function<Response, T> onResponse, String stream,
                                           ExpectedVersion expected) {
+        return call(request, onResponse, stream, expected, true);
+    }
+
+    /** Sends a request; {@code wakeReader} false when the calling thread will read the answer itself. */
+    @SuppressWarnings("unchecked")
+    private <T> CompletableFuture<T> call(Request.Builder request, Function<Response, T> onResponse, String stream,
+                                          ExpectedVersion expected, boolean wakeReader) {
         long id = ids.incrementAndGet();
         CompletableFuture<Object> future = new CompletableFuture<>();
         pending.put(id, new Pending(future, r -> {
@@ -343,7 +352,7 @@ public final class RingStoreClient implements AutoCloseable {
         if (lost != null && pending.remove(id) != null) {
             future.completeExceptionally(lost);
         }
-        if (!readRole.isLocked()) {
+        if (wakeReader && !readRole.isLocked()) {
             // Nobody reads now: the reading thread takes the role (a blocking caller may take it
             // first; then the thread finds it held and waits again).
             LockSupport.unpark(reader);
