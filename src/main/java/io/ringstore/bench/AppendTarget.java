@@ -2,6 +2,7 @@ package io.ringstore.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /** Something the load driver appends to: the store (in-process or through its socket), SQLite, a plain file. */
@@ -19,6 +20,32 @@ interface AppendTarget extends AutoCloseable {
      */
     default CompletableFuture<?> append(int producer, String stream, byte[] payload) {
         return append(stream, payload);
+    }
+
+    /** Whether the load driver sends a producer's free window as one {@link #appendBatch} (socket-multi). */
+    default boolean appendsInBatches() {
+        return false;
+    }
+
+    /** Appends one event to each stream in one request; one future per event, in order. */
+    default List<? extends CompletableFuture<?>> appendBatch(int producer, List<String> streams, byte[] payload) {
+        throw new UnsupportedOperationException(label() + " appends one event per request");
+    }
+
+    /**
+     * Appends one event and waits for its acknowledgement, as a blocking client does (the load
+     * driver's producers at one in flight). A target whose client can read its own answer on the
+     * calling thread (the socket's {@code RingStoreClient.appendAndWait}) does so; the others wait
+     * for their future.
+     *
+     * @throws RuntimeException what the append failed with
+     */
+    default void appendAndWait(int producer, String stream, byte[] payload) {
+        try {
+            append(producer, stream, payload).join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
     }
 
     /**

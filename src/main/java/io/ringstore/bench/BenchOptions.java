@@ -19,7 +19,7 @@ import java.util.Set;
  * @param targets        what to run at each depth, in this order: some of {@link #TARGETS}
  * @param sweepStreams   stream counts of the sweep (empty: no sweep)
  * @param sweepEvents    events per sweep configuration
- * @param sweepTargets   what the sweep runs: some of "store", "sqlite"
+ * @param sweepTargets   what the sweep runs: some of "store", "socket", "sqlite"
  * @param reads          whole-stream reads timed per target while background appends go on (0: none)
  * @param ingestRate     background appends per second during those reads
  * @param fsyncWrites    4 KiB write + fdatasync samples of the storage probe (0: none)
@@ -45,7 +45,8 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
     /** Every target, in the order they run: the storage limit first, the naive design last. */
     static final List<String> TARGETS = List.of("limit", "store", "socket", "sqlite", "naive");
     /** Run only when asked for (--targets socket,json): the JSON-lines socket beside the protobuf client. */
-    static final List<String> OPTIONAL_TARGETS = List.of("json", "pair-local", "pair-memory", "pair-durable");
+    static final List<String> OPTIONAL_TARGETS = List.of("json", "socket-multi", "pair-local", "pair-memory",
+            "pair-durable");
     /**
      * Two boards on this machine (a primary daemon child with a standby daemon child, TLS over
      * loopback), by the primary's ack mode: {@code --replica-modes} names them.
@@ -53,7 +54,8 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
     static final java.util.Map<String, String> PAIR_TARGETS = java.util.Map.of("local", "pair-local",
             "replica-memory", "pair-memory", "replica-durable", "pair-durable");
     /** The order rows are run and printed in. */
-    private static final List<String> ORDER = List.of("limit", "store", "socket", "json", "pair-local", "pair-memory",
+    private static final List<String> ORDER = List.of("limit", "store", "socket", "socket-multi", "json", "pair-local",
+            "pair-memory",
             "pair-durable", "sqlite", "naive");
 
     static final String USAGE = """
@@ -76,11 +78,14 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
               --streams N           streams (default 10000)        --payload BYTES (default 256)
               --producers N         producers / connections (default 8)
               --in-flight N[,N...]  depths (default 32,1)
-              --targets LIST        some of limit,store,socket,json,sqlite,naive (default all but json:
-                                    json is the JSON-lines socket, run only when named)
+              --targets LIST        some of limit,store,socket,socket-multi,json,sqlite,naive (default all
+                                    but json and socket-multi, run only when named: json is the JSON-lines
+                                    socket; socket-multi the socket with each producer sending what its
+                                    window allows as one multi-stream append)
               --sweep-streams LIST  stream counts of the sweep (default 1,100,10000,100000; 0: no sweep)
               --sweep-events N      events per sweep run (default 200000; --quick 10000)
-              --sweep-targets LIST  some of store,sqlite (default store,sqlite)
+              --sweep-targets LIST  some of store,socket,sqlite (default store,sqlite); the sweep runs at
+                                    the deepest --in-flight (--in-flight 1: blocking clients)
               --reads N             whole-stream reads per target (default 2000; --quick 200; 0: none)
               --ingest-rate N       background appends/s while reading (default 2000)
               --fsync-writes N      4 KiB fdatasync samples (default 1000; --quick 200)
@@ -125,9 +130,9 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
             throw new IllegalArgumentException("--targets takes some of " + String.join(",", ORDER) + ": " + targets);
         }
         if (sweepStreams.stream().anyMatch(n -> n < 1) || sweepEvents < 1
-                || !List.of("store", "sqlite").containsAll(sweepTargets)) {
+                || !List.of("store", "socket", "sqlite").containsAll(sweepTargets)) {
             throw new IllegalArgumentException("--sweep-streams counts and --sweep-events must be >= 1, "
-                    + "--sweep-targets some of store,sqlite");
+                    + "--sweep-targets some of store,socket,sqlite");
         }
         if (reads < 0 || ingestRate <= 0 || fsyncWrites < 0 || warmupEvents < 0 || idleMillis < 0
                 || progressMillis < 1 || drainStallMillis < 1) {

@@ -74,6 +74,7 @@ final class BenchRunner {
                     options.events(), options.payloadBytes(), options.streams(), workload.streamsUsed(),
                     options.seed(), options.producers(), options.inFlight(), targets, durability);
             configurations = options.inFlight().size() * targets.size()
+                    - (targets.contains("socket-multi") && options.inFlight().contains(1) ? 1 : 0)
                     + options.sweepStreams().size() * sweepTargets.size();
 
             FsyncProbe.Result fsync = null;
@@ -87,6 +88,9 @@ final class BenchRunner {
             for (int depth : options.inFlight()) {
                 boolean reads = options.reads() > 0 && depth == options.readDepth();
                 for (String target : forward ? targets : targets.reversed()) {
+                    if (target.equals("socket-multi") && depth == 1) {
+                        continue; // one in flight is one event per request: the socket row itself
+                    }
                     Workload w = workload.first(options.eventsAt(target, depth));
                     rows.add(measure(target, depth, w, root.resolve(target + "-inflight-" + depth), reads));
                 }
@@ -293,8 +297,9 @@ final class BenchRunner {
         WriterOptions writer = WriterOptions.defaults();
         return switch (label) {
             case "store" -> StoreTarget.open(dir);
-            case "socket" -> {
-                SocketTarget t = SocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions());
+            case "socket", "socket-multi" -> {
+                SocketTarget t = SocketTarget.open(dir, options.producers(), options.pi(), options.daemonJavaOptions(),
+                        label.equals("socket-multi"));
                 if (throttle != null) {
                     throttle.add(t.daemonPid());
                 }

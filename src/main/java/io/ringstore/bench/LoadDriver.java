@@ -1,6 +1,8 @@
 package io.ringstore.bench;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicReference;
@@ -10,7 +12,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * Runs the workload against one target: {@code producers} threads, producer p appending events
  * p, p + producers, p + 2 * producers, ... and keeping at most {@code inFlight} appends
- * unacknowledged (a semaphore per producer, released by the acknowledgement). Latency is from
+ * unacknowledged (a semaphore per producer, released by the acknowledgement; at one in flight a
+ * blocking call instead, {@link AppendTarget#appendAndWait}, as a blocking client makes). Latency is from
  * just before {@code append} to the acknowledgement callback. The clock runs from the moment all
  * producers are released to the moment the last acknowledgement has arrived.
  *
@@ -129,6 +132,50 @@ final class LoadDriver {
                     for (long wait = due - System.nanoTime(); wait > 0 && !stopped; wait = due - System.nanoTime()) {
                         LockSupport.parkNanos(wait);
                     }
+                }
+                if (inFlight == 1) {
+                    // A blocking client: one call that returns with the acknowledgement.
+                    int slot = k++;
+                    long begin = System.nanoTime();
+                    try {
+                        target.appendAndWait(producer, workload.streamOf(i), payload);
+                        acked.increment();
+                    } catch (RuntimeException e) {
+                        failed.increment();
+                        firstError.compareAndSet(null, String.valueOf(e));
+                    }
+                    latency[slot] = System.nanoTime() - begin;
+                    continue;
+                }
+                if (target.appendsInBatches() && nanosPerEvent == 0) {
+                    // What the window allows now goes as one request (socket-multi).
+                    window.acquire();
+                    int n = 1 + window.drainPermits();
+                    List<String> streams = new ArrayList<>(n);
+                    int last = i;
+                    for (int j = i; j < workload.events() && streams.size() < n; j += producers) {
+                        streams.add(workload.streamOf(j));
+                        last = j;
+                    }
+                    window.release(n - streams.size());
+                    i = last;
+                    long begin = System.nanoTime();
+                    List<? extends java.util.concurrent.CompletableFuture<?>> done =
+                            target.appendBatch(producer, streams, payload);
+                    for (java.util.concurrent.CompletableFuture<?> f : done) {
+                        int slot = k++;
+                        f.whenComplete((ok, error) -> {
+                            latency[slot] = System.nanoTime() - begin;
+                            if (error == null) {
+                                acked.increment();
+                            } else {
+                                failed.increment();
+                                firstError.compareAndSet(null, String.valueOf(error));
+                            }
+                            window.release();
+                        });
+                    }
+                    continue;
                 }
                 window.acquire();
                 int slot = k++;

@@ -32,8 +32,8 @@ final class SocketTarget implements AppendTarget, StreamSource {
     private final ReplicaPair pair;
     private final String label;
 
-    private SocketTarget(DaemonChild daemon, List<RingStoreClient> clients, RingStoreClient reader) {
-        this(daemon, clients, reader, null, "socket");
+    private SocketTarget(DaemonChild daemon, List<RingStoreClient> clients, RingStoreClient reader, String label) {
+        this(daemon, clients, reader, null, label);
     }
 
     private SocketTarget(DaemonChild daemon, List<RingStoreClient> clients, RingStoreClient reader, ReplicaPair pair,
@@ -74,13 +74,23 @@ final class SocketTarget implements AppendTarget, StreamSource {
     /** Starts a daemon in {@code folder} and opens {@code connections} producer connections to it. */
     static SocketTarget open(Path folder, int connections, boolean pi, List<String> javaOptions)
             throws IOException, InterruptedException {
+        return open(folder, connections, pi, javaOptions, false);
+    }
+
+    /**
+     * As {@link #open(Path, int, boolean, List)}; with {@code multi} the row is "socket-multi": the
+     * load driver sends each producer's free window as one multi-stream append.
+     */
+    static SocketTarget open(Path folder, int connections, boolean pi, List<String> javaOptions, boolean multi)
+            throws IOException, InterruptedException {
         DaemonChild daemon = DaemonChild.start(folder, pi, javaOptions);
         List<RingStoreClient> clients = new ArrayList<>();
         try {
             for (int i = 0; i < connections; i++) {
                 clients.add(RingStoreClient.connect(daemon.socket()));
             }
-            return new SocketTarget(daemon, clients, RingStoreClient.connect(daemon.socket()));
+            return new SocketTarget(daemon, clients, RingStoreClient.connect(daemon.socket()),
+                    multi ? "socket-multi" : "socket");
         } catch (IOException | RuntimeException e) {
             clients.forEach(SocketTarget::closeQuietly);
             daemon.close();
@@ -109,6 +119,27 @@ final class SocketTarget implements AppendTarget, StreamSource {
     }
 
     /** As an application rebuilding an aggregate would: the client's whole-stream read (pipelined pages). */
+    @Override
+    public boolean appendsInBatches() {
+        return label.equals("socket-multi");
+    }
+
+    @Override
+    public List<? extends CompletableFuture<?>> appendBatch(int producer, List<String> streams, byte[] payload) {
+        List<io.ringstore.writer.StreamAppend> entries = new ArrayList<>(streams.size());
+        for (String s : streams) {
+            entries.add(new io.ringstore.writer.StreamAppend(s, ExpectedVersion.ANY,
+                    List.of(EventData.of(Workload.EVENT_TYPE, payload))));
+        }
+        return clients.get(producer % clients.size()).appendAll(entries);
+    }
+
+    @Override
+    public void appendAndWait(int producer, String stream, byte[] payload) {
+        clients.get(producer % clients.size()).appendAndWait(stream, ExpectedVersion.ANY,
+                List.of(EventData.of(Workload.EVENT_TYPE, payload)));
+    }
+
     @Override
     public int readWhole(String stream) throws IOException {
         int[] n = new int[1];

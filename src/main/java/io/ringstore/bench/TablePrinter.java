@@ -10,7 +10,7 @@ final class TablePrinter {
     private static final String ROW = "%-22s %5s %9s %9s %7s %9s %9s %9s %9s %7s %7s %8s %7s %8s%n";
     private static final Map<String, String> NAMES = Map.of("limit", "storage limit", "store", "ringstore in-process",
             "socket", "ringstore socket", "json", "ringstore JSON socket", "sqlite", "SQLite WAL FULL", "naive", "naive stream files",
-            "pair-local", "2 boards, local", "pair-memory", "2 boards, repl-memory", "pair-durable", "2 boards, repl-durable");
+            "socket-multi", "socket multi-append", "pair-local", "2 boards, local", "pair-memory", "2 boards, repl-memory", "pair-durable", "2 boards, repl-durable");
 
     private TablePrinter() {}
 
@@ -54,12 +54,13 @@ final class TablePrinter {
             }
         }
         out.println();
-        out.println("ratios (one run, same folder; issue 7's targets where it sets one):");
+        out.println("ratios and socket figures (one run, same folder; issues 7 and 19's targets where they set one):");
         for (BenchReport.Ratio q : report.ratios()) {
             String verdict = q.goal() == null ? "" : String.format(Locale.ROOT, "target %s %.2f: %s%s", q.goal(),
                     q.bound(), q.verdict(), q.verdict().equals("MISSED")
                             ? String.format(Locale.ROOT, " (short by %.2fx)", q.shortBy()) : "");
-            out.printf(Locale.ROOT, "  %-52s %8s   %s%n", q.name(), ratio(q.value()), verdict);
+            out.printf(Locale.ROOT, "  %-56s %8s   %s%n", q.name(),
+                    q.name().contains(" / ") ? ratio(q.value()) : fixed(q.value(), 2), verdict);
         }
         interferenceWarning(report, out);
         out.println();

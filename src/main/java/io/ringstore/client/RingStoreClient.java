@@ -35,14 +35,19 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * A connection to a ringstore daemon over its Unix socket. Thread-safe and pipelined: every call
- * sends its request at once and returns a future, so many can be in flight; a reading thread
- * completes them as answers arrive, in any order. Failures complete the futures with
+ * sends its request at once and returns a future, so many can be in flight; answers complete them
+ * as they arrive, in any order. Reading is a role that one thread holds at a time (leader and
+ * followers): a blocking call ({@link #appendAndWait}) takes it while nobody else reads and reads
+ * its own answer on its own thread (no hand-over from a reading thread: one wake-up fewer per
+ * round trip); otherwise this client's reading thread takes it whenever answers are awaited.
+ * Failures complete the futures with
  * {@link RingStoreException} (typed: {@link WrongExpectedVersionException} carries the current
  * version) or {@link ConnectionLostException}.
  *
@@ -64,9 +69,17 @@ public final class RingStoreClient implements AutoCloseable {
     private final ReentrantLock writeLock = new ReentrantLock();
     private final Framing.Writer frames = new Framing.Writer(4096);
     private final Thread reader;
+    /** The reading role: whoever holds it reads frames and completes what they answer. */
+    private final ReentrantLock readRole = new ReentrantLock();
+    /** Read only by the holder of {@link #readRole}. */
+    private final Framing.Reader in;
+    /** The id of the answer being read: used only by the thread holding the reading role. */
+    private final long[] answerId = new long[1];
+    private volatile boolean closed;
     private volatile ConnectionLostException lost;
     /** Why the daemon said it closes the connection (an error with id 0), if it said so. */
     private volatile RuntimeException refusal;
+    private volatile String refusalWhy;
 
     /**
      * The most events a whole-stream read ({@link #readStreamToEnd}) asks for per page: the
@@ -90,6 +103,7 @@ public final class RingStoreClient implements AutoCloseable {
         // A platform thread blocked in read: cheaper per answer than a virtual thread woken by
         // the JDK's poller (measured with the socket bench).
         this.reader = Thread.ofPlatform().name("ringstore-client-reader").daemon().unstarted(this::readLoop);
+        this.in = Framing.Reader.trusting(channel, 64 << 10);
     }
 
     /**
@@ -114,6 +128,76 @@ public final class RingStoreClient implements AutoCloseable {
 
     /** Appends events to one stream atomically. */
     public CompletableFuture<AppendResult> append(String stream, ExpectedVersion expected, List<EventData> events) {
+        return call(Request.newBuilder().setAppend(appendRequest(stream, expected, events)),
+                r -> appendResult(r.getAppend()), stream, expected);
+    }
+
+    /**
+     * Appends and waits for the acknowledgement, reading the answer on the calling thread when no
+     * other thread is reading for this connection (see the class comment): the blocking client's
+     * round trip without a hand-over between threads.
+     *
+     * @throws RingStoreException typed as the daemon answered ({@link WrongExpectedVersionException}...)
+     * @throws ConnectionLostException when the connection is gone
+     */
+    public AppendResult appendAndWait(String stream, ExpectedVersion expected, List<EventData> events) {
+        // Not waking the reading thread: this thread reads (or, if another holds the role, that
+        // one wakes the reading thread when it lets go with this answer still awaited).
+        CompletableFuture<AppendResult> f = call(Request.newBuilder().setAppend(appendRequest(stream, expected, events)),
+                r -> appendResult(r.getAppend()), stream, expected, false, null);
+        awaitLeading(f);
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    /**
+     * Appends to several streams in one request (a multi-stream append, {@code MultiAppendRequest}
+     * in ringstore.proto): one frame and one answer for all, usually one force. Each entry is its
+     * own append with its own expected version; the futures, in {@code appends}' order, complete
+     * together when the answer arrives, each with its entry's result or typed failure (a wrong
+     * expected version fails only its entry).
+     */
+    public List<CompletableFuture<AppendResult>> appendAll(List<io.ringstore.writer.StreamAppend> appends) {
+        io.ringstore.protocol.v1.MultiAppendRequest.Builder m = io.ringstore.protocol.v1.MultiAppendRequest.newBuilder();
+        List<CompletableFuture<AppendResult>> each = new ArrayList<>(appends.size());
+        for (io.ringstore.writer.StreamAppend a : appends) {
+            m.addAppends(appendRequest(a.stream(), a.expected(), a.events()));
+            each.add(new CompletableFuture<>());
+        }
+        CompletableFuture<List<Object>> all = call(Request.newBuilder().setMultiAppend(m), r -> {
+            List<Object> out = new ArrayList<>();
+            List<io.ringstore.protocol.v1.MultiAppendResult> results = r.getMultiAppend().getResultsList();
+            for (int i = 0; i < appends.size(); i++) {
+                io.ringstore.writer.StreamAppend a = appends.get(i);
+                if (i >= results.size()) {
+                    out.add(new RingStoreException(ErrorCode.STORAGE_ERROR, "the daemon answered " + results.size()
+                            + " of " + appends.size() + " entries"));
+                } else if (results.get(i).hasError()) {
+                    out.add(exception(results.get(i).getError(), a.stream(), a.expected()));
+                } else {
+                    out.add(appendResult(results.get(i).getAppend()));
+                }
+            }
+            return out;
+        }, null, null);
+        all.whenComplete((results, error) -> {
+            for (int i = 0; i < each.size(); i++) {
+                if (error != null) {
+                    each.get(i).completeExceptionally(error);
+                } else if (results.get(i) instanceof AppendResult ok) {
+                    each.get(i).complete(ok);
+                } else {
+                    each.get(i).completeExceptionally((Throwable) results.get(i));
+                }
+            }
+        });
+        return each;
+    }
+
+    private static AppendRequest.Builder appendRequest(String stream, ExpectedVersion expected, List<EventData> events) {
         AppendRequest.Builder a = AppendRequest.newBuilder().setStream(stream);
         Wire.expected(a, expected);
         for (EventData e : events) {
@@ -124,12 +208,13 @@ public final class RingStoreClient implements AutoCloseable {
             }
             a.addEvents(n);
         }
-        return call(Request.newBuilder().setAppend(a), r -> {
-            AppendResponse x = r.getAppend();
-            return new AppendResult(x.getStream(), x.getFirstVersion(), x.getLastVersion(), x.getFirstPosition(),
-                    x.getLastPosition(), Wire.durability(x.getDurability()), x.getReplayed(),
-                    Wire.ackMode(x.getAckMode()), x.getSolo());
-        }, stream, expected);
+        return a;
+    }
+
+    private static AppendResult appendResult(AppendResponse x) {
+        return new AppendResult(x.getStream(), x.getFirstVersion(), x.getLastVersion(), x.getFirstPosition(),
+                x.getLastPosition(), Wire.durability(x.getDurability()), x.getReplayed(), Wire.ackMode(x.getAckMode()),
+                x.getSolo());
     }
 
     /** Reads a page of one stream ({@code fromVersion} -1 with BACKWARD: from the end). */
@@ -287,6 +372,9 @@ public final class RingStoreClient implements AutoCloseable {
             subscriptions.remove(id);
             sub.end(e);
         }
+        if (!readRole.isLocked()) {
+            LockSupport.unpark(reader);
+        }
         return sub;
     }
 
@@ -308,19 +396,23 @@ public final class RingStoreClient implements AutoCloseable {
 
     private <T> CompletableFuture<T> call(Request.Builder request, Function<Response, T> onResponse, String stream,
                                           ExpectedVersion expected) {
-        return call(request, onResponse, stream, expected, null);
+        return call(request, onResponse, stream, expected, true, null);
     }
 
     /** A read_stream request whose answer is decoded from its bytes (errors as any other). */
     private <T> CompletableFuture<T> callReadStream(Request.Builder request, ReadStreamDecoder decoder, String stream) {
         return call(request, r -> {
             throw new IllegalStateException("read_stream answered with " + r.getResultCase());
-        }, stream, null, decoder);
+        }, stream, null, true, decoder);
     }
 
+    /**
+     * Sends a request; {@code wakeReader} false when the calling thread will read the answer itself;
+     * {@code readStream} null, or how a read_stream answer to it is decoded from its bytes.
+     */
     @SuppressWarnings("unchecked")
     private <T> CompletableFuture<T> call(Request.Builder request, Function<Response, T> onResponse, String stream,
-                                          ExpectedVersion expected, ReadStreamDecoder readStream) {
+                                          ExpectedVersion expected, boolean wakeReader, ReadStreamDecoder readStream) {
         long id = ids.incrementAndGet();
         CompletableFuture<Object> future = new CompletableFuture<>();
         pending.put(id, new Pending(future, r -> {
@@ -338,7 +430,56 @@ public final class RingStoreClient implements AutoCloseable {
         if (lost != null && pending.remove(id) != null) {
             future.completeExceptionally(lost);
         }
+        if (wakeReader && !readRole.isLocked()) {
+            // Nobody reads now: the reading thread takes the role (a blocking caller may take it
+            // first; then the thread finds it held and waits again).
+            LockSupport.unpark(reader);
+        }
         return (CompletableFuture<T>) (CompletableFuture<?>) future;
+    }
+
+    /** Whether answers or subscription updates are still to come. */
+    private boolean awaited() {
+        return !pending.isEmpty() || !subscriptions.isEmpty();
+    }
+
+    /**
+     * Waits for {@code f}, reading answers on this thread while no other thread holds the
+     * reading role; otherwise waits for the reader to complete it.
+     */
+    private void awaitLeading(CompletableFuture<?> f) {
+        while (!f.isDone()) {
+            // With a subscription live, its reading thread reads: listeners run there, not in a caller.
+            if (subscriptions.isEmpty() && readRole.tryLock()) {
+                try {
+                    while (!f.isDone() && lost == null) {
+                        readOne();
+                    }
+                } finally {
+                    releaseRole();
+                }
+            } else {
+                try {
+                    f.get(); // the holder completes it, or releases the role with it still awaited (then the reading thread reads)
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * Gives up the reading role; when answers are still awaited, wakes the reading thread so that
+     * someone reads them (whoever adds a wait meanwhile found the role held and relies on this).
+     */
+    private void releaseRole() {
+        readRole.unlock();
+        if (awaited() && lost == null && Thread.currentThread() != reader) {
+            LockSupport.unpark(reader);
+        }
     }
 
     private void send(Request request) {
@@ -361,55 +502,67 @@ public final class RingStoreClient implements AutoCloseable {
         }
     }
 
+    /**
+     * The reading thread: whenever answers are awaited and nobody else reads, takes the role and
+     * reads until nothing is awaited; parks in between.
+     */
     private void readLoop() {
-        Framing.Reader in = Framing.Reader.trusting(channel, 64 << 10);
-        long[] answerId = new long[1];
-        IOException cause = null;
-        String why = "the daemon closed the connection";
+        while (!closed && lost == null) {
+            if (awaited() && readRole.tryLock()) {
+                try {
+                    while (awaited() && lost == null) {
+                        readOne();
+                    }
+                } finally {
+                    releaseRole();
+                }
+                continue; // awaited again since the check: read on
+            }
+            LockSupport.park(this);
+        }
+    }
+
+    /** Reads one frame and completes what it answers; the end of the connection fails everything awaited. */
+    private void readOne() {
         try {
-            while (true) {
-                int length = in.readLength(MAX_RESPONSE_BYTES);
-                if (length < 0) {
-                    break;
+            int length = in.readLength(MAX_RESPONSE_BYTES);
+            if (length < 0) {
+                connectionLost(refusalWhy != null ? refusalWhy : "the daemon closed the connection", null);
+                return;
+            }
+            byte[] body = in.readBody(length);
+            // A read_stream answer goes to its request's own decoder, without the general parse.
+            int[] readStream = StreamPageDecoder.findReadStream(body, answerId);
+            if (readStream != null) {
+                Pending p = pending.remove(answerId[0]);
+                if (p != null && p.readStream() != null) {
+                    completeReadStream(p, body, readStream[0], readStream[1]);
+                } else if (p != null) {
+                    complete(p, Response.parseFrom(body));
                 }
-                byte[] body = in.readBody(length);
-                // A read_stream answer goes to its request's own decoder, without the general parse.
-                int[] readStream = StreamPageDecoder.findReadStream(body, answerId);
-                if (readStream != null) {
-                    Pending p = pending.remove(answerId[0]);
-                    if (p != null && p.readStream() != null) {
-                        completeReadStream(p, body, readStream[0], readStream[1]);
-                        continue;
-                    }
-                    if (p != null) {
-                        complete(p, Response.parseFrom(body));
-                    }
-                    continue;
+                return;
+            }
+            Response r = Response.parseFrom(body);
+            if (r.getId() == 0 && r.getResultCase() == Response.ResultCase.ERROR) {
+                // The daemon refused the connection or a frame and is closing it.
+                refusal = exception(r.getError());
+                refusalWhy = "the daemon closed the connection: " + r.getError().getCode() + " " + r.getError().getMessage();
+                return;
+            }
+            Subscription sub = subscriptions.get(r.getId());
+            if (sub != null) {
+                if (sub.on(r)) {
+                    subscriptions.remove(r.getId());
                 }
-                Response r = Response.parseFrom(body);
-                if (r.getId() == 0 && r.getResultCase() == Response.ResultCase.ERROR) {
-                    // The daemon refused the connection or a frame and is closing it.
-                    refusal = exception(r.getError());
-                    why = "the daemon closed the connection: " + r.getError().getCode() + " " + r.getError().getMessage();
-                    continue;
-                }
-                Subscription sub = subscriptions.get(r.getId());
-                if (sub != null) {
-                    if (sub.on(r)) {
-                        subscriptions.remove(r.getId());
-                    }
-                    continue;
-                }
-                Pending p = pending.remove(r.getId());
-                if (p != null) {
-                    complete(p, r);
-                }
+                return;
+            }
+            Pending p = pending.remove(r.getId());
+            if (p != null) {
+                complete(p, r);
             }
         } catch (IOException e) {
-            cause = e;
-            why = "reading from the daemon failed: " + e;
+            connectionLost(closed ? "the client closed the connection" : "reading from the daemon failed: " + e, e);
         }
-        connectionLost(why, cause);
     }
 
     private static void completeReadStream(Pending p, byte[] frame, int offset, int length) {
@@ -482,6 +635,8 @@ public final class RingStoreClient implements AutoCloseable {
     /** Closes the connection; what is in flight fails with {@link ConnectionLostException}. */
     @Override
     public void close() {
+        closed = true;
+        LockSupport.unpark(reader);
         try {
             channel.close();
         } catch (IOException e) {

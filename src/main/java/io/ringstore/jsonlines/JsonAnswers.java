@@ -60,6 +60,15 @@ public final class JsonAnswers {
                 m.put("message", r.getPromote().getMessage());
                 yield Json.write(m);
             }
+            // The JSON-lines socket takes no multi-stream append; this is for completeness (i19).
+            case MULTI_APPEND -> {
+                StringBuilder b = new StringBuilder("{\"results\":[");
+                for (var x : r.getMultiAppend().getResultsList()) {
+                    b.append(b.charAt(b.length() - 1) == '[' ? "" : ",")
+                            .append(x.hasError() ? JsonLines.errorLine(x.getError()) : JsonLines.ackLine(x.getAppend()));
+                }
+                yield b.append("]}").toString();
+            }
             case RESULT_NOT_SET -> "{\"error\":\"STORAGE_ERROR\",\"message\":\"empty answer\"}";
         };
     }

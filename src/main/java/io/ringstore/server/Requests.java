@@ -67,7 +67,7 @@ final class Requests {
         Access access = connection.access();
         boolean allowed = switch (op) {
             case PING -> true;
-            case APPEND, SET_STREAM_LIMITS, DELETE_STREAM, SET_SOLO, PROMOTE -> access.canWrite();
+            case APPEND, MULTI_APPEND, SET_STREAM_LIMITS, DELETE_STREAM, SET_SOLO, PROMOTE -> access.canWrite();
             case STATUS -> request.getStatus().getDrainSplitter() ? access.canWrite() : access.canRead();
             default -> access.canRead();
         };
@@ -83,6 +83,7 @@ final class Requests {
                 case PING -> reply(release, Response.newBuilder().setId(id)
                         .setPing(PingResponse.newBuilder().setPayload(request.getPing().getPayload())).build());
                 case APPEND -> append(id, request.getAppend(), release);
+                case MULTI_APPEND -> multiAppend(id, request.getMultiAppend(), release);
                 case SET_STREAM_LIMITS -> setLimits(id, request.getSetStreamLimits(), release);
                 case DELETE_STREAM -> deleteStream(id, request.getDeleteStream(), release);
                 case GET_STREAM_LIMITS -> reply(release, Response.newBuilder().setId(id)
@@ -109,13 +110,70 @@ final class Requests {
         }
     }
 
-    private void append(long id, io.ringstore.protocol.v1.AppendRequest a, Runnable release) {
+    private static List<EventData> events(io.ringstore.protocol.v1.AppendRequest a) {
         List<EventData> events = new ArrayList<>(a.getEventsCount());
         for (NewEvent e : a.getEventsList()) {
             byte[] eventId = e.getEventId().isEmpty() ? null : e.getEventId().toByteArray();
             events.add(new EventData(eventId, e.getType(), e.getData().toByteArray(), e.getMetadata().toByteArray()));
         }
-        store.append(a.getStream(), Wire.expected(a), events).whenComplete((result, error) -> {
+        return events;
+    }
+
+    /**
+     * A multi-stream append: every entry is queued to the writer as one queue element (one
+     * batch, usually one force); each is checked and refused on its own; the one answer goes out
+     * once the last entry is acknowledged or refused, with the results in request order.
+     */
+    private void multiAppend(long id, io.ringstore.protocol.v1.MultiAppendRequest m, Runnable release) {
+        int n = m.getAppendsCount();
+        if (n == 0) {
+            fail(id, release, RingStoreException.invalid("a multi-stream append needs at least one entry"));
+            return;
+        }
+        List<io.ringstore.writer.StreamAppend> entries = new ArrayList<>(n);
+        io.ringstore.protocol.v1.Error[] refused = new io.ringstore.protocol.v1.Error[n];
+        for (int i = 0; i < n; i++) {
+            io.ringstore.protocol.v1.AppendRequest a = m.getAppends(i);
+            try {
+                entries.add(new io.ringstore.writer.StreamAppend(a.getStream(), Wire.expected(a), events(a)));
+            } catch (RuntimeException e) { // an expected_version out of range: this entry only
+                refused[i] = wireError(e);
+                entries.add(null);
+            }
+        }
+        List<io.ringstore.writer.StreamAppend> valid = entries.stream().filter(java.util.Objects::nonNull).toList();
+        List<java.util.concurrent.CompletableFuture<AppendResult>> futures = store.appendAll(valid);
+        io.ringstore.protocol.v1.MultiAppendResult[] results = new io.ringstore.protocol.v1.MultiAppendResult[n];
+        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(n);
+        Runnable oneDone = () -> {
+            if (left.decrementAndGet() == 0) { // the last one's thread answers (the writer's, mostly)
+                io.ringstore.protocol.v1.MultiAppendResponse.Builder b =
+                        io.ringstore.protocol.v1.MultiAppendResponse.newBuilder();
+                for (io.ringstore.protocol.v1.MultiAppendResult r : results) {
+                    b.addResults(r);
+                }
+                reply(release, Response.newBuilder().setId(id).setMultiAppend(b).build());
+            }
+        };
+        int next = 0;
+        for (int i = 0; i < n; i++) {
+            int slot = i;
+            if (refused[i] != null) {
+                results[slot] = io.ringstore.protocol.v1.MultiAppendResult.newBuilder().setError(refused[i]).build();
+                oneDone.run();
+                continue;
+            }
+            futures.get(next++).whenComplete((result, error) -> {
+                results[slot] = error == null
+                        ? io.ringstore.protocol.v1.MultiAppendResult.newBuilder().setAppend(appendResponse(result)).build()
+                        : io.ringstore.protocol.v1.MultiAppendResult.newBuilder().setError(wireError(error)).build();
+                oneDone.run();
+            });
+        }
+    }
+
+    private void append(long id, io.ringstore.protocol.v1.AppendRequest a, Runnable release) {
+        store.append(a.getStream(), Wire.expected(a), events(a)).whenComplete((result, error) -> {
             if (error != null) {
                 fail(id, release, error);
             } else {
@@ -451,14 +509,19 @@ final class Requests {
 
     /** Answers a failure: typed errors as they are, anything else as STORAGE_ERROR (and logged). */
     void fail(long id, Runnable release, Throwable error) {
+        reply(release, Response.newBuilder().setId(id).setError(wireError(error)).build());
+    }
+
+    /** A failure as the wire's Error: typed errors as they are, anything else as STORAGE_ERROR (and logged). */
+    private io.ringstore.protocol.v1.Error wireError(Throwable error) {
         Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         if (e instanceof RingStoreException r) {
-            reply(release, Response.newBuilder().setId(id).setError(Wire.error(r)).build());
+            return Wire.error(r);
         } else if (e instanceof IllegalArgumentException) {
-            fail(id, release, ErrorCode.INVALID_REQUEST, e.getMessage());
+            return Wire.error(ErrorCode.INVALID_REQUEST, String.valueOf(e.getMessage()));
         } else {
-            Logger.error(e, "{} request failed unexpectedly: id={}", connection.name(), id);
-            fail(id, release, ErrorCode.STORAGE_ERROR, "request failed: " + e);
+            Logger.error(e, "{} request failed unexpectedly", connection.name());
+            return Wire.error(ErrorCode.STORAGE_ERROR, "request failed: " + e);
         }
     }
 }

@@ -247,6 +247,8 @@ public final class WitnessServer implements AutoCloseable {
                     .setPing(PingResponse.newBuilder().setPayload(request.getPing().getPayload())).build();
             case STATUS -> Response.newBuilder().setId(id).setStatus(status(access)).build();
             case APPEND -> error(id, answers.notPrimary("append to stream " + request.getAppend().getStream()));
+            case MULTI_APPEND -> error(id, answers.notPrimary("append to " + request.getMultiAppend().getAppendsCount()
+                    + " streams"));
             case SET_STREAM_LIMITS, DELETE_STREAM -> error(id, answers.notPrimary("change stream "
                     + (op == Request.OpCase.DELETE_STREAM ? request.getDeleteStream().getStream()
                     : request.getSetStreamLimits().getStream())));

@@ -299,6 +299,33 @@ public final class RingStore implements AutoCloseable {
     }
 
     /**
+     * Appends to several streams with one queue entry, so that they usually share one force (a
+     * multi-stream append). Each entry is its own append, checked against its own expected
+     * version; one entry's refusal fails only its future. The futures are in {@code appends}'
+     * order.
+     */
+    public List<CompletableFuture<AppendResult>> appendAll(List<io.ringstore.writer.StreamAppend> appends) {
+        List<CompletableFuture<AppendResult>> results = new java.util.ArrayList<>(appends.size());
+        RingStoreException notPrimary = notPrimary();
+        List<AppendRequest> queued = new java.util.ArrayList<>(appends.size());
+        for (io.ringstore.writer.StreamAppend a : appends) {
+            if (notPrimary != null) {
+                results.add(CompletableFuture.failedFuture(notPrimary));
+                continue;
+            }
+            try {
+                AppendRequest request = new AppendRequest(a.stream(), a.expected(), a.events());
+                queued.add(request);
+                results.add(request.result());
+            } catch (RuntimeException e) {
+                results.add(CompletableFuture.failedFuture(e));
+            }
+        }
+        writer.submitAll(queued);
+        return results;
+    }
+
+    /**
      * Sets a stream's retention limits (stored as metadata in the log; see
      * {@link io.ringstore.retention.StreamMetadata}). The future completes when the change is
      * acknowledged like an append; reads obey it from then on.

@@ -25,6 +25,11 @@ public final class AppendRequest {
     final long encodedBytes;
     /** Set for a metadata change (retention): {@code stream} is then the target's metadata stream. */
     final MetadataChange change;
+    /**
+     * The appends queued with this one as one queue element ({@link Writer#submitAll}: a
+     * multi-stream append), taken into the same batch right after it; null when alone.
+     */
+    AppendRequest[] group;
 
     public AppendRequest(String stream, ExpectedVersion expected, List<EventData> events) {
         this(stream, expected, events, null);

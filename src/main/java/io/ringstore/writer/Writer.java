@@ -66,6 +66,8 @@ public final class Writer implements Runnable {
 
     // Writer-thread state.
     private final List<AppendRequest> batch = new ArrayList<>();
+    /** What one drain of the queue took, before groups are expanded into the batch. */
+    private final List<AppendRequest> drained = new ArrayList<>();
     private final List<Outcome> outcomes = new ArrayList<>();
     private final byte[] head = new byte[64];
     private long lastForceNanos = System.nanoTime();
@@ -273,8 +275,7 @@ public final class Writer implements Runnable {
         }
         // Appends are refused before they are queued; any that raced a role change are answered here.
         List<AppendRequest> raced = new ArrayList<>();
-        queue.drainTo(raced);
-        raced.removeIf(r -> r == STOP_SIGNAL);
+        drainQueue(raced, Integer.MAX_VALUE);
         failAll(raced, new RingStoreException(ErrorCode.NOT_PRIMARY, "this board is a standby"));
         try {
             f.step();
@@ -309,14 +310,51 @@ public final class Writer implements Runnable {
      * The request's future fails with OVERLOADED or SHUTTING_DOWN when it cannot be queued.
      */
     public void submit(AppendRequest request) {
+        request.group = null;
+        enqueue(request);
+    }
+
+    /**
+     * Queues several appends as one queue element, so that the writer takes them into one batch
+     * (one force), in this order: a multi-stream append. Each keeps its own future; when they
+     * cannot be queued, every one fails as {@link #submit} says.
+     */
+    public void submitAll(List<AppendRequest> requests) {
+        if (requests.isEmpty()) {
+            return;
+        }
+        AppendRequest first = requests.getFirst();
+        first.group = requests.size() == 1 ? null : requests.subList(1, requests.size()).toArray(new AppendRequest[0]);
+        enqueue(first);
+    }
+
+    /** Adds {@code r} and the appends queued with it, in order. */
+    private static void addWithGroup(List<AppendRequest> out, AppendRequest r) {
+        out.add(r);
+        if (r.group != null) {
+            out.addAll(Arrays.asList(r.group));
+        }
+    }
+
+    /** Takes what is queued (groups expanded, the stop signal left out) into {@code out}. */
+    private void drainQueue(List<AppendRequest> out, int max) {
+        queue.drainTo(drained, max);
+        for (AppendRequest r : drained) {
+            if (r != STOP_SIGNAL) {
+                addWithGroup(out, r);
+            }
+        }
+        drained.clear();
+    }
+
+    private void enqueue(AppendRequest request) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.submitTimeoutMillis());
         while (true) {
             ReentrantReadWriteLock.ReadLock lock = stopLock.readLock();
             lock.lock();
             try {
                 if (stopping) {
-                    request.result.completeExceptionally(
-                            new RingStoreException(ErrorCode.SHUTTING_DOWN, "store is shutting down"));
+                    failWithGroup(request, new RingStoreException(ErrorCode.SHUTTING_DOWN, "store is shutting down"));
                     return;
                 }
                 if (queue.offer(request, 10, TimeUnit.MILLISECONDS)) {
@@ -324,13 +362,13 @@ public final class Writer implements Runnable {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                request.result.completeExceptionally(new RingStoreException(ErrorCode.SHUTTING_DOWN, "interrupted"));
+                failWithGroup(request, new RingStoreException(ErrorCode.SHUTTING_DOWN, "interrupted"));
                 return;
             } finally {
                 lock.unlock();
             }
             if (System.nanoTime() > deadline) {
-                request.result.completeExceptionally(new RingStoreException(ErrorCode.OVERLOADED,
+                failWithGroup(request, new RingStoreException(ErrorCode.OVERLOADED,
                         "writer queue full: capacity=" + options.queueCapacity()));
                 return;
             }
@@ -383,9 +421,8 @@ public final class Writer implements Runnable {
                     forceIfDue();
                     continue;
                 }
-                batch.add(first);
-                queue.drainTo(batch, options.maxBatch() - 1);
-                batch.removeIf(r -> r == STOP_SIGNAL);
+                addWithGroup(batch, first);
+                drainQueue(batch, options.maxBatch() - 1);
                 long before = log.writePosition();
                 processBatch();
                 batch.clear();
@@ -408,8 +445,7 @@ public final class Writer implements Runnable {
             }
             stopped = true;
             List<AppendRequest> rest = new ArrayList<>();
-            queue.drainTo(rest);
-            rest.removeIf(r -> r == STOP_SIGNAL);
+            drainQueue(rest, Integer.MAX_VALUE);
             failAll(rest, new RingStoreException(ErrorCode.SHUTTING_DOWN, "store is shutting down"));
         }
     }
@@ -799,6 +835,12 @@ public final class Writer implements Runnable {
             lastErrorNanos = System.nanoTime();
             Logger.error("final force at stop failed: error={}", e.toString());
         }
+    }
+
+    private static void failWithGroup(AppendRequest r, RingStoreException error) {
+        List<AppendRequest> all = new ArrayList<>();
+        addWithGroup(all, r);
+        failAll(all, error);
     }
 
     private static void failAll(List<AppendRequest> requests, RingStoreException error) {
