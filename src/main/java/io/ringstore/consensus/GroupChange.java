@@ -18,13 +18,27 @@ public sealed interface GroupChange {
         }
     }
 
-    /** Applies iff current epoch == epoch and current primary == primary. */
-    record SetInSync(long epoch, String primary, List<String> inSync) implements GroupChange {
+    /**
+     * Applies iff current epoch == epoch, current primary == primary and, unless it is
+     * {@link #ANY_INDEX}, the current state's index == expectedIndex: a compare-and-set on the
+     * state the primary decided on, so that a proposal whose outcome was unknown (timed out) and
+     * that reaches the leader after a later change cannot undo that change (an "add b" arriving
+     * after a "drop b" would otherwise put back a standby the primary no longer waits for).
+     */
+    record SetInSync(long epoch, String primary, List<String> inSync, long expectedIndex) implements GroupChange {
+        /** No index precondition. */
+        public static final long ANY_INDEX = -1;
+
         public SetInSync {
             if (primary == null || inSync == null) {
                 throw new IllegalArgumentException("primary and inSync must not be null");
             }
             inSync = List.copyOf(inSync);
+        }
+
+        /** Without an index precondition (epoch and primary only). */
+        public SetInSync(long epoch, String primary, List<String> inSync) {
+            this(epoch, primary, inSync, ANY_INDEX);
         }
     }
 }

@@ -87,7 +87,7 @@ import java.util.List;
  *   <li>members view: log index int64, members list&lt;str&gt;, voting members list&lt;str&gt;
  *   <li>operation: tag int8, then: 1 NewPrimary {expected epoch int64, new epoch int64, board
  *       str, in-sync list&lt;str&gt;}; 2 SetInSync {epoch int64, primary str, in-sync
- *       list&lt;str&gt;}; 3 new-term marker {}; 4 UpdateRaftGroupMembersOp {members
+ *       list&lt;str&gt;, expected index int64 (-1: any)}; 3 new-term marker {}; 4 UpdateRaftGroupMembersOp {members
  *       list&lt;str&gt;, voting list&lt;str&gt;, endpoint str, mode str}; 5 group state (a
  *       snapshot chunk) {epoch int64, primary str, in-sync list&lt;str&gt;, index int64}
  *   <li>group state: as tag 5's body; beat: board str, role str, epoch int64, held int64,
@@ -491,6 +491,7 @@ final class GroupCodec {
                 out.writeLong(s.epoch());
                 writeString(out, s.primary());
                 writeStrings(out, s.inSync());
+                out.writeLong(s.expectedIndex());
             }
             case GroupOps.NewTerm t -> out.writeByte(OP_NEW_TERM);
             case UpdateRaftGroupMembersOp u -> {
@@ -513,7 +514,7 @@ final class GroupCodec {
         try {
             return switch (tag) {
                 case OP_NEW_PRIMARY -> new GroupChange.NewPrimary(in.readLong(), in.readLong(), readString(in), readStrings(in));
-                case OP_SET_IN_SYNC -> new GroupChange.SetInSync(in.readLong(), readString(in), readStrings(in));
+                case OP_SET_IN_SYNC -> new GroupChange.SetInSync(in.readLong(), readString(in), readStrings(in), in.readLong());
                 case OP_NEW_TERM -> GroupOps.NewTerm.INSTANCE;
                 case OP_UPDATE_MEMBERS -> {
                     List<RaftEndpoint> members = readEndpoints(in);

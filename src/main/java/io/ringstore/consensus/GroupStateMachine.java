@@ -43,7 +43,8 @@ final class GroupStateMachine implements StateMachine {
         return switch (change) {
             case GroupChange.NewPrimary p when s.epoch() == p.expectedEpoch() && p.newEpoch() > p.expectedEpoch() ->
                     new GroupState(p.newEpoch(), p.board(), p.inSync(), index);
-            case GroupChange.SetInSync x when s.epoch() == x.epoch() && s.primary().equals(x.primary()) ->
+            case GroupChange.SetInSync x when s.epoch() == x.epoch() && s.primary().equals(x.primary())
+                    && (x.expectedIndex() == GroupChange.SetInSync.ANY_INDEX || x.expectedIndex() == s.index()) ->
                     new GroupState(s.epoch(), s.primary(), x.inSync(), index);
             default -> s;
         };

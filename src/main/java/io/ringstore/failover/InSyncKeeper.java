@@ -88,7 +88,7 @@ final class InSyncKeeper {
                         .append(", not ").append(lag.get(d)[0]).append(", for ")
                         .append((nowNanos - lag.get(d)[1]) / 1_000_000).append(" ms");
             }
-            return new Step(required, new GroupChange.SetInSync(committed.epoch(), me, next),
+            return new Step(required, new GroupChange.SetInSync(committed.epoch(), me, next, committed.index()),
                     "dropping " + drops + " from the in-sync set: " + why);
         }
         if (!adding.isEmpty()) {
@@ -96,7 +96,7 @@ final class InSyncKeeper {
             // unknown): proposed again; the change names the whole set, so a repeat is harmless.
             List<String> next = new ArrayList<>(committed.inSync());
             next.addAll(adding);
-            return new Step(required, new GroupChange.SetInSync(committed.epoch(), me, next),
+            return new Step(required, new GroupChange.SetInSync(committed.epoch(), me, next, committed.index()),
                     "adding " + adding + " to the in-sync set again: not seen committed yet");
         }
         for (Map.Entry<String, Long> e : held.entrySet()) {
@@ -116,7 +116,7 @@ final class InSyncKeeper {
                 required.add(s);
                 List<String> next = new ArrayList<>(committed.inSync());
                 next.add(s);
-                return new Step(required, new GroupChange.SetInSync(committed.epoch(), me, next),
+                return new Step(required, new GroupChange.SetInSync(committed.epoch(), me, next, committed.index()),
                         "adding " + s + " to the in-sync set: caught up (holds " + e.getValue() + ") for "
                                 + (nowNanos - since) / 1_000_000 + " ms; acknowledgements wait for it from now");
             }

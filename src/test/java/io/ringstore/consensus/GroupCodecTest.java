@@ -40,7 +40,7 @@ class GroupCodecTest {
                 M.createLogEntryBuilder().setIndex(2).setTerm(1)
                         .setOperation(new GroupChange.NewPrimary(0, 1, "b1", List.of("b1", "b2"))).build(),
                 M.createLogEntryBuilder().setIndex(3).setTerm(2)
-                        .setOperation(new GroupChange.SetInSync(1, "b1", List.of("b1"))).build(),
+                        .setOperation(new GroupChange.SetInSync(1, "b1", List.of("b1"), 7)).build(),
                 M.createLogEntryBuilder().setIndex(4).setTerm(2).setOperation(M.createUpdateRaftGroupMembersOpBuilder()
                         .setMembers(List.of(B1, B2)).setVotingMembers(List.of(B1)).setEndpoint(B2)
                         .setMode(MembershipChangeMode.ADD_LEARNER).build()).build());

@@ -69,9 +69,14 @@ class VoterGroupTest {
             assertEquals(s1, follower.propose(new GroupChange.SetInSync(1, "b2", List.of("b2"))).get(5, TimeUnit.SECONDS));
             assertEquals(s1, follower.propose(new GroupChange.SetInSync(0, "b1", List.of("b1"))).get(5, TimeUnit.SECONDS));
             // A current one applies.
-            GroupState s2 = follower.propose(new GroupChange.SetInSync(1, "b1", List.of("b1"))).get(5, TimeUnit.SECONDS);
+            GroupState s2 = follower.propose(new GroupChange.SetInSync(1, "b1", List.of("b1"), s1.index()))
+                    .get(5, TimeUnit.SECONDS);
             assertEquals(new GroupState(1, "b1", List.of("b1"), s2.index()), s2);
             assertTrue(s2.index() > s1.index());
+            // One decided on the state before s2 (a proposal whose outcome was unknown, arriving late)
+            // is a no-op: it would undo s2.
+            assertEquals(s2, follower.propose(new GroupChange.SetInSync(1, "b1", List.of("b1", "b2"), s1.index()))
+                    .get(5, TimeUnit.SECONDS));
             GroupState s3 = leader.propose(new GroupChange.NewPrimary(1, 2, "b2", List.of("b2", "b1"))).get(5, TimeUnit.SECONDS);
             assertEquals(2, s3.epoch());
             assertEquals("b2", s3.primary());

@@ -30,7 +30,7 @@ class InSyncKeeperTest {
         st = k.step(2_999 * MS, s, 1_200, Map.of("b2", 1_200L, "b3", -1L), true);
         assertNull(st.proposal(), "not yet: 2999 ms");
         st = k.step(3_000 * MS, s, 1_300, Map.of("b2", 1_300L, "b3", -1L), true);
-        assertEquals(new GroupChange.SetInSync(2, "b1", List.of("b1", "b2")), st.proposal(), st.why());
+        assertEquals(new GroupChange.SetInSync(2, "b1", List.of("b1", "b2"), 5), st.proposal(), st.why());
         assertEquals(Set.of("b2", "b3"), st.required(), "still waited for until the change is committed");
         assertTrue(st.why().contains("b3 holds -1, not 1000, for 3000 ms"), st.why());
         // The group answered with the change applied; the next step, on that state, waits for b2 alone.
@@ -73,12 +73,12 @@ class InSyncKeeperTest {
             assertNull(k.step(t * MS, s, written, Map.of("b2", written), false).proposal(), "t=" + t);
         }
         st = k.step(20_000 * MS, s, written, Map.of("b2", written), false);
-        assertEquals(new GroupChange.SetInSync(2, "b1", List.of("b1", "b2")), st.proposal(), st.why());
+        assertEquals(new GroupChange.SetInSync(2, "b1", List.of("b1", "b2"), 5), st.proposal(), st.why());
         assertEquals(Set.of("b2"), st.required(), "required first, then proposed");
         // The proposal's fate is unknown (timed out): it stays required, and is proposed again.
         st = k.step(20_500 * MS, s, written, Map.of("b2", written), false);
         assertEquals(Set.of("b2"), st.required());
-        assertEquals(new GroupChange.SetInSync(2, "b1", List.of("b1", "b2")), st.proposal(), st.why());
+        assertEquals(new GroupChange.SetInSync(2, "b1", List.of("b1", "b2"), 5), st.proposal(), st.why());
         // Committed: a member now.
         st = k.step(21_000 * MS, state("b1", "b2"), written, Map.of("b2", written), false);
         assertEquals(Set.of("b2"), st.required());
