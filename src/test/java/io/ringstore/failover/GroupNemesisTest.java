@@ -45,7 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
 class GroupNemesisTest {
     static final int CLIENTS = 3;
     /** The group's timings in these runs: seconds, as on a Wi-Fi link, but short enough for a suite. */
-    static final List<String> TIMINGS = List.of("--replica-ack-timeout-ms", "1000");
+    static final List<String> TIMINGS = List.of("--group-election-timeout-ms", "1000", "--failover-after-ms", "2000",
+            "--insync-drop-after-ms", "1000", "--replica-ack-timeout-ms", "3000");
 
     @TempDir
     static Path keys;
@@ -100,7 +101,7 @@ class GroupNemesisTest {
         GroupNemesis nemesis = new GroupNemesis(boards, clients, history, seed, kinds);
         GroupChecker checker = new GroupChecker(boards, history, CLIENTS);
         Thread throttler = null;
-        String summary = null;
+        String summary;
         try {
             for (Voter v : boards.all()) {
                 boards.start(v);
@@ -131,7 +132,6 @@ class GroupNemesisTest {
                 throttler.interrupt();
             }
             summary = summary(seed, shape, mode, history, checker, nemesis.failovers(), (System.nanoTime() - began) / 1_000_000);
-            System.out.println(summary);
             record(summary, nemesis.failovers(), history);
             boards.close();
             if (card != null) {

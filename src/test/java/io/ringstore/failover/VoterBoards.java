@@ -52,6 +52,8 @@ final class VoterBoards implements AutoCloseable {
     private final long seed;
     private final Map<String, Voter> voters = new LinkedHashMap<>();
     private final Map<Link, FaultProxy> proxies = new ConcurrentHashMap<>();
+    /** The proxies given a fault since the last heal (only they are healed: each heal is a journal line). */
+    private final java.util.Set<FaultProxy> faulted = ConcurrentHashMap.newKeySet();
     private final Map<String, Process> running = new ConcurrentHashMap<>();
     private final Map<String, ConcurrentLinkedQueue<String>> output = new ConcurrentHashMap<>();
     private final List<Process> children = new ArrayList<>();
@@ -168,6 +170,8 @@ final class VoterBoards implements AutoCloseable {
         }
         f.addAll(List.of("--group-listen", "127.0.0.1:" + me.groupPort(), "--group-voters", group.toString()));
         Path myKeys = keys.resolve(me.name());
+        f.addAll(List.of("--replication-key-store", myKeys.resolve(me.name() + ".p12").toString(),
+                "--replication-peer-certs", myKeys.resolve("peers").toString()));
         if (me.witness()) {
             f.addAll(List.of("--role", "witness"));
         } else {
@@ -180,9 +184,7 @@ final class VoterBoards implements AutoCloseable {
                 }
             }
             f.addAll(List.of("--segment-size", "65536", "--ack-mode", ackMode,
-                    "--replication-listen", "127.0.0.1:" + me.replicationPort(), "--replication-peers", peers.toString(),
-                    "--replication-key-store", myKeys.resolve(me.name() + ".p12").toString(),
-                    "--replication-peer-certs", myKeys.resolve("peers").toString()));
+                    "--replication-listen", "127.0.0.1:" + me.replicationPort(), "--replication-peers", peers.toString()));
             if (me.name().equals(first)) {
                 f.addAll(List.of("--role", "primary"));
             } else {
@@ -258,9 +260,11 @@ final class VoterBoards implements AutoCloseable {
             FaultProxy out = proxies.get(new Link(from.name(), to.name(), c));
             FaultProxy back = proxies.get(new Link(to.name(), from.name(), c));
             if (out != null) {
+                faulted.add(out);
                 out.partition(FaultProxy.Direction.TO_TARGET);
             }
             if (back != null) {
+                faulted.add(back);
                 back.partition(FaultProxy.Direction.FROM_TARGET);
             }
         }
@@ -283,7 +287,8 @@ final class VoterBoards implements AutoCloseable {
 
     /** Every partition and cut ends; held bytes go through. */
     void heal() {
-        for (FaultProxy p : proxies.values()) {
+        for (FaultProxy p : List.copyOf(faulted)) {
+            faulted.remove(p);
             p.heal();
         }
     }
