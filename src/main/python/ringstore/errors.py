@@ -132,6 +132,12 @@ class ReplicaUnavailable(ServerError, Retriable):
     CODE_NAME = "REPLICA_UNAVAILABLE"
 
 
+class NoQuorum(ServerError, Retriable):
+    """A board in a failover group could not renew its lease from the voters in time. The append
+    IS in this board's log, not yet readable: retry with the same event ids (see ringstore.proto)."""
+    CODE_NAME = "NO_QUORUM"
+
+
 class NotPrimary(ServerError):
     """This board is a standby (or a fenced former primary): append to the primary the message names."""
     CODE_NAME = "NOT_PRIMARY"

@@ -359,6 +359,9 @@ public final class RingStoreClient implements AutoCloseable {
             return new WrongExpectedVersionException(stream, expected == null ? "?" : expected.toString(),
                     error.getCurrentVersion());
         }
+        if (code == ErrorCode.NOT_PRIMARY) {
+            return Wire.notPrimary(error);
+        }
         return new RingStoreException(code, error.getMessage());
     }
 

@@ -39,7 +39,21 @@ import java.util.Set;
  */
 public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, LedPin> leds, boolean ledsEnabled,
                              long statusIntervalSeconds, Path configFile, ReplicationConfig replication,
-                             Shipping shipping) {
+                             Shipping shipping, GroupConfig group) {
+
+    /** {@code role = witness}: this board holds no events and only votes in the group. */
+    public boolean witness() {
+        return group != null && group.witness();
+    }
+
+    /**
+     * The group's connections: mutual TLS with this board's replication key, pinning every other
+     * voter's certificate (a witness among them, which ships no log and so is no replication peer).
+     */
+    public TlsSockets groupSockets() throws TlsMaterial.BadMaterial {
+        return new TlsSockets(TlsMaterial.load(group.keyStore(), group.peerCerts(), group.otherVoters().keySet()),
+                TlsSockets.DEFAULT_HANDSHAKE_TIMEOUT_MILLIS);
+    }
 
     /**
      * role, replication_primary, standby_hold_seconds, ack_mode.
@@ -79,7 +93,10 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "leds", "led_write", "led_lag", "led_fault", "led_replica", "status_interval_seconds",
             "stream_limits", "disk_budget", "disk_low_water", "retention_interval_seconds",
             "replication_listen", "replication_peers", "replication_key_store", "replication_peer_certs",
-            "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds");
+            "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds",
+            // The voter group (GroupConfig).
+            "group_voters", "group_listen", "group_election_timeout_ms", "failover_after_ms", "primary_lease_ms",
+            "clock_drift_bound", "insync_drop_after_ms");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */
@@ -166,8 +183,50 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
                 used.add(e.getValue().bcm());
             }
         }
+        boolean witness = s.string("role", "").strip().equalsIgnoreCase("witness");
+        GroupConfig group = GroupConfig.parse(s, witness);
+        ReplicationConfig replication = witness ? ReplicationConfig.OFF : replication(s);
+        Shipping shipping = witness ? Shipping.NONE : shipping(s);
+        if (group != null) {
+            group = group(s, group, replication, shipping, store.writer().ack().timeoutMillis());
+        }
         return new DaemonSettings(store, server, leds, s.bool("leds", true),
-                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication(s), shipping(s));
+                s.number("status_interval_seconds", 60, 1, 86_400), configFile, replication, shipping, group);
+    }
+
+    /**
+     * The group's keys (the replication key and the folder of certificates: a witness's too) and
+     * this board's place in it, checked against the other settings.
+     */
+    static GroupConfig group(Settings s, GroupConfig group, ReplicationConfig replication, Shipping shipping,
+                             long replicaAckTimeoutMillis) throws Settings.BadSetting {
+        if (group.witness()) {
+            for (String k : List.of("replication_peers", "replication_listen", "replication_primary")) {
+                if (!s.string(k, "").isBlank()) {
+                    throw s.bad(k, "is set, but a witness (role = witness) ships and follows no log: it only votes "
+                            + "(its group port is group_listen)");
+                }
+            }
+            for (String k : List.of("replication_key_store", "replication_peer_certs")) {
+                if (s.string(k, "").isBlank()) {
+                    throw new Settings.BadSetting(k + " must be set on a witness: it talks to the other voters over "
+                            + "mutual TLS with its own key (ringstore replication keygen --name NAME) and their "
+                            + "certificates");
+                }
+            }
+        } else {
+            group.checkDataBoard(s, replication, shipping.ackMode(), replicaAckTimeoutMillis);
+        }
+        group = group.withKeys(s.path("replication_key_store", null), s.path("replication_peer_certs", null));
+        try {
+            String name = TlsMaterial.load(group.keyStore(), group.peerCerts(), List.of()).name();
+            group = group.checkBoard(s, name);
+            // Every other voter's certificate must be there now, not at the first election.
+            TlsMaterial.load(group.keyStore(), group.peerCerts(), group.otherVoters().keySet());
+        } catch (TlsMaterial.BadMaterial e) {
+            throw new Settings.BadSetting("group keys: " + e.getMessage());
+        }
+        return group;
     }
 
     /**

@@ -32,5 +32,12 @@ public enum ErrorCode {
      * This board is a standby (or a primary fenced by a newer epoch): appends go to the primary,
      * which the message names when it is known. Reads are served here.
      */
-    NOT_PRIMARY
+    NOT_PRIMARY,
+    /**
+     * A board in a failover group (issue 16) could not show that the group still names it primary
+     * in its epoch (its lease lapsed: the voters named are unreachable) within the bounded wait.
+     * Like REPLICA_UNAVAILABLE, the append IS in this board's log, not acknowledged and not yet
+     * readable.
+     */
+    NO_QUORUM
 }

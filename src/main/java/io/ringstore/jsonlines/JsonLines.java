@@ -43,9 +43,10 @@ import java.util.Map;
  *
  * <p>Acknowledgement line: {@code {"stream","version","position","first_version","first_position",
  * "durability","replayed","ack_mode"}} (and {@code "solo":true} when a replica-mode store
- * acknowledged alone); error line: {@code {"error":CODE,"message"}} plus
+ * acknowledged alone, {@code "epoch"} with replication); error line: {@code {"error":CODE,"message"}} plus
  * {@code "current_version"} (WRONG_EXPECTED_VERSION), {@code "detail"} (INVALID_REQUEST),
- * {@code "resume_after_position"} (a subscription's end) where they apply.
+ * {@code "resume_after_position"} (a subscription's end), {@code "primary_board"},
+ * {@code "primary_address"}, {@code "primary_epoch"} (NOT_PRIMARY, when known) where they apply.
  */
 public final class JsonLines {
     private JsonLines() {}
@@ -84,17 +85,18 @@ public final class JsonLines {
 
     public static String ackLine(AppendResult r) {
         return ackLine(r.stream(), r.firstVersion(), r.lastVersion(), r.firstPosition(), r.lastPosition(),
-                r.durability().name(), r.replayed(), r.ackMode(), r.solo());
+                r.durability().name(), r.replayed(), r.ackMode(), r.solo(), 0);
     }
 
     public static String ackLine(AppendResponse r) {
         return ackLine(r.getStream(), r.getFirstVersion(), r.getLastVersion(), r.getFirstPosition(), r.getLastPosition(),
-                Wire.durability(r.getDurability()).name(), r.getReplayed(), Wire.ackMode(r.getAckMode()), r.getSolo());
+                Wire.durability(r.getDurability()).name(), r.getReplayed(), Wire.ackMode(r.getAckMode()), r.getSolo(),
+                r.getEpoch());
     }
 
     private static String ackLine(String stream, long firstVersion, long lastVersion, long firstPosition,
                                   long lastPosition, String durability, boolean replayed,
-                                  io.ringstore.replication.AckMode ackMode, boolean solo) {
+                                  io.ringstore.replication.AckMode ackMode, boolean solo, long epoch) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("stream", stream);
         m.put("version", lastVersion);
@@ -106,6 +108,9 @@ public final class JsonLines {
         m.put("ack_mode", ackMode.configName());
         if (solo) {
             m.put("solo", true);
+        }
+        if (epoch > 0) {
+            m.put("epoch", epoch); // the replication epoch it was acknowledged in
         }
         return Json.write(m);
     }
@@ -140,6 +145,15 @@ public final class JsonLines {
         }
         if (e.hasResumeAfterPosition()) {
             m.put("resume_after_position", e.getResumeAfterPosition());
+        }
+        if (e.hasPrimaryBoard()) {
+            m.put("primary_board", e.getPrimaryBoard());
+        }
+        if (e.hasPrimaryAddress()) {
+            m.put("primary_address", e.getPrimaryAddress());
+        }
+        if (e.hasPrimaryEpoch()) {
+            m.put("primary_epoch", e.getPrimaryEpoch());
         }
         return Json.write(m);
     }

@@ -46,6 +46,7 @@ public final class Wire {
             case REQUEST_ID_INVALID -> io.ringstore.protocol.v1.ErrorCode.REQUEST_ID_INVALID;
             case TOO_MANY_SUBSCRIPTIONS -> io.ringstore.protocol.v1.ErrorCode.TOO_MANY_SUBSCRIPTIONS;
             case REPLICA_UNAVAILABLE -> io.ringstore.protocol.v1.ErrorCode.REPLICA_UNAVAILABLE;
+            case NO_QUORUM -> io.ringstore.protocol.v1.ErrorCode.NO_QUORUM;
         };
     }
 
@@ -68,6 +69,7 @@ public final class Wire {
             case REQUEST_ID_INVALID -> ErrorCode.REQUEST_ID_INVALID;
             case TOO_MANY_SUBSCRIPTIONS -> ErrorCode.TOO_MANY_SUBSCRIPTIONS;
             case REPLICA_UNAVAILABLE -> ErrorCode.REPLICA_UNAVAILABLE;
+            case NO_QUORUM -> ErrorCode.NO_QUORUM;
             case STORAGE_ERROR, ERROR_CODE_UNSPECIFIED, UNRECOGNIZED -> ErrorCode.STORAGE_ERROR;
         };
     }
@@ -106,7 +108,29 @@ public final class Wire {
         if (e instanceof WrongExpectedVersionException w) {
             b.setCurrentVersion(w.currentVersion());
         }
+        if (e instanceof io.ringstore.error.NotPrimaryException n) {
+            notPrimary(b, n);
+        }
         return b.build();
+    }
+
+    /** NOT_PRIMARY's fields: where appends go, as far as this board knows. */
+    private static void notPrimary(io.ringstore.protocol.v1.Error.Builder b, io.ringstore.error.NotPrimaryException n) {
+        if (n.primaryBoard() != null) {
+            b.setPrimaryBoard(n.primaryBoard());
+        }
+        if (n.primaryAddress() != null) {
+            b.setPrimaryAddress(n.primaryAddress());
+        }
+        if (n.primaryEpoch() >= 0) {
+            b.setPrimaryEpoch(n.primaryEpoch());
+        }
+    }
+
+    /** The typed exception of a wire NOT_PRIMARY (absent fields: null, epoch -1). */
+    public static io.ringstore.error.NotPrimaryException notPrimary(io.ringstore.protocol.v1.Error e) {
+        return new io.ringstore.error.NotPrimaryException(e.getMessage(), e.hasPrimaryBoard() ? e.getPrimaryBoard() : null,
+                e.hasPrimaryAddress() ? e.getPrimaryAddress() : null, e.hasPrimaryEpoch() ? e.getPrimaryEpoch() : -1);
     }
 
     public static io.ringstore.protocol.v1.Durability durability(Durability d) {

@@ -74,6 +74,16 @@ public final class Follower implements Runnable {
         return primary;
     }
 
+    /**
+     * Follows {@code to} from the next connection on (the failover group named it primary): the
+     * current connection is dropped; "caught up" must be earned again with the new primary.
+     */
+    void switchTo(ReplicationOptions.Peer to) {
+        primary = to;
+        caughtUp = false;
+        dropConnection();
+    }
+
     void stop() {
         stopping = true;
         dropConnection();

@@ -52,6 +52,8 @@ public final class Replication implements AutoCloseable {
     private Thread probeThread;
     private ReplicationServer server;
     private volatile boolean closed;
+    /** Set by a failover group (io.ringstore.failover): why manual promotion is refused; null without one. */
+    private volatile String groupManaged;
 
     private Replication(ReplicationOptions options, StandbyApplier.Parts parts, EpochHistory history) {
         this.options = options;
@@ -239,7 +241,41 @@ public final class Replication implements AutoCloseable {
 
     /** The error an append gets here, or null when this board takes appends. */
     public RingStoreException appendRefusal() {
-        return acknowledging() ? null : new RingStoreException(ErrorCode.NOT_PRIMARY, notPrimaryMessage());
+        if (acknowledging()) {
+            return null;
+        }
+        // Where appends go, as this board knows it: the board that fenced it, or the primary it
+        // follows (its replication address: its client socket is not known across boards).
+        Fencer by = fencer;
+        if (by != null) {
+            return new io.ringstore.error.NotPrimaryException(notPrimaryMessage(), by.board(), addressOf(by.board()),
+                    by.epoch());
+        }
+        ReplicationOptions.Peer p = primaryPeer;
+        Follower f = follower;
+        Follower.PrimaryView v = f == null ? null : f.view();
+        long epoch = v != null && p != null && p.board().equals(v.board()) && v.epoch() > 0 ? v.epoch() : -1;
+        return new io.ringstore.error.NotPrimaryException(notPrimaryMessage(), p == null ? null : p.board(),
+                p == null ? null : address(p.address()), epoch);
+    }
+
+    /** The board whose newer epoch fenced this one, and that epoch. */
+    private record Fencer(String board, long epoch) {}
+
+    private volatile Fencer fencer;
+
+    private String addressOf(String board) {
+        for (ReplicationOptions.Peer p : options.peers()) {
+            if (p.board().equals(board)) {
+                return address(p.address());
+            }
+        }
+        return null;
+    }
+
+    private static String address(java.net.InetSocketAddress a) {
+        String host = a.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     String notPrimaryMessage() {
@@ -265,6 +301,14 @@ public final class Replication implements AutoCloseable {
         return restartReason;
     }
 
+    /**
+     * A failover group committed {@code board} primary in {@code epoch}, newer than this
+     * primary's: it fences itself (as when a peer shows it the newer epoch).
+     */
+    public void fencedByGroup(String board, long epoch) {
+        fence(board, epoch);
+    }
+
     /** A newer epoch exists elsewhere: stop acknowledging, stop shipping, and rejoin on the next open. */
     void fence(String board, long epoch) {
         synchronized (roleLock) {
@@ -272,6 +316,7 @@ public final class Replication implements AutoCloseable {
                 return;
             }
             fencedBy = "board " + board + " became primary in epoch " + epoch;
+            fencer = new Fencer(board, epoch);
             restartRequired = true;
             restartReason = "fenced: " + fencedBy;
         }
@@ -320,6 +365,88 @@ public final class Replication implements AutoCloseable {
 
     // ------------------------------------------------------------------ promotion
 
+    /**
+     * With a failover group, manual promotion ({@link #promote(boolean)}) is refused with
+     * {@code why} (the group promotes; a board promoted behind its back would be fenced by the
+     * group's next epoch, or fence the group's primary and be the second one). Null: none.
+     */
+    public void setGroupManaged(String why) {
+        groupManaged = why;
+    }
+
+    public String groupManaged() {
+        return groupManaged;
+    }
+
+    /**
+     * A standby: follow {@code board} from now on (the failover group committed it primary).
+     * The role file says so, so that a restart follows it too; the follower drops its connection
+     * and says hello to the new primary (which tells it where to cut if its log went past the
+     * new epoch's start).
+     *
+     * @return whether anything changed (false: already following it, not a standby, or not a peer)
+     */
+    public boolean followPrimary(String board) throws IOException {
+        synchronized (roleLock) {
+            if (role != Role.STANDBY || follower == null) {
+                return false;
+            }
+            ReplicationOptions.Peer to = null;
+            for (ReplicationOptions.Peer p : options.peers()) {
+                if (p.board().equals(board)) {
+                    to = p;
+                }
+            }
+            if (to == null || to.equals(follower.primaryPeer())) {
+                return false;
+            }
+            writeRoleFile("standby " + board);
+            primaryPeer = to;
+            Logger.info("replication: following {} at {} from now on (the failover group named it primary)", board,
+                    to.address());
+            // Not interrupted: the follower ends on an interrupt; it reconnects within its retry sleep.
+            follower.switchTo(to);
+            return true;
+        }
+    }
+
+    /** Null when this board may be promoted now without losing acknowledged events; else why not. */
+    public String unsafeToPromote() {
+        if (role != Role.STANDBY || follower == null) {
+            return "this board is not a standby";
+        }
+        return unsafeBecause(follower.view(), applier.held(), applier.durable());
+    }
+
+    /**
+     * The epoch this board is in as the failover group compares it: a primary's current one; a
+     * standby's is its primary's as last welcomed since start (its own history adopts a new
+     * epoch only once it holds a record of it), else its own.
+     */
+    public long groupEpoch() {
+        long mine = history.currentEpoch();
+        Follower f = follower;
+        if (role == Role.STANDBY && f != null) {
+            Follower.PrimaryView v = f.view();
+            if (v.welcomedSinceStart()) {
+                return Math.max(mine, v.epoch());
+            }
+        }
+        return mine;
+    }
+
+    /** What this board holds in memory: a standby's applied end, a primary's written end. */
+    public long held() {
+        StandbyApplier a = applier;
+        return role == Role.STANDBY && a != null ? a.held() : parts.log().writtenPosition();
+    }
+
+    /** What this board has forced. */
+    public long durable() {
+        StandbyApplier a = applier;
+        return role == Role.STANDBY && a != null ? a.durable() : parts.log().durablePosition();
+    }
+
     /** What a promotion did. */
     public record Promoted(long epoch, long start, String message) {}
 
@@ -331,6 +458,27 @@ public final class Replication implements AutoCloseable {
      *         what may be lost)
      */
     public Promoted promote(boolean force) throws IOException {
+        String managed = groupManaged;
+        if (managed != null) {
+            throw RingStoreException.invalid("promotion refused: " + managed);
+        }
+        return promote(force, -1);
+    }
+
+    /**
+     * The failover group's promotion: like {@link #promote(boolean)} without force, into the
+     * group's committed {@code epoch} (it must be newer than every epoch this board knows).
+     *
+     * @throws RingStoreException INVALID_REQUEST when not a standby, not safe, or the epoch is not newer
+     */
+    public Promoted promoteInto(long epoch) throws IOException {
+        if (epoch <= 0) {
+            throw new IllegalArgumentException("epoch must be positive: " + epoch);
+        }
+        return promote(false, epoch);
+    }
+
+    private Promoted promote(boolean force, long groupEpoch) throws IOException {
         synchronized (roleLock) {
             if (role != Role.STANDBY) {
                 throw RingStoreException.invalid("this board is already the primary (epoch " + history.currentEpoch() + ")");
@@ -338,7 +486,13 @@ public final class Replication implements AutoCloseable {
             Follower.PrimaryView v = follower.view();
             String unsafe = unsafeBecause(v, applier.held(), applier.durable());
             if (unsafe != null && !force) {
-                throw RingStoreException.invalid("promotion refused: " + unsafe + "; promote with --force to accept that loss");
+                throw RingStoreException.invalid("promotion refused: " + unsafe + (groupEpoch > 0 ? ""
+                        : "; promote with --force to accept that loss"));
+            }
+            long known = Math.max(history.currentEpoch(), v.epoch());
+            if (groupEpoch > 0 && groupEpoch <= known) {
+                throw RingStoreException.invalid("promotion refused: the group's epoch " + groupEpoch
+                        + " is not newer than epoch " + known + " that this board knows");
             }
             follower.stop();
             // Wakes it from its retry sleep after losing the primary (the usual state when one is
@@ -355,14 +509,17 @@ public final class Replication implements AutoCloseable {
                 throw new IOException("promotion failed: " + e.getCause(), e.getCause());
             }
             long start = applier.held();
-            long epoch = Math.max(history.currentEpoch(), v.epoch()) + 1;
+            long epoch = groupEpoch > 0 ? groupEpoch : known + 1;
             EpochHistory next = history.with(epoch, start);
             // Crash window: the log is forced (finish()); before this write the board restarts
             // as the standby it was; after it, as primary in the new epoch.
             next.write(parts.io(), parts.dataDir());
             // Crash window: between the two writes the next start is a standby whose history
             // already has the new epoch; it is refused by the old primary (which it fences) and
-            // can be promoted again, starting one epoch later at the same place.
+            // can be promoted again, starting one epoch later at the same place. With a failover
+            // group the restarted board refuses the group's epoch (not newer than its history's,
+            // and it has not been welcomed since it started), says so in its beat, and the group
+            // picks again in a later epoch.
             writeRoleFile("primary");
             history = next;
             role = Role.PRIMARY;

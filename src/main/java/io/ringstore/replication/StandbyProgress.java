@@ -12,6 +12,10 @@ import org.tinylog.Logger;
  * in the configuration is required; a peer that is not connected makes {@link #held} -1, so the
  * writer's replica modes wait (and fail, bounded) instead of silently acknowledging alone.
  *
+ * <p>With a failover group the group decides who is required ({@link #requireOnly}): the
+ * committed in-sync set less this board, plus the standbys being added back; none required
+ * means the group committed "in sync: the primary only", and {@link #held} is then unbounded.
+ *
  * <p>Also decides how far back retention must keep the log: at the lowest durable position of
  * the standbys that are connected or have been gone for less than the hold time.
  */
@@ -22,7 +26,9 @@ public final class StandbyProgress implements ReplicaProgress {
 
     private long connections;
 
-    private final List<String> required;
+    private List<String> required;
+    /** The required set comes from a failover group (an empty one then means: acknowledge alone). */
+    private boolean grouped;
     private final long holdNanos;
     private final LongSupplier nanoTime;
     private final Map<String, Standby> standbys = new LinkedHashMap<>();
@@ -33,6 +39,30 @@ public final class StandbyProgress implements ReplicaProgress {
         this.required = List.copyOf(required);
         this.holdNanos = holdMillis * 1_000_000L;
         this.nanoTime = nanoTime;
+    }
+
+    /**
+     * A failover group's in-sync set (less this board) and the standbys being added back: from
+     * now on exactly these are required. Empty: the group committed the primary alone in sync.
+     */
+    public synchronized void requireOnly(java.util.Collection<String> boards) {
+        List<String> next = List.copyOf(new java.util.TreeSet<>(boards));
+        if (!next.equals(required) || !grouped) {
+            Logger.info("replication: acknowledgements now wait for standbys={} (was {})", next, required);
+        }
+        required = next;
+        grouped = true;
+        notifyAll();
+    }
+
+    /** The standbys acknowledgements wait for now. */
+    public synchronized List<String> required() {
+        return required;
+    }
+
+    /** One standby as last reported; null when it never connected. */
+    public synchronized Standby standby(String board) {
+        return standbys.get(board);
     }
 
     /** A standby said hello and was welcomed, holding everything before {@code durable}. */
@@ -74,7 +104,7 @@ public final class StandbyProgress implements ReplicaProgress {
             }
             min = Math.min(min, mode == AckMode.REPLICA_DURABLE ? s.durable() : s.held());
         }
-        return min == Long.MAX_VALUE ? -1 : min;
+        return min == Long.MAX_VALUE ? (grouped ? Long.MAX_VALUE : -1) : min;
     }
 
     @Override

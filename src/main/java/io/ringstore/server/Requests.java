@@ -160,8 +160,12 @@ final class Requests {
         return b.build();
     }
 
-    private static AppendResponse appendResponse(AppendResult r) {
+    private AppendResponse appendResponse(AppendResult r) {
+        // The epoch now is the one the append was acknowledged in: a primary's epoch changes only
+        // by promotion (a standby acknowledges nothing), and a fenced primary keeps its old one.
+        io.ringstore.replication.Replication replication = store.replication();
         return AppendResponse.newBuilder()
+                .setEpoch(replication == null ? 0 : replication.history().currentEpoch())
                 .setStream(r.stream())
                 .setFirstVersion(r.firstVersion())
                 .setLastVersion(r.lastVersion())

@@ -25,6 +25,11 @@ import org.tinylog.Logger;
  * makes the store acknowledge alone ({@link #setSolo}); a batch is then acknowledged as
  * {@link AckMode#LOCAL} once this board holds it as its durability setting says.
  *
+ * <p>With a failover group ({@link AckGate}, the primary's lease) every batch, in any mode and
+ * solo or not, is released only while the gate is open, checked right before the batch is
+ * committed; a batch whose gate stays closed until its deadline fails with NO_QUORUM (in
+ * ack_mode local the writer asks the same gate itself).
+ *
  * <p>Only this thread commits and acknowledges in a replica-mode store (the socket server's
  * {@link Writer.AckScope} relies on one acknowledging thread). Stop path: after the writer has
  * stopped ({@link #writerStopped}), it releases what is still waiting (each batch up to its own
@@ -62,6 +67,9 @@ final class AckReleaser implements Runnable {
     private final Supplier<Writer.AckScope> scope;
     private final ArrayBlockingQueue<Waiting> queue;
     private volatile ReplicaProgress progress = NO_STANDBY;
+    private volatile AckGate gate = AckGate.OPEN;
+    private volatile long noQuorumFailures;
+    private volatile boolean noQuorum;
     private volatile boolean solo;
     private volatile boolean writerStopped;
     private volatile Thread thread;
@@ -89,6 +97,16 @@ final class AckReleaser implements Runnable {
 
     ReplicaProgress progress() {
         return progress;
+    }
+
+    void setGate(AckGate g) {
+        this.gate = g == null ? AckGate.OPEN : g;
+        wake();
+    }
+
+    /** Batches failed with NO_QUORUM since start. */
+    long noQuorumFailures() {
+        return noQuorumFailures;
     }
 
     boolean solo() {
@@ -202,7 +220,9 @@ final class AckReleaser implements Runnable {
                         Logger.info("standbys hold the log again, replica acknowledgements resume: ack={} position={}",
                                 w.mode().configName(), w.end());
                     }
-                    acknowledge(w, w.mode(), false);
+                    if (gateOpens(w)) {
+                        acknowledge(w, w.mode(), false);
+                    }
                     return;
                 }
                 if (solo) {
@@ -221,7 +241,9 @@ final class AckReleaser implements Runnable {
                 LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(1));
                 continue;
             }
-            acknowledge(w, AckMode.LOCAL, isSolo || w.mode() == AckMode.LOCAL);
+            if (gateOpens(w)) {
+                acknowledge(w, AckMode.LOCAL, isSolo || w.mode() == AckMode.LOCAL);
+            }
             return;
         }
     }
@@ -259,6 +281,60 @@ final class AckReleaser implements Runnable {
         if (!e.toString().equals(lastProgressFailure)) {
             lastProgressFailure = e.toString();
             Logger.error(e, "replica progress failed; treated as no standby holding anything");
+        }
+    }
+
+    /**
+     * Right before {@code w} is committed and answered: whether the gate (a failover group's
+     * lease) is open, waiting for it until the batch's deadline; past it the batch fails with
+     * NO_QUORUM and this returns false.
+     *
+     * <p>The window that remains: the gate is open when checked here, and the answers go out
+     * after it (commit, completing the futures, then the connection's thread encoding and
+     * writing them to the socket). A pause in that stretch (a GC pause, the board's CPU starved,
+     * a socket buffer full) can put an answer on the wire after the lease ended. The lease's
+     * margin ({@code lease_margin_ms}, in the new primary's wait W) is what covers it: a pause
+     * longer than that margin between this check and the write is the one way a deposed
+     * primary's acknowledgement can overlap the new primary's first one.
+     */
+    private boolean gateOpens(Waiting w) throws InterruptedException {
+        AckGate g = gate;
+        while (!g.open()) {
+            long left = w.deadlineNanos() - System.nanoTime();
+            if (left <= 0) {
+                noQuorum(w, g.closedReason());
+                return false;
+            }
+            g.awaitOpen(Math.min(left, SLICE_NANOS));
+            g = gate;
+        }
+        if (noQuorum) {
+            noQuorum = false;
+            Logger.info("the failover group names this board primary again (lease valid): acknowledgements resume "
+                    + "position={}", w.end());
+        }
+        return true;
+    }
+
+    private void noQuorum(Waiting w, String reason) {
+        noQuorumFailures++;
+        if (!noQuorum) {
+            noQuorum = true;
+            Logger.error("this board holds no valid lease from the failover group: appends fail with NO_QUORUM "
+                    + "position={} waited_ms={} reason={}", w.end(), options.timeoutMillis(), reason);
+        }
+        Writer.AckScope s = scope.get();
+        s.begin();
+        try {
+            for (Writer.Outcome o : w.outcomes()) {
+                if (o.error != null) {
+                    o.request.result.completeExceptionally(o.error);
+                    continue;
+                }
+                o.request.result.completeExceptionally(Writer.noQuorum(o.result, options.timeoutMillis(), reason));
+            }
+        } finally {
+            s.end();
         }
     }
 

@@ -54,6 +54,9 @@ public final class Writer implements Runnable {
     private volatile AppendGate gate = AppendGate.OPEN;
     private volatile java.util.function.LongSupplier rateLimit = () -> 0;
     private volatile AckScope ackScope = AckScope.NONE;
+    /** A failover group's lease; {@link AckGate#OPEN} without a group. */
+    private volatile AckGate ackGate = AckGate.OPEN;
+    private volatile long localNoQuorumFailures;
     /** When the writer may take its next batch while held to a rate (see {@link #setRateLimit}). */
     private long throttledUntilNanos;
     private volatile long throttledNanos;
@@ -122,6 +125,33 @@ public final class Writer implements Runnable {
     public boolean setSolo(boolean solo, String who) {
         requireReplica("solo or paired");
         return releaser.setSolo(solo, who);
+    }
+
+    /**
+     * A failover group's lease: from now on a batch is committed and acknowledged only while
+     * {@code gate} is open (asked right before; waits bounded by replica_ack_timeout_ms, then
+     * NO_QUORUM), in every ack mode. Null: no gate.
+     */
+    public void setAckGate(AckGate gate) {
+        AckGate g = gate == null ? AckGate.OPEN : gate;
+        ackGate = g;
+        if (releaser != null) {
+            releaser.setGate(g);
+        }
+    }
+
+    /** Batches failed with NO_QUORUM since start (a closed {@link AckGate}). */
+    public long noQuorumFailures() {
+        return localNoQuorumFailures + (releaser == null ? 0 : releaser.noQuorumFailures());
+    }
+
+    /** The NO_QUORUM error of one written, unacknowledged append. */
+    static RingStoreException noQuorum(AppendResult r, long waitedMillis, String reason) {
+        return new RingStoreException(ErrorCode.NO_QUORUM, "not acknowledged: this board could not show within "
+                + waitedMillis + " ms that the failover group still names it primary (" + reason + "); it IS in this "
+                + "board's log, not yet readable: stream=" + r.stream() + " first_version=" + r.firstVersion()
+                + " last_version=" + r.lastVersion() + " last_position=" + r.lastPosition() + "; retry with the same "
+                + "event ids (on the primary the group names) to learn its fate");
     }
 
     private void requireReplica(String what) {
@@ -450,6 +480,10 @@ public final class Writer implements Runnable {
      */
     private void release(AckMode mode) throws InterruptedException {
         if (releaser == null) {
+            if (!localGateOpens()) {
+                return;
+            }
+            // The window left between this check and the answers' socket writes: see AckReleaser#gateOpens.
             log.commit(log.writePosition());
             acknowledge();
             return;
@@ -457,6 +491,43 @@ public final class Writer implements Runnable {
         long end = log.writePosition();
         log.publish(end);
         releaser.hand(outcomes.toArray(new Outcome[0]), end, mode, () -> heartbeatNanos = System.nanoTime());
+    }
+
+    /**
+     * Ack_mode local with a failover group: the lease must be valid right before the batch is
+     * committed; the writer waits for it (its heartbeat going on) until replica_ack_timeout_ms,
+     * then fails the batch with NO_QUORUM (written, uncommitted: the next acknowledged batch's
+     * commit makes it readable). Nothing else can be acknowledged meanwhile anyway.
+     */
+    private boolean localGateOpens() throws InterruptedException {
+        AckGate g = ackGate;
+        if (g.open()) {
+            return true;
+        }
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(options.ack().timeoutMillis());
+        while (!g.open()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                localNoQuorumFailures++;
+                String reason = g.closedReason();
+                org.tinylog.Logger.error("this board holds no valid lease from the failover group: appends fail with "
+                        + "NO_QUORUM reason={}", reason);
+                AckScope scope = ackScope;
+                scope.begin();
+                try {
+                    for (Outcome o : outcomes) {
+                        o.request.result.completeExceptionally(o.error != null ? o.error
+                                : noQuorum(o.result, options.ack().timeoutMillis(), reason));
+                    }
+                } finally {
+                    scope.end();
+                }
+                return false;
+            }
+            g.awaitOpen(Math.min(left, 20_000_000L));
+            heartbeatNanos = System.nanoTime();
+        }
+        return true;
     }
 
     /** Completes every outcome's future, inside the ack scope. */
