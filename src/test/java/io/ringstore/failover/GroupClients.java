@@ -173,6 +173,15 @@ final class GroupClients {
                 ErrorCode code = e.getCause() instanceof RingStoreException x ? x.code() : null;
                 if (code == ErrorCode.NOT_PRIMARY) {
                     history.notPrimary.incrementAndGet();
+                    // The answer names the primary when this board knows it; the watcher's choice
+                    // is kept when it knows a newer epoch.
+                    if (e.getCause() instanceof io.ringstore.error.NotPrimaryException np && np.primaryBoard() != null
+                            && np.primaryEpoch() >= primaryEpoch) {
+                        Voter named = boards.voter(np.primaryBoard());
+                        if (named != null && named.holdsData()) {
+                            primary = named;
+                        }
+                    }
                     pause(20);
                 } else if (code == ErrorCode.REPLICA_UNAVAILABLE) {
                     history.ambiguous(Ambiguity.REPLICA_UNAVAILABLE);

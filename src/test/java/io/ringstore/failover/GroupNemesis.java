@@ -219,6 +219,8 @@ final class GroupNemesis {
             StatusResponse st = VoterBoards.status(v, 1_000);
             s.append(v.name()).append('=').append(st == null ? "no answer"
                     : st.getReplicationRole() + "/e" + st.getEpoch() + "/" + st.getCommittedPosition()
+                    + " group[leader=" + st.getGroupLeader() + " epoch=" + st.getGroupEpoch() + " primary="
+                    + st.getGroupPrimary() + " in_sync=" + st.getInSyncList() + " reach=" + st.getVotersReachable() + "]"
                     + (st.getReplicationProblem().isEmpty() ? "" : " problem: " + st.getReplicationProblem())).append("; ");
         }
         return s.toString();
@@ -242,6 +244,15 @@ final class GroupNemesis {
         }
         if (primary == null) {
             return false;
+        }
+        // In a group: it names this primary in its epoch, every data board in sync (a standby
+        // out of the in-sync set cannot be promoted, so killing the primary then would be a
+        // second failure, not a single one).
+        if (!primary.getGroupBoard().isEmpty()) {
+            if (!primary.getGroupPrimary().equals(primaryBoard.name()) || primary.getGroupEpoch() != primary.getEpoch()
+                    || !primary.getInSyncList().containsAll(boards.dataBoards().stream().map(Voter::name).toList())) {
+                return false;
+            }
         }
         // Asked after the primary: a standby holding the primary's committed position of before.
         for (Voter v : boards.dataBoards()) {
