@@ -46,6 +46,9 @@ final class GroupChecker {
     final Map<String, Integer> divergedByBoard = new LinkedHashMap<>();
     long eventsOnBoards;
 
+    /** Boards that must report a divergent tail set aside (killed holding appends no standby held). */
+    final java.util.Set<String> expectTail = new java.util.LinkedHashSet<>();
+
     GroupChecker(VoterBoards boards, History history, int clients) {
         this.boards = boards;
         this.history = history;
@@ -132,6 +135,9 @@ final class GroupChecker {
             } else if (Files.size(file) == 0) {
                 violations.add(v.name() + ": divergent tail file is empty: " + file);
             }
+        }
+        if (files.isEmpty() && expectTail.contains(v.name())) {
+            violations.add(v.name() + " was killed holding appends no standby held, and reports no divergent tail set aside");
         }
         if (!files.isEmpty() && boards.journal(v).stream().noneMatch(l -> l.contains("set aside"))) {
             violations.add(v.name() + ": status names divergent tails but the journal never says one was set aside");

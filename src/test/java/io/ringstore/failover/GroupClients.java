@@ -47,6 +47,8 @@ final class GroupClients {
     private volatile boolean quiet;
     private volatile Voter primary;
     private volatile long primaryEpoch = -1;
+    /** When an append was last sent (System.nanoTime()). */
+    private volatile long lastSendNanos;
 
     GroupClients(VoterBoards boards, History history, long seed, int count) {
         this.boards = boards;
@@ -78,6 +80,10 @@ final class GroupClients {
     /** The board the watcher last saw as primary (null before the first), and its epoch. */
     Voter primary() {
         return primary;
+    }
+
+    long lastSendNanos() {
+        return lastSendNanos;
     }
 
     long primaryEpoch() {
@@ -147,6 +153,7 @@ final class GroupClients {
                     connectedTo = target;
                 }
                 history.operations.incrementAndGet();
+                lastSendNanos = System.nanoTime();
                 AppendResult r = c.append(stream, next == 0 ? ExpectedVersion.NO_STREAM : ExpectedVersion.exactly(next - 1),
                         List.of(new EventData(current.id(), "reading", current.data(), null)))
                         .get(APPEND_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);

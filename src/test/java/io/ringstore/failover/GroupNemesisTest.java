@@ -122,6 +122,7 @@ class GroupNemesisTest {
             }
             GroupNemesis.await("every standby holding the primary's end", GroupNemesis.RECOVER_MILLIS,
                     nemesis::whole, null);
+            checker.expectTail.addAll(nemesis.expectTail);
             checker.check();
         } catch (Throwable t) {
             checker.violations.add("run failed: " + t);

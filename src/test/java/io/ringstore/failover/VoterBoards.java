@@ -285,6 +285,20 @@ final class VoterBoards implements AutoCloseable {
         }
     }
 
+    /**
+     * Resets every connection towards {@code v} and refuses new ones until {@link #heal()}: a board
+     * that died takes with it what a partition held back on its way to or from it (a healed proxy
+     * would deliver bytes its sender no longer has; no network does that).
+     */
+    void cutTowards(Voter v) {
+        for (var e : proxies.entrySet()) {
+            if (e.getKey().to().equals(v.name()) || e.getKey().from().equals(v.name())) {
+                faulted.add(e.getValue());
+                e.getValue().cut(FaultProxy.WhileCut.REFUSE);
+            }
+        }
+    }
+
     /** Every partition and cut ends; held bytes go through. */
     void heal() {
         for (FaultProxy p : List.copyOf(faulted)) {
