@@ -5,6 +5,9 @@ import io.ringstore.cli.ExitCodes;
 import io.ringstore.log.CorruptLogException;
 import io.ringstore.server.SocketFile;
 import io.ringstore.server.SocketServer;
+import io.ringstore.consensus.GroupOptions;
+import io.ringstore.consensus.VoterGroup;
+import io.ringstore.status.GroupStatus;
 import io.ringstore.status.Led;
 import io.ringstore.status.LedDriver;
 import io.ringstore.status.LedOutput;
@@ -73,6 +76,10 @@ public final class Daemon {
 
     /** Runs until SIGTERM/SIGINT; returns the process exit code. */
     public int run() {
+        if (settings.witness()) {
+            // A voter that holds no events: none of what follows (store, writer, splitter) runs.
+            return new WitnessDaemon(settings, notify, stopRequested, ready, handleSignals).run();
+        }
         StoreConfig sc = settings.store();
         Logger.info("starting: config={} data={} socket={} segmentSize={} durability={} ack={} splitter={}",
                 settings.configFile() == null ? "none" : settings.configFile(), sc.dataDir(), settings.server().socket(),
@@ -105,6 +112,11 @@ public final class Daemon {
             corruptionFound.set(true); // the fault light stays on: a person should look
         }
         storeRef.set(store);
+        // The voter group (group_voters): started once, kept across a rejoin's reopen of the store.
+        if (settings.group() != null && !startGroup()) {
+            closeQuietly(store);
+            return stopLeds(ExitCodes.IO_ERROR);
+        }
         SocketServer server;
         try {
             server = SocketServer.start(store, settings.server());
@@ -119,6 +131,7 @@ public final class Daemon {
         }
         addStatusExtras(server);
         StatusReporter reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
+        reporter.group(groupStatus);
         Thread reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
 
         if (handleSignals) {
@@ -162,6 +175,7 @@ public final class Daemon {
                 }
                 addStatusExtras(server);
                 reporter = new StatusReporter(store, notify, this::ledPatterns, settings.statusIntervalSeconds());
+                reporter.group(groupStatus);
                 reporterThread = Thread.ofPlatform().name("ringstore-status").daemon().start(reporter);
                 Logger.info("rejoined: role={} position={}", store.replication().role().configName(),
                         store.committedPosition());
@@ -182,6 +196,7 @@ public final class Daemon {
         reporterThread.interrupt();
         join(reporterThread);
         stopLedThread();
+        stopGroup();
         int code = ExitCodes.OK;
         try {
             store.close();
@@ -190,6 +205,43 @@ public final class Daemon {
             code = ExitCodes.IO_ERROR;
         }
         return stopLeds(code);
+    }
+
+    // ------------------------------------------------------------------ the voter group (group_voters)
+
+    private volatile VoterGroup voter;
+    private volatile GroupStatus groupStatus;
+
+    /** Starts this data board's voter; false (logged) when it cannot. */
+    private boolean startGroup() {
+        GroupConfig g = settings.group();
+        try {
+            voter = VoterGroup.start(new GroupOptions(g.board(), g.voters(), g.listen(),
+                    settings.store().dataDir().resolve("group"), settings.groupSockets(), g.electionTimeoutMillis(),
+                    g.heartbeatMillis(), GroupOptions.DEFAULT_REQUEST_TIMEOUT_MILLIS));
+        } catch (io.ringstore.replication.tls.TlsMaterial.BadMaterial | IOException | RuntimeException e) {
+            Logger.error("cannot start the voter: listen={} error={}", g.listen(), e.toString());
+            return false;
+        }
+        groupStatus = new GroupStatus(g.board(), g.voters(), GroupStatus.of(voter));
+        Logger.info("group: board={} voters={} listen={} election_timeout_ms={} failover_after_ms={} primary_lease_ms={}",
+                g.board(), g.voters(), g.listen(), g.electionTimeoutMillis(), g.failoverAfterMillis(), g.primaryLeaseMillis());
+        if (settings.store().ackMode() == io.ringstore.replication.AckMode.LOCAL) {
+            Logger.warn("group: ack_mode is local: a failover loses what the old primary acknowledged and had not "
+                    + "shipped (it is set aside in that board's diverged/ when it returns)");
+        }
+        return true;
+    }
+
+    private void stopGroup() {
+        VoterGroup v = voter;
+        if (v != null) {
+            try {
+                v.close();
+            } catch (RuntimeException e) {
+                Logger.error("leaving the group failed: {}", e.toString());
+            }
+        }
     }
 
     /** How often the daemon checks whether replication asks for the store to be reopened. */
@@ -202,6 +254,10 @@ public final class Daemon {
                     .setLedWrite(name(p.get(Led.WRITE))).setLedLag(name(p.get(Led.LAG))).setLedFault(name(p.get(Led.FAULT)));
             if (storeRef.get() != null && storeRef.get().replication() != null) {
                 b.setLedReplica(name(p.get(Led.REPLICA)));
+            }
+            GroupStatus g = groupStatus;
+            if (g != null) {
+                g.fill(b);
             }
         });
     }
@@ -217,7 +273,15 @@ public final class Daemon {
                     ? new LedSignals(0, io.ringstore.split.SplitterState.STOPPED, false, false, false, true, false)
                     : StoreSignals.recovering();
         }
-        return StoreSignals.from(store.status(), corruptionFound.get(), System.nanoTime());
+        LedSignals s = StoreSignals.from(store.status(), corruptionFound.get(), System.nanoTime());
+        GroupStatus g = groupStatus;
+        if (g != null && !g.view().majority()) {
+            // Cut off from the group: this board takes part in no decision (and, primary, stops
+            // acknowledging once its lease runs out); a person should look at the network.
+            s = new LedSignals(s.groupCommits(), s.splitter(), s.lagging(), s.writersHeld(), true, s.corruptionFound(),
+                    s.recovering(), s.replica());
+        }
+        return s;
     }
 
     private void startLeds() {

@@ -47,7 +47,15 @@ public final class StatusReporter implements Runnable {
 
     private synchronized String format(long now) {
         StoreStatus s = store.status();
-        return line.format(s, diskFree(), leds.get(), now);
+        GroupStatus g = group;
+        return line.format(s, diskFree(), leds.get(), now) + (g == null ? "" : " " + g.describe());
+    }
+
+    private volatile GroupStatus group;
+
+    /** Adds the voter group to the line, and its changes (a voter lost or back, a new leader) to the journal. */
+    public void group(GroupStatus g) {
+        this.group = g;
     }
 
     private long diskFree() {
@@ -94,8 +102,10 @@ public final class StatusReporter implements Runnable {
         boolean unavailable = s.ack().replicaUnavailable();
         boolean fault = s.writer().storageFull() || s.writer().recentError(now, StoreSignals.ERROR_HOLD_NANOS)
                 || unavailable;
+        GroupStatus g = group;
         boolean changed = s.splitter().state() != lastState || fault != lastFault || unavailable != lastUnavailable
                 || s.ack().solo() != lastSolo;
+        changed |= g != null && g.tick();
         if (changed || now - lastLineNanos >= intervalNanos) {
             String text = format(now);
             if (fault) {

@@ -361,7 +361,26 @@ public final class RingStore implements AutoCloseable {
      * @throws IllegalStateException when the store's ack mode is local
      */
     public boolean setSolo(boolean solo, String who) {
+        String managed = replication == null ? null : replication.groupManaged();
+        if (managed != null) {
+            // A failover group decides the in-sync set: acknowledging alone behind its back would
+            // let it promote a standby that lacks what this board acknowledged.
+            throw RingStoreException.invalid("replication " + (solo ? "solo" : "paired") + " refused: " + managed);
+        }
         return writer.setSolo(solo, who);
+    }
+
+    /**
+     * A failover group's lease (io.ringstore.failover): every batch is acknowledged only while
+     * it is open, in every ack mode; null removes it.
+     */
+    public void setAckGate(io.ringstore.writer.AckGate gate) {
+        writer.setAckGate(gate);
+    }
+
+    /** Batches failed with NO_QUORUM (no valid lease from the failover group) since the store opened. */
+    public long noQuorumFailures() {
+        return writer.noQuorumFailures();
     }
 
     /** How appends are acknowledged now (mode, solo, what waits for the standbys and why). */
