@@ -48,7 +48,6 @@ class GroupNemesisTest {
     static final List<String> TIMINGS = List.of("--group-election-timeout-ms", "1000", "--failover-after-ms", "2000",
             "--insync-drop-after-ms", "1000", "--replica-ack-timeout-ms", "3000");
 
-    @TempDir
     static Path keys;
 
     @TempDir
@@ -56,7 +55,7 @@ class GroupNemesisTest {
 
     @BeforeAll
     static void makeKeys() throws Exception {
-        VoterBoards.makeKeys(keys, List.of("b1", "b2", "b3", "w"));
+        keys = VoterBoards.cachedKeys(Path.of("target", "nemesis3-keys").toAbsolutePath(), List.of("b1", "b2", "b3", "w"));
     }
 
     @Test
@@ -109,6 +108,8 @@ class GroupNemesisTest {
             for (Voter v : boards.all()) {
                 VoterBoards.connect(v).close();
             }
+            System.out.printf(Locale.ROOT, "nemesis3: %d daemons serving after %.1f s%n", boards.all().size(),
+                    (System.nanoTime() - began) / 1e9);
             clients.start();
             if (card != null) {
                 throttler = followPrimary(card, boards, clients);

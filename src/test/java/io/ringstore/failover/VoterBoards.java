@@ -99,8 +99,23 @@ final class VoterBoards implements AutoCloseable {
 
     /** Real keys made as keygen makes them; each board trusts every other board's certificate. */
     static void makeKeys(Path keys, List<String> boards) throws Exception {
+        // keytool is a JVM start per key (seconds each on a busy 2-core machine): in parallel.
+        List<Thread> made = new ArrayList<>();
+        List<Exception> failed = java.util.Collections.synchronizedList(new ArrayList<>());
         for (String b : boards) {
-            io.ringstore.replication.tls.BoardKeys.generate(b, keys.resolve(b), 30, "-1d", null);
+            made.add(Thread.ofPlatform().start(() -> {
+                try {
+                    io.ringstore.replication.tls.BoardKeys.generate(b, keys.resolve(b), 30, "-1d", null);
+                } catch (Exception e) {
+                    failed.add(e);
+                }
+            }));
+        }
+        for (Thread t : made) {
+            t.join();
+        }
+        if (!failed.isEmpty()) {
+            throw failed.getFirst();
         }
         for (String me : boards) {
             Path peers = Files.createDirectories(keys.resolve(me).resolve("peers"));
@@ -110,6 +125,27 @@ final class VoterBoards implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Keys for {@code boards} in {@code keys}, made once and reused while they last (they are test
+     * keys valid 30 days, in target/): a fresh set costs a keytool JVM per board.
+     */
+    static Path cachedKeys(Path keys, List<String> boards) throws Exception {
+        Path done = keys.resolve("complete");
+        if (Files.exists(done)) {
+            return keys;
+        }
+        if (Files.exists(keys)) {
+            try (var walk = Files.walk(keys)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+        makeKeys(keys, boards);
+        Files.writeString(done, String.join(",", boards));
+        return keys;
     }
 
     private Voter voter(String name, boolean witness) throws IOException {
