@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * names the seed and keeps every daemon's journal under target/nemesis3-logs/SEED.
  *
  * <p>{@code -Dringstore.nemesis3.seed=S} replays a seed, {@code -Dringstore.nemesis3.rounds=N} sets
- * the rounds per run (default 3, the last always kills the primary),
+ * the rounds per run (default 2, the last always kills the primary),
  * {@code -Dringstore.nemesis3.faults=KILL_PRIMARY,PAUSE_PRIMARY} limits the random rounds to those
  * kinds, {@code -Dringstore.nemesis3.verbose=true} echoes the daemons' output. Each run's summary
  * is also appended to target/nemesis3-results.txt (the closing note's p50/p99 come from there).
@@ -76,7 +76,7 @@ class GroupNemesisTest {
 
     private void run(List<String> data, String witness, String mode, boolean sdCard) throws Exception {
         long seed = Long.getLong("ringstore.nemesis3.seed", new SecureRandom().nextLong());
-        int rounds = Integer.getInteger("ringstore.nemesis3.rounds", 3);
+        int rounds = Integer.getInteger("ringstore.nemesis3.rounds", 2);
         String only = System.getProperty("ringstore.nemesis3.faults", "");
         List<Fault> kinds = only.isBlank() ? List.of()
                 : Arrays.stream(only.split(",")).map(String::strip).map(Fault::valueOf).toList();
