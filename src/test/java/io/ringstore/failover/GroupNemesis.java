@@ -280,7 +280,9 @@ final class GroupNemesis {
         // out of the in-sync set cannot be promoted, so killing the primary then would be a
         // second failure, not a single one).
         if (!primary.getGroupBoard().isEmpty()) {
-            if (!primary.getGroupPrimary().equals(primaryBoard.name()) || primary.getGroupEpoch() != primary.getEpoch()
+            // (Not the epochs compared: a log that never changed primary is in epoch 0 while the
+            // group counts it as 1.)
+            if (!primary.getGroupPrimary().equals(primaryBoard.name())
                     || !primary.getInSyncList().containsAll(boards.dataBoards().stream().map(Voter::name).toList())) {
                 return false;
             }
