@@ -61,6 +61,7 @@ public final class VoterGroup implements AutoCloseable {
     private final GroupTransport transport;
     private final GroupStateMachine stateMachine;
     private final RaftNode node;
+    private final RaftThread raftThread;
     private final ScheduledExecutorService timer;
     private final ExecutorService answers;
     private final ExecutorService appliedThread;
@@ -82,7 +83,9 @@ public final class VoterGroup implements AutoCloseable {
         this.appliedThread = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("group-applied").daemon().unstarted(r));
         this.transport = new GroupTransport(options.board(), options.voters(), options.sockets(), options.heartbeatMillis());
         this.stateMachine = new GroupStateMachine(this::appliedOnRaftThread);
+        this.raftThread = new RaftThread(options.board());
         RaftNode.RaftNodeBuilder b = RaftNode.newBuilder().setGroupId(GroupCodec.GROUP_ID).setConfig(raftConfig(options))
+                .setExecutor(raftThread)
                 .setTransport(transport).setStateMachine(stateMachine).setStore(store).setModelFactory(GroupCodec.MODEL);
         if (restored.isPresent()) {
             b.setRestoredState(restored.get());
@@ -132,9 +135,14 @@ public final class VoterGroup implements AutoCloseable {
                 }
             }
             g = new VoterGroup(options, store, restored);
-            g.transport.start(options.listen(), g.new Inbound());
         } catch (IOException | RuntimeException e) {
             store.close();
+            throw e;
+        }
+        try {
+            g.transport.start(options.listen(), g.new Inbound());
+        } catch (IOException | RuntimeException e) {
+            g.abandon();
             throw e;
         }
         try {
@@ -429,6 +437,21 @@ public final class VoterGroup implements AutoCloseable {
                 }
                 transport.send(from, GroupCodec.reply(r));
             });
+        }
+    }
+
+    /** Undoes a start that failed before Raft ran. */
+    private void abandon() {
+        closed = true;
+        transport.close();
+        raftThread.shutdownNow();
+        timer.shutdownNow();
+        answers.shutdown();
+        appliedThread.shutdown();
+        try {
+            store.close();
+        } catch (IOException e) {
+            Logger.warn("group voter {}: closing the store: {}", options.board(), e.getMessage());
         }
     }
 

@@ -21,9 +21,10 @@ import java.util.function.Function;
  * the caller ({@code addressFor}), so a test can put a fault proxy on every path.
  */
 final class TestVoters implements AutoCloseable {
-    static final long ELECTION_MILLIS = 2_000;
-    static final long HEARTBEAT_MILLIS = 1_000;
-    static final long REQUEST_MILLIS = 3_000;
+    /** Shorter than the daemon's defaults (3000 / 500) to keep the tests short; -D to measure with others. */
+    static final long ELECTION_MILLIS = Long.getLong("ringstore.consensus.electionMillis", 2_000);
+    static final long HEARTBEAT_MILLIS = Long.getLong("ringstore.consensus.heartbeatMillis", 1_000);
+    static final long REQUEST_MILLIS = 2_000;
 
     final List<String> names;
     final Map<String, InetSocketAddress> listen = new LinkedHashMap<>();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ringstore.replication.PlainSockets;
@@ -183,6 +184,31 @@ class VoterGroupTest {
             GroupState s = leader.propose(new GroupChange.NewPrimary(0, 3, "b3", List.of("b3"))).get(5, TimeUnit.SECONDS);
             assertEquals(3, s.epoch());
             assertSame(leader, v.awaitLeader(1_000));
+        }
+    }
+
+    @Test
+    void refusesAStateFolderMadeForAnotherBoardOrOtherVoters() throws Exception {
+        try (TestVoters v = plain()) {
+            v.start("b1");
+            v.close("b1");
+            GroupOptions b1 = v.options("b1");
+            GroupOptions asB2 = new GroupOptions("b2", b1.voters(), b1.listen(), b1.stateDir(), b1.sockets(),
+                    b1.electionTimeoutMillis(), b1.heartbeatMillis(), b1.requestTimeoutMillis());
+            IOException e = assertThrows(IOException.class, () -> VoterGroup.start(asB2));
+            assertTrue(e.getMessage().contains("belongs to voter b1"), e.getMessage());
+            Map<String, java.net.InetSocketAddress> fewer = new java.util.LinkedHashMap<>(b1.voters());
+            fewer.remove("b3");
+            GroupOptions otherVoters = new GroupOptions("b1", fewer, b1.listen(), b1.stateDir(), b1.sockets(),
+                    b1.electionTimeoutMillis(), b1.heartbeatMillis(), b1.requestTimeoutMillis());
+            e = assertThrows(IOException.class, () -> VoterGroup.start(otherVoters));
+            assertTrue(e.getMessage().contains("changing the voters is not supported"), e.getMessage());
+            // A port already taken: a clear error, and the folder is usable right after.
+            try (java.net.ServerSocket taken = new java.net.ServerSocket(b1.listen().getPort(), 1, b1.listen().getAddress())) {
+                assertThrows(IOException.class, () -> VoterGroup.start(b1));
+            }
+            v.start("b1");
+            assertEquals(GroupState.INITIAL, v.get("b1").committed());
         }
     }
 }
