@@ -399,7 +399,8 @@ class ErrorClassesTest(unittest.TestCase):
                 self.assertEqual(name, cls.CODE_NAME)
         self.assertIs(AccessDenied, ringstore.error_class("ACCESS_DENIED"))
         retriable = {n for n, c in classes.items() if issubclass(c, ringstore.Retriable)}
-        self.assertEqual({"OVERLOADED", "STORAGE_ERROR", "STORAGE_FULL", "SHUTTING_DOWN", "REPLICA_UNAVAILABLE"}, retriable)
+        self.assertEqual({"OVERLOADED", "STORAGE_ERROR", "STORAGE_FULL", "SHUTTING_DOWN", "REPLICA_UNAVAILABLE", "NO_QUORUM"},
+                         retriable)
         self.assertTrue(issubclass(ConnectionLost, ringstore.Retriable))
         self.assertIs(ServerError, ringstore.error_class(99999))
 

@@ -72,6 +72,8 @@ public final class Failover implements AutoCloseable {
     private volatile String refusal;
     private volatile long refusedEpoch = -1;
     private boolean leaseWasValid;
+    /** The last takeover: how long this board waited from learning its election to promoting (-1: none). */
+    private volatile long lastTakeoverWaitNanos = -1;
 
     // Published for status and errors.
     private volatile String lastBeatProblem = "no beat answered yet";
@@ -124,6 +126,12 @@ public final class Failover implements AutoCloseable {
     /** The lease acknowledgements wait for (for tests and status). */
     public Lease lease() {
         return lease;
+    }
+
+    /** How long this board waited from learning it was chosen to promoting itself, in ms; -1 before any takeover. */
+    public long lastTakeoverWaitMillis() {
+        long w = lastTakeoverWaitNanos;
+        return w < 0 ? -1 : w / 1_000_000;
     }
 
     /** W, the wait of a newly chosen primary, in ms. */
@@ -307,11 +315,14 @@ public final class Failover implements AutoCloseable {
         }
         attemptedEpoch = s.epoch();
         try {
+            long waited = System.nanoTime() - chosenAtNanos;
             Replication.Promoted p = replication.promoteInto(s.epoch());
+            lastTakeoverWaitNanos = waited;
             // Before any acknowledgement (the lease needs the next beat's answer): wait only for
             // the committed in-sync set, the new primary alone.
             replication.progress().requireOnly(others(s.inSync()));
-            decided("promoted into epoch " + p.epoch() + " at position " + p.start() + " (" + p.message() + ")");
+            decided("promoted into epoch " + p.epoch() + " at position " + p.start() + " after waiting "
+                    + waited / 1_000_000 + " ms (W " + takeoverWaitNanos / 1_000_000 + " ms) (" + p.message() + ")");
             LockSupport.unpark(beatThread);
         } catch (RingStoreException | IOException e) {
             refused(s.epoch(), e.getMessage());
@@ -352,7 +363,7 @@ public final class Failover implements AutoCloseable {
                     + after.inSync() + (after.inSync().equals(p.inSync()) ? "" : " (not as proposed: the state moved on)"));
             GroupState now = newest;
             if (now.primary().equals(me) && now.epoch() == myEpoch()) {
-                progress.requireOnly(keeper.step(System.nanoTime(), now, replication.held(), held, false).required());
+                progress.requireOnly(keeper.required(now));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -30,4 +30,22 @@ public record FailoverStatus(String board, String role, long epoch, long groupEp
                              Map<String, Boolean> votersReachable, List<String> inSync, List<String> ackWaitsFor,
                              boolean leaseValid, long leaseRemainingMillis, boolean promotable,
                              String notPromotableBecause, String lastDecision, long lastDecisionAgeMillis,
-                             long noQuorumFailures) {}
+                             long noQuorumFailures) {
+    /** As the protocol's StatusResponse.failover carries it. */
+    public io.ringstore.protocol.v1.FailoverStatus toProto() {
+        return io.ringstore.protocol.v1.FailoverStatus.newBuilder().setRole(role).setEpoch(epoch).setGroupEpoch(groupEpoch)
+                .setGroupPrimary(groupPrimary).setLeader(leader).putAllVotersReachable(votersReachable).addAllInSync(inSync)
+                .addAllAckWaitsFor(ackWaitsFor).setLeaseValid(leaseValid).setLeaseRemainingMillis(leaseRemainingMillis)
+                .setPromotable(promotable).setNotPromotableBecause(notPromotableBecause).setLastDecision(lastDecision)
+                .setLastDecisionAgeMillis(lastDecisionAgeMillis).setNoQuorumFailures(noQuorumFailures).build();
+    }
+
+    /** One line for the journal and the status line: {@code failover: primary epoch=2 leader=w lease=2400ms in_sync=[b1,b2] voters_unreachable=[]}. */
+    public String describe() {
+        List<String> unreachable = votersReachable.entrySet().stream().filter(e -> !e.getValue()).map(Map.Entry::getKey)
+                .sorted().toList();
+        return "failover: " + role + " epoch=" + epoch + " leader=" + (leader.isEmpty() ? "unknown" : leader)
+                + (role.equals("primary") ? " lease=" + (leaseValid ? leaseRemainingMillis + "ms" : "none") : "")
+                + " in_sync=" + inSync + " voters_unreachable=" + unreachable;
+    }
+}

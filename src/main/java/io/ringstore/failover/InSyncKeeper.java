@@ -91,6 +91,14 @@ final class InSyncKeeper {
             return new Step(required, new GroupChange.SetInSync(committed.epoch(), me, next),
                     "dropping " + drops + " from the in-sync set: " + why);
         }
+        if (!adding.isEmpty()) {
+            // Made required and proposed, but not seen committed (the proposal's outcome was
+            // unknown): proposed again; the change names the whole set, so a repeat is harmless.
+            List<String> next = new ArrayList<>(committed.inSync());
+            next.addAll(adding);
+            return new Step(required, new GroupChange.SetInSync(committed.epoch(), me, next),
+                    "adding " + adding + " to the in-sync set again: not seen committed yet");
+        }
         for (Map.Entry<String, Long> e : held.entrySet()) {
             String s = e.getKey();
             if (s.equals(me) || required.contains(s)) {
@@ -114,6 +122,14 @@ final class InSyncKeeper {
             }
         }
         return new Step(required, null, "");
+    }
+
+    /** What acknowledgements wait for on {@code committed}, without deciding anything. */
+    Set<String> required(GroupState committed) {
+        Set<String> required = new TreeSet<>(committed.inSync());
+        required.remove(me);
+        required.addAll(adding);
+        return required;
     }
 
     /** The group answered {@code p} with {@code after}: standbys it dropped stop being required. */

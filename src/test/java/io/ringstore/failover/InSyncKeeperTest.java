@@ -75,10 +75,10 @@ class InSyncKeeperTest {
         st = k.step(20_000 * MS, s, written, Map.of("b2", written), false);
         assertEquals(new GroupChange.SetInSync(2, "b1", List.of("b1", "b2")), st.proposal(), st.why());
         assertEquals(Set.of("b2"), st.required(), "required first, then proposed");
-        // The proposal's fate is unknown (timed out): it stays required.
+        // The proposal's fate is unknown (timed out): it stays required, and is proposed again.
         st = k.step(20_500 * MS, s, written, Map.of("b2", written), false);
         assertEquals(Set.of("b2"), st.required());
-        assertNull(st.proposal());
+        assertEquals(new GroupChange.SetInSync(2, "b1", List.of("b1", "b2")), st.proposal(), st.why());
         // Committed: a member now.
         st = k.step(21_000 * MS, state("b1", "b2"), written, Map.of("b2", written), false);
         assertEquals(Set.of("b2"), st.required());
