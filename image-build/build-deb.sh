@@ -42,6 +42,8 @@ put "$D/ringstore" 0755 /usr/bin/ringstore
 put "$REPO/systemd/ringstore.service" 0644 /usr/lib/systemd/system/ringstore.service
 # Not active: two-board setups copy it to /etc/systemd/system/ringstore.service.d/ (README "Two boards").
 put "$REPO/systemd/ringstore-replication.conf" 0644 /usr/share/ringstore/systemd/replication.conf
+# Not active: a witness copies it there instead (README "Two boards and a witness").
+put "$REPO/systemd/ringstore-witness.conf" 0644 /usr/share/ringstore/systemd/witness.conf
 put "$REPO/src/main/resources/ringstore.conf" 0644 /etc/ringstore/ringstore.conf
 put "$D/copyright" 0644 /usr/share/doc/ringstore/copyright
 put "$REPO/README.md" 0644 /usr/share/doc/ringstore/README.md

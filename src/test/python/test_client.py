@@ -433,6 +433,18 @@ class ErrorClassesTest(unittest.TestCase):
             self.assertEqual(0, out.returncode, out.stderr)
             self.assertIn("ok SomeFutureCode", out.stdout)
 
+    def test_not_primary_names_the_primary(self) -> None:
+        # As a witness or a standby answers an append (ringstore.proto Error fields 5-7).
+        from ringstore.errors import from_wire
+        e = ringstore.pb.Error(code=ringstore.pb.NOT_PRIMARY, message="this board (w) is a witness",
+                               primary_board="a", primary_address="192.168.1.10:7412", primary_epoch=3)
+        err = from_wire(e, 7)
+        self.assertIs(ringstore.error_class("NOT_PRIMARY"), type(err))
+        self.assertEqual(("a", "192.168.1.10:7412", 3, 7),
+                         (err.primary_board, err.primary_address, err.primary_epoch, err.request_id))
+        unknown = from_wire(ringstore.pb.Error(code=ringstore.pb.NOT_PRIMARY, message="no primary yet"), 8)
+        self.assertEqual((None, None, None), (unknown.primary_board, unknown.primary_address, unknown.primary_epoch))
+
 
 if __name__ == "__main__":
     unittest.main()

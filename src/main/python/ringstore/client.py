@@ -564,7 +564,8 @@ class Client:
 def _append_result(x: "pb.Response") -> AppendResult:
     a = x.append
     return AppendResult(a.stream, a.first_version, a.last_version, a.first_position, a.last_position,
-                        pb.Durability.Name(a.durability).replace("DURABILITY_", ""), a.replayed)
+                        pb.Durability.Name(a.durability).replace("DURABILITY_", ""), a.replayed,
+                        a.epoch if a.HasField("epoch") else None)
 
 
 def _settle(future: Future, value: object = None, error: Optional[BaseException] = None) -> None:

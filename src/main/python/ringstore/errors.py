@@ -51,12 +51,18 @@ class ServerError(RingStoreError):
         current_version: WRONG_EXPECTED_VERSION only: the stream's version (-1: no stream).
         resume_after_position: a subscription's end: subscribe again after this position.
         request_id: the id of the request answered (0: a connection-level error).
+        primary_board, primary_address, primary_epoch: NOT_PRIMARY only, each None when the
+            daemon does not know it: the board appends go to, its address between boards
+            (host:port of its group or replication port, not a client socket: the host is where
+            to talk to ringstore) and the epoch it is primary in.
     """
 
     CODE_NAME: Optional[str] = None
 
     def __init__(self, code: int, code_name: str, message: str, *, current_version: Optional[int] = None,
-                 resume_after_position: Optional[int] = None, request_id: int = 0) -> None:
+                 resume_after_position: Optional[int] = None, request_id: int = 0,
+                 primary_board: Optional[str] = None, primary_address: Optional[str] = None,
+                 primary_epoch: Optional[int] = None) -> None:
         super().__init__(f"{code_name}: {message}" if message else code_name)
         self.code = code
         self.code_name = code_name
@@ -64,6 +70,9 @@ class ServerError(RingStoreError):
         self.current_version = current_version
         self.resume_after_position = resume_after_position
         self.request_id = request_id
+        self.primary_board = primary_board
+        self.primary_address = primary_address
+        self.primary_epoch = primary_epoch
 
 
 class WrongExpectedVersion(ServerError):
@@ -139,7 +148,8 @@ class NoQuorum(ServerError, Retriable):
 
 
 class NotPrimary(ServerError):
-    """This board is a standby (or a fenced former primary): append to the primary the message names."""
+    """This board is a standby, a witness or a fenced former primary: append to the primary,
+    named by ``primary_board`` at ``primary_address`` (epoch ``primary_epoch``) when known."""
     CODE_NAME = "NOT_PRIMARY"
 
 
@@ -197,4 +207,7 @@ def from_wire(error: "pb.Error", request_id: int) -> ServerError:
                current_version=error.current_version if error.HasField("current_version") else None,
                resume_after_position=(error.resume_after_position
                                       if error.HasField("resume_after_position") else None),
-               request_id=request_id)
+               request_id=request_id,
+               primary_board=error.primary_board if error.HasField("primary_board") else None,
+               primary_address=error.primary_address if error.HasField("primary_address") else None,
+               primary_epoch=error.primary_epoch if error.HasField("primary_epoch") else None)

@@ -106,6 +106,8 @@ class AppendResult:
     durability: str
     #: True when these event ids had been appended before and this is the original result.
     replayed: bool
+    #: The replication epoch the append was acknowledged in (None: no replication).
+    epoch: Optional[int] = None
 
 
 @dataclass(frozen=True)

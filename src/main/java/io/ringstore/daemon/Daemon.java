@@ -7,6 +7,7 @@ import io.ringstore.server.SocketFile;
 import io.ringstore.server.SocketServer;
 import io.ringstore.consensus.GroupOptions;
 import io.ringstore.consensus.VoterGroup;
+import io.ringstore.failover.Failover;
 import io.ringstore.status.GroupStatus;
 import io.ringstore.status.Led;
 import io.ringstore.status.LedDriver;
@@ -113,7 +114,8 @@ public final class Daemon {
         }
         storeRef.set(store);
         // The voter group (group_voters): started once, kept across a rejoin's reopen of the store.
-        if (settings.group() != null && !startGroup()) {
+        if (settings.group() != null && (!startGroup() || !startFailover(store))) {
+            stopGroup();
             closeQuietly(store);
             return stopLeds(ExitCodes.IO_ERROR);
         }
@@ -164,10 +166,14 @@ public final class Daemon {
                 reporterThread.interrupt();
                 join(reporterThread);
                 storeRef.set(null);
+                stopFailover();
                 try {
                     store.close();
                     store = RingStore.open(sc, replication);
                     storeRef.set(store);
+                    if (settings.group() != null && !startFailover(store)) {
+                        throw new IOException("automatic failover did not start on the reopened store");
+                    }
                     server = SocketServer.start(store, settings.server());
                 } catch (IOException | RuntimeException e) {
                     Logger.error("rejoining failed, exiting so that the service manager restarts the daemon: {}", e.toString());
@@ -196,6 +202,7 @@ public final class Daemon {
         reporterThread.interrupt();
         join(reporterThread);
         stopLedThread();
+        stopFailover();
         stopGroup();
         int code = ExitCodes.OK;
         try {
@@ -231,6 +238,34 @@ public final class Daemon {
                     + "shipped (it is set aside in that board's diverged/ when it returns)");
         }
         return true;
+    }
+
+    private volatile Failover failover;
+
+    /** Starts automatic failover on this store (after it opened; again after each reopen); false (logged) when it cannot. */
+    private boolean startFailover(RingStore store) {
+        try {
+            Failover f = new Failover(io.ringstore.failover.Group.of(voter), store, settings.group().failoverOptions());
+            f.start();
+            failover = f;
+            return true;
+        } catch (IllegalArgumentException e) {
+            Logger.error("automatic failover cannot start: {}", e.getMessage());
+            return false;
+        }
+    }
+
+    /** Before the store closes: failover gates the store's acknowledgements and reads its replication. */
+    private void stopFailover() {
+        Failover f = failover;
+        failover = null;
+        if (f != null) {
+            try {
+                f.close();
+            } catch (RuntimeException e) {
+                Logger.error("stopping automatic failover failed: {}", e.toString());
+            }
+        }
     }
 
     private void stopGroup() {

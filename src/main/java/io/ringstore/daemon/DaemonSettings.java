@@ -96,7 +96,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "ack_mode", "replica_ack_timeout_ms", "role", "replication_primary", "standby_hold_seconds",
             // The voter group (GroupConfig).
             "group_voters", "group_listen", "group_election_timeout_ms", "failover_after_ms", "primary_lease_ms",
-            "clock_drift_bound", "insync_drop_after_ms");
+            "clock_drift_bound", "insync_drop_after_ms", "insync_rejoin_after_ms");
     static final Set<String> FLAGS = Set.of("repair");
 
     /** Reads the config file ({@code --config}, else the default when present) and the flags. */

@@ -1,6 +1,7 @@
 package io.ringstore.daemon;
 
 import io.ringstore.config.Settings;
+import io.ringstore.failover.FailoverOptions;
 import io.ringstore.replication.AckMode;
 import io.ringstore.replication.ReplicationConfig;
 import java.net.InetSocketAddress;
@@ -8,7 +9,6 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -18,15 +18,13 @@ import java.util.Map;
  * set; the events never pass through it. Checked once, here: every problem is a
  * {@link Settings.BadSetting} naming the key.
  *
- * <p>The lease rule, with no wall clock anywhere: a primary that has not heard a majority of the
- * group for {@code primary_lease_ms} (its own monotonic clock) stops acknowledging; the group
- * names a new primary no sooner than {@code failover_after_ms} after it last heard the old one
- * (the deciding voter's monotonic clock). Clocks may run at rates that differ by at most
- * {@code clock_drift_bound} (0.10: ten percent, far more than any quartz or the Pi's
- * oscillator drifts), so the old primary has stopped before the new one starts when
- * {@code lease / (1 - drift) < failover / (1 + drift)}, i.e.
- * {@code lease < failover * (1 - drift) / (1 + drift)}. Both sides count from the moment a
- * message left the primary, so a slow network only makes the margin larger.
+ * <p>The lease rule, with no wall clock anywhere (see {@link io.ringstore.failover.Lease}): a
+ * primary acknowledges only until {@code primary_lease_ms} after it sent a beat the group
+ * answered naming it primary (its own monotonic clock); a board the group names primary waits
+ * W = lease * (1 + drift)^2 + 250 ms on its own clock before it acknowledges anything, so the
+ * old primary has stopped by then whatever {@code failover_after_ms} is, as long as the clocks'
+ * rates differ from real time by at most {@code clock_drift_bound} (0.10: ten percent, far more
+ * than a crystal drifts).
  *
  * @param witness              this board holds no events and only votes ({@code role = witness})
  * @param board                this board's name in the group (its certificate's name), or null before the keys were read
@@ -36,26 +34,29 @@ import java.util.Map;
  * @param heartbeatMillis      how often the leader tells the followers it is there (a fifth of the election timeout)
  * @param failoverAfterMillis  how long the primary must be unreachable before the group names another
  * @param primaryLeaseMillis   how long a primary acknowledges without hearing a majority of the group
- * @param clockDriftBound      the largest rate difference assumed between two boards' clocks (0.10 = 10 %)
+ * @param clockDriftBound      the largest rate difference assumed between a board's clock and real time (0.10 = 10 %)
  * @param inSyncDropAfterMillis how long a standby may fail to hold appends before the primary asks the
  *                             group to drop it from the in-sync set
+ * @param inSyncRejoinAfterMillis how long a dropped standby must stay caught up before it rejoins the set
  * @param keyStore             this board's key (the replication key, {@code replication_key_store})
  * @param peerCerts            the folder of the other boards' certificates ({@code replication_peer_certs})
  */
 public record GroupConfig(boolean witness, String board, Map<String, InetSocketAddress> voters, InetSocketAddress listen,
                           long electionTimeoutMillis, long heartbeatMillis, long failoverAfterMillis,
-                          long primaryLeaseMillis, double clockDriftBound, long inSyncDropAfterMillis, Path keyStore,
-                          Path peerCerts) {
+                          long primaryLeaseMillis, double clockDriftBound, long inSyncDropAfterMillis,
+                          long inSyncRejoinAfterMillis, Path keyStore, Path peerCerts) {
     /** The port of a voter whose address names none: the replication port's neighbour. */
     public static final int DEFAULT_PORT = 7412;
     public static final long DEFAULT_ELECTION_TIMEOUT_MILLIS = 2_000;
     public static final long DEFAULT_FAILOVER_AFTER_MILLIS = 6_000;
     public static final double DEFAULT_CLOCK_DRIFT_BOUND = 0.10;
     public static final long DEFAULT_INSYNC_DROP_AFTER_MILLIS = 3_000;
+    public static final long DEFAULT_INSYNC_REJOIN_AFTER_MILLIS = 10_000;
+    public static final long DEFAULT_PRIMARY_LEASE_MILLIS = 3_000;
 
     /** Every key that belongs to the group; set without {@code group_voters}, each is an error. */
     static final List<String> KEYS = List.of("group_voters", "group_listen", "group_election_timeout_ms",
-            "failover_after_ms", "primary_lease_ms", "clock_drift_bound", "insync_drop_after_ms");
+            "failover_after_ms", "primary_lease_ms", "clock_drift_bound", "insync_drop_after_ms", "insync_rejoin_after_ms");
 
     public GroupConfig {
         voters = Collections.unmodifiableMap(new LinkedHashMap<>(voters));
@@ -73,19 +74,20 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
         return voters.size() / 2 + 1;
     }
 
-    /** The longest safe lease for these settings (exclusive): see the class comment. */
-    static double leaseBound(long failoverAfterMillis, double drift) {
-        return failoverAfterMillis * (1 - drift) / (1 + drift);
+    /** What automatic failover runs with (the lease margin is FailoverOptions' own 250 ms). */
+    public FailoverOptions failoverOptions() {
+        return new FailoverOptions(primaryLeaseMillis, (int) Math.round(clockDriftBound * 100),
+                FailoverOptions.DEFAULTS.marginMillis(), failoverAfterMillis, inSyncDropAfterMillis, inSyncRejoinAfterMillis);
     }
 
     GroupConfig withKeys(Path store, Path certs) {
         return new GroupConfig(witness, board, voters, listen, electionTimeoutMillis, heartbeatMillis, failoverAfterMillis,
-                primaryLeaseMillis, clockDriftBound, inSyncDropAfterMillis, store, certs);
+                primaryLeaseMillis, clockDriftBound, inSyncDropAfterMillis, inSyncRejoinAfterMillis, store, certs);
     }
 
     GroupConfig withBoard(String name) {
         return new GroupConfig(witness, name, voters, listen, electionTimeoutMillis, heartbeatMillis, failoverAfterMillis,
-                primaryLeaseMillis, clockDriftBound, inSyncDropAfterMillis, keyStore, peerCerts);
+                primaryLeaseMillis, clockDriftBound, inSyncDropAfterMillis, inSyncRejoinAfterMillis, keyStore, peerCerts);
     }
 
     /**
@@ -134,22 +136,19 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
                     + "): the group must be able to elect its own leader before it names a new primary");
         }
         double drift = drift(s);
-        long lease = s.number("primary_lease_ms", failover * 2 / 3, 100, 3_600_000);
-        double bound = leaseBound(failover, drift);
-        if (lease >= bound) {
-            throw bad(s, s.has("primary_lease_ms") ? "primary_lease_ms"
-                    : s.has("failover_after_ms") ? "failover_after_ms" : "clock_drift_bound", String.format(Locale.ROOT,
-                    "is not safe: primary_lease_ms (%d%s) must be below failover_after_ms * (1 - clock_drift_bound) / "
-                            + "(1 + clock_drift_bound) = %d * %.2f / %.2f = %.0f, or a deposed primary could still "
-                            + "acknowledge after the group named a new one",
-                    lease, s.has("primary_lease_ms") ? "" : ", by default two thirds of failover_after_ms", failover,
-                    1 - drift, 1 + drift, Math.ceil(bound) - 1));
-        }
+        long lease = s.number("primary_lease_ms", DEFAULT_PRIMARY_LEASE_MILLIS, 30, 3_600_000);
         long drop = s.number("insync_drop_after_ms", DEFAULT_INSYNC_DROP_AFTER_MILLIS, 100, 3_600_000);
-        return new GroupConfig(witness, null, voters, listen, election, Math.max(50, election / 5), failover, lease, drift,
-                drop, null, null);
+        long rejoin = s.number("insync_rejoin_after_ms", DEFAULT_INSYNC_REJOIN_AFTER_MILLIS, 0, 3_600_000);
+        GroupConfig g = new GroupConfig(witness, null, voters, listen, election, Math.max(50, election / 5), failover, lease,
+                drift, drop, rejoin, null, null);
+        try {
+            g.failoverOptions();
+        } catch (IllegalArgumentException e) {
+            // FailoverOptions names the keys: failover_after_ms against the beat interval (lease/3).
+            throw new Settings.BadSetting("bad failover timing: " + e.getMessage().replace("lease_ms", "primary_lease_ms"));
+        }
+        return g;
     }
-
     /**
      * What a data board in a group also needs: replication to the other data boards (they must
      * be voters), an ack mode the group's in-sync set means something for, and an in-sync drop
@@ -253,11 +252,6 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
         return (address.indexOf(':') >= 0 && !address.startsWith("[") ? "[" + address + "]" : address) + ":" + DEFAULT_PORT;
     }
 
-    /** A problem with {@code key}, naming where it was set (or that it was not). */
-    private static Settings.BadSetting bad(Settings s, String key, String problem) {
-        return s.has(key) ? s.bad(key, problem) : new Settings.BadSetting(key + " (not set) " + problem);
-    }
-
     private static double drift(Settings s) throws Settings.BadSetting {
         String v = s.string("clock_drift_bound", "").strip();
         if (v.isEmpty()) {
@@ -269,8 +263,8 @@ public record GroupConfig(boolean witness, String board, Map<String, InetSocketA
         } catch (NumberFormatException e) {
             throw s.bad("clock_drift_bound", "is not a number (a fraction like 0.10, or 10%)");
         }
-        if (!(d >= 0.001 && d <= 0.5)) {
-            throw s.bad("clock_drift_bound", "must be between 0.001 and 0.5 (0.1% to 50%)");
+        if (!(d >= 0.01 && d <= 0.5)) {
+            throw s.bad("clock_drift_bound", "must be between 0.01 and 0.5 (1% to 50%)");
         }
         return d;
     }

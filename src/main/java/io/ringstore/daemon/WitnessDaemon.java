@@ -6,6 +6,8 @@ import io.ringstore.consensus.GroupOptions;
 import io.ringstore.consensus.GroupState;
 import io.ringstore.consensus.VoterGroup;
 import io.ringstore.error.NotPrimaryException;
+import io.ringstore.failover.Controller;
+import io.ringstore.failover.Group;
 import io.ringstore.protocol.v1.StatusResponse;
 import io.ringstore.replication.tls.TlsMaterial;
 import io.ringstore.server.SocketFile;
@@ -101,6 +103,8 @@ final class WitnessDaemon {
             closeQuietly(lock);
             return stopLeds(ExitCodes.IO_ERROR);
         }
+        // Decides who is primary while this voter leads the group (a witness is as likely to lead as a board).
+        Controller controller = new Controller(Group.of(voter), config.failoverOptions(), config.board());
         GroupStatus status = new GroupStatus(config.board(), config.voters(), GroupStatus.of(voter));
         group = status;
         WitnessServer server;
@@ -108,11 +112,13 @@ final class WitnessDaemon {
             server = WitnessServer.start(settings.server(), answers(status));
         } catch (SocketFile.InUseException e) {
             Logger.error("{}", e.getMessage());
+            controller.close();
             voter.close();
             closeQuietly(lock);
             return stopLeds(ExitCodes.LOCKED);
         } catch (IOException | RuntimeException e) {
             Logger.error("cannot serve the socket: socket={} error={}", settings.server().socket(), e.toString());
+            controller.close();
             voter.close();
             closeQuietly(lock);
             return stopLeds(ExitCodes.IO_ERROR);
@@ -165,6 +171,7 @@ final class WitnessDaemon {
             Logger.error("closing the socket failed: {}", e.toString());
         }
         try {
+            controller.close();
             voter.close();
         } catch (RuntimeException e) {
             Logger.error("leaving the group failed: {}", e.toString());

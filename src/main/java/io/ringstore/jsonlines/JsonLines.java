@@ -85,13 +85,13 @@ public final class JsonLines {
 
     public static String ackLine(AppendResult r) {
         return ackLine(r.stream(), r.firstVersion(), r.lastVersion(), r.firstPosition(), r.lastPosition(),
-                r.durability().name(), r.replayed(), r.ackMode(), r.solo(), 0);
+                r.durability().name(), r.replayed(), r.ackMode(), r.solo(), -1);
     }
 
     public static String ackLine(AppendResponse r) {
         return ackLine(r.getStream(), r.getFirstVersion(), r.getLastVersion(), r.getFirstPosition(), r.getLastPosition(),
                 Wire.durability(r.getDurability()).name(), r.getReplayed(), Wire.ackMode(r.getAckMode()), r.getSolo(),
-                r.getEpoch());
+                r.hasEpoch() ? r.getEpoch() : -1);
     }
 
     private static String ackLine(String stream, long firstVersion, long lastVersion, long firstPosition,
@@ -109,7 +109,7 @@ public final class JsonLines {
         if (solo) {
             m.put("solo", true);
         }
-        if (epoch > 0) {
+        if (epoch >= 0) {
             m.put("epoch", epoch); // the replication epoch it was acknowledged in
         }
         return Json.write(m);
@@ -200,6 +200,9 @@ public final class JsonLines {
             leds.put("replica", s.getLedReplica());
         }
         m.put("leds", leds);
+        if (!s.getGroupBoard().isEmpty()) {
+            m.put("group", groupObject(s));
+        }
         m.put("connections", s.getConnections());
         m.put("subscriptions", s.getSubscriptions());
         m.put("access", s.getAccess().name().replace("ACCESS_", "").toLowerCase(Locale.ROOT).replace('_', '-'));
@@ -215,6 +218,22 @@ public final class JsonLines {
         limits.put("idempotency_window_events", s.getIdempotencyWindowEvents());
         m.put("limits", limits);
         return m;
+    }
+
+    /** The voter group in a status line (StatusResponse 160-169). */
+    static Map<String, Object> groupObject(StatusResponse s) {
+        Map<String, Object> g = new LinkedHashMap<>();
+        g.put("board", s.getGroupBoard());
+        g.put("leader", s.getGroupLeader().isEmpty() ? null : s.getGroupLeader());
+        g.put("voters_reachable", s.getVotersReachable());
+        g.put("voters_total", s.getVotersTotal());
+        g.put("voters", s.getVotersList());
+        g.put("epoch", s.getGroupEpoch());
+        g.put("primary", s.getGroupPrimary().isEmpty() ? null : s.getGroupPrimary());
+        g.put("primary_address", s.getGroupPrimaryAddress().isEmpty() ? null : s.getGroupPrimaryAddress());
+        g.put("in_sync", s.getInSyncList());
+        g.put("index", s.getGroupIndex());
+        return g;
     }
 
     /** A stream's limits line ({@code ringstore limits STREAM} and the socket's get_limits answer). */

@@ -254,7 +254,7 @@ public final class Replication implements AutoCloseable {
         ReplicationOptions.Peer p = primaryPeer;
         Follower f = follower;
         Follower.PrimaryView v = f == null ? null : f.view();
-        long epoch = v != null && p != null && p.board().equals(v.board()) && v.epoch() > 0 ? v.epoch() : -1;
+        long epoch = v != null && p != null && p.board().equals(v.board()) && v.epoch() >= 0 ? v.epoch() : -1;
         return new io.ringstore.error.NotPrimaryException(notPrimaryMessage(), p == null ? null : p.board(),
                 p == null ? null : address(p.address()), epoch);
     }

@@ -164,8 +164,11 @@ final class Requests {
         // The epoch now is the one the append was acknowledged in: a primary's epoch changes only
         // by promotion (a standby acknowledges nothing), and a fenced primary keeps its old one.
         io.ringstore.replication.Replication replication = store.replication();
-        return AppendResponse.newBuilder()
-                .setEpoch(replication == null ? 0 : replication.history().currentEpoch())
+        AppendResponse.Builder b = AppendResponse.newBuilder();
+        if (replication != null) {
+            b.setEpoch(replication.history().currentEpoch());
+        }
+        return b
                 .setStream(r.stream())
                 .setFirstVersion(r.firstVersion())
                 .setLastVersion(r.lastVersion())

@@ -99,14 +99,12 @@ class GroupConfigTest {
     }
 
     @Test
-    void timingsMustBeSafe() {
-        String lease = refused(witness("--primary-lease-ms", "5000"));
-        assertTrue(lease.contains("primary_lease_ms = '5000' is not safe") && lease.contains("4909"), lease);
-        // The default lease (two thirds of failover_after_ms) with a large drift bound: the drift is named.
-        String drift = refused(witness("--clock-drift-bound", "0.3"));
-        assertTrue(drift.contains("clock_drift_bound = '0.3'") && drift.contains("two thirds"), drift);
+    void timingsMustFit() {
+        // A failover quicker than the primary's beats (lease/3) would promote on every late beat.
+        String beat = refused(witness("--primary-lease-ms", "30000", "--failover-after-ms", "9000"));
+        assertTrue(beat.startsWith("bad failover timing: failover_after_ms (9000) must be longer than the beat interval"), beat);
         assertTrue(refused(witness("--clock-drift-bound", "fast")).contains("is not a number"));
-        assertTrue(refused(witness("--clock-drift-bound", "0.9")).contains("between 0.001 and 0.5"));
+        assertTrue(refused(witness("--clock-drift-bound", "0.9")).contains("between 0.01 and 0.5"));
         String order = refused(witness("--group-election-timeout-ms", "5000", "--failover-after-ms", "4000"));
         assertTrue(order.contains("must be longer than group_election_timeout_ms (5000)"), order);
     }
@@ -120,9 +118,12 @@ class GroupConfigTest {
         assertEquals(List.of("a", "b"), List.copyOf(g.otherVoters().keySet()));
         assertEquals(InetSocketAddress.createUnresolved("0.0.0.0", 7412), g.listen());
         assertEquals(6000, g.failoverAfterMillis());
-        assertEquals(4000, g.primaryLeaseMillis());
+        assertEquals(3000, g.primaryLeaseMillis());
         assertEquals(0.10, g.clockDriftBound(), 1e-9);
         assertEquals(3000, g.inSyncDropAfterMillis());
+        assertEquals(10, g.failoverOptions().driftPercent());
+        // W, the wait of a newly chosen primary: lease * 1.1^2 + 250 ms.
+        assertEquals(3880, g.failoverOptions().takeoverWaitNanos() / 1_000_000);
         assertEquals(2, g.majority());
         assertFalse(d.replication().enabled(), "a witness ships no log");
         d.groupSockets(); // the other voters' pinned certificates load
