@@ -45,8 +45,9 @@ import org.junit.jupiter.api.io.TempDir;
 class GroupNemesisTest {
     static final int CLIENTS = 3;
     /** The group's timings in these runs: seconds, as on a Wi-Fi link, but short enough for a suite. */
-    static final List<String> TIMINGS = List.of("--group-election-timeout-ms", "1000", "--failover-after-ms", "2000",
-            "--insync-drop-after-ms", "1000", "--replica-ack-timeout-ms", "3000");
+    static final List<String> TIMINGS = List.of("--group-election-timeout-ms", "2000", "--failover-after-ms", "3000",
+            "--primary-lease-ms", "2000", "--insync-drop-after-ms", "1500", "--insync-rejoin-after-ms", "1000",
+            "--replica-ack-timeout-ms", "4000");
 
     static Path keys;
 

@@ -59,6 +59,8 @@ final class VoterBoards implements AutoCloseable {
     private final List<Process> children = new ArrayList<>();
     private final Map<String, Integer> starts = new ConcurrentHashMap<>();
     private volatile boolean echo;
+    /** Journal lines are stamped with seconds since this harness was made (one clock for every board). */
+    private final long born = System.nanoTime();
     private volatile Consumer<Process> onStart = p -> { };
     private final String ackMode;
     private final List<String> extraFlags;
@@ -240,11 +242,12 @@ final class VoterBoards implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         int n = starts.merge(v.name(), 1, Integer::sum);
         ConcurrentLinkedQueue<String> out = output.computeIfAbsent(v.name(), k -> new ConcurrentLinkedQueue<>());
-        out.add("---- start " + n + " pid " + p.pid() + ": " + String.join(" ", cmd.subList(7, cmd.size())));
+        out.add(String.format(java.util.Locale.ROOT, "%9.3f ", (System.nanoTime() - born) / 1e9) + "---- start " + n + " pid " + p.pid() + ": " + String.join(" ", cmd.subList(7, cmd.size())));
         Thread.ofVirtual().start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
+                    line = String.format(java.util.Locale.ROOT, "%9.3f %s", (System.nanoTime() - born) / 1e9, line);
                     out.add(line);
                     if (echo) {
                         System.out.println("[" + v.name() + "] " + line);
@@ -277,7 +280,7 @@ final class VoterBoards implements AutoCloseable {
         assertTrue(p.toHandle().destroyForcibly(), "SIGKILL refused");
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "killed " + v.name());
         assertEquals(137, p.exitValue(), v.name() + " killed by SIGKILL");
-        output.get(v.name()).add("---- SIGKILL");
+        output.get(v.name()).add(String.format(java.util.Locale.ROOT, "%9.3f ", (System.nanoTime() - born) / 1e9) + "---- SIGKILL");
     }
 
     /** Sends SIGSTOP or SIGCONT to {@code v}'s daemon (by pid: only a child this class started). */
@@ -285,7 +288,7 @@ final class VoterBoards implements AutoCloseable {
         Process p = running.get(v.name());
         Process k = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start();
         assertEquals(0, k.waitFor(), "kill -" + signal + " " + p.pid());
-        output.get(v.name()).add("---- SIG" + signal);
+        output.get(v.name()).add(String.format(java.util.Locale.ROOT, "%9.3f ", (System.nanoTime() - born) / 1e9) + "---- SIG" + signal);
     }
 
     // ------------------------------------------------------------------ the network
