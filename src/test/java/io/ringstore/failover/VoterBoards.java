@@ -242,12 +242,12 @@ final class VoterBoards implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         int n = starts.merge(v.name(), 1, Integer::sum);
         ConcurrentLinkedQueue<String> out = output.computeIfAbsent(v.name(), k -> new ConcurrentLinkedQueue<>());
-        out.add(String.format(java.util.Locale.ROOT, "%9.3f ", (System.nanoTime() - born) / 1e9) + "---- start " + n + " pid " + p.pid() + ": " + String.join(" ", cmd.subList(7, cmd.size())));
+        out.add(stamp() + "---- start " + n + " pid " + p.pid() + ": " + String.join(" ", cmd.subList(7, cmd.size())));
         Thread.ofVirtual().start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
-                    line = String.format(java.util.Locale.ROOT, "%9.3f %s", (System.nanoTime() - born) / 1e9, line);
+                    line = stamp() + line;
                     out.add(line);
                     if (echo) {
                         System.out.println("[" + v.name() + "] " + line);
@@ -265,6 +265,11 @@ final class VoterBoards implements AutoCloseable {
         return p;
     }
 
+    /** Seconds since this harness was made, for the journal lines. */
+    private String stamp() {
+        return String.format(java.util.Locale.ROOT, "%9.3f ", (System.nanoTime() - born) / 1e9);
+    }
+
     Process process(Voter v) {
         return running.get(v.name());
     }
@@ -280,7 +285,7 @@ final class VoterBoards implements AutoCloseable {
         assertTrue(p.toHandle().destroyForcibly(), "SIGKILL refused");
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "killed " + v.name());
         assertEquals(137, p.exitValue(), v.name() + " killed by SIGKILL");
-        output.get(v.name()).add(String.format(java.util.Locale.ROOT, "%9.3f ", (System.nanoTime() - born) / 1e9) + "---- SIGKILL");
+        output.get(v.name()).add(stamp() + "---- SIGKILL");
     }
 
     /** Sends SIGSTOP or SIGCONT to {@code v}'s daemon (by pid: only a child this class started). */
@@ -288,7 +293,7 @@ final class VoterBoards implements AutoCloseable {
         Process p = running.get(v.name());
         Process k = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start();
         assertEquals(0, k.waitFor(), "kill -" + signal + " " + p.pid());
-        output.get(v.name()).add(String.format(java.util.Locale.ROOT, "%9.3f ", (System.nanoTime() - born) / 1e9) + "---- SIG" + signal);
+        output.get(v.name()).add(stamp() + "---- SIG" + signal);
     }
 
     // ------------------------------------------------------------------ the network
