@@ -24,6 +24,9 @@ public final class BenchCommand {
         if (Arrays.asList(args).contains("--replica-failover")) {
             return runFailover(args);
         }
+        if (Arrays.asList(args).contains("--group-failover")) {
+            return runGroupFailover(args);
+        }
         if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
             System.out.print(splitter ? SplitterBenchOptions.USAGE : BenchOptions.USAGE);
             return ExitCodes.OK;
@@ -77,6 +80,30 @@ public final class BenchCommand {
             return new ProcessBuilder(cmd).inheritIO().start().waitFor();
         } catch (IOException e) {
             System.err.println("bench: cannot start the constrained JVM: " + e);
+            return ExitCodes.IO_ERROR;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ExitCodes.IO_ERROR;
+        }
+    }
+
+    /** {@code bench --group-failover}: issue 16's automatic failover timing and throughput around it. */
+    private static int runGroupFailover(String[] args) {
+        if (Arrays.asList(args).contains("--help")) {
+            System.out.print(GroupFailoverBench.USAGE);
+            return ExitCodes.OK;
+        }
+        logToStderr();
+        try {
+            new GroupFailoverBench(args, System.out, System.err).run();
+            System.out.flush();
+            return ExitCodes.OK;
+        } catch (Args.UsageException e) {
+            System.err.println("bench: " + e.getMessage());
+            System.err.print(GroupFailoverBench.USAGE);
+            return ExitCodes.USAGE;
+        } catch (IOException e) {
+            System.err.println("bench: " + e);
             return ExitCodes.IO_ERROR;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
