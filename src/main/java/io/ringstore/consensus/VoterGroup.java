@@ -59,9 +59,17 @@ public final class VoterGroup implements AutoCloseable {
     private final RaftEndpoint local;
     private final FileRaftStore store;
     private final GroupTransport transport;
-    private final GroupStateMachine stateMachine;
-    private final RaftNode node;
-    private final RaftThread raftThread;
+    // Replaced together when the Raft node is restarted in place (see #watchForStuckFollower).
+    private volatile GroupStateMachine stateMachine;
+    private volatile RaftNode node;
+    private volatile RaftThread raftThread;
+    /** The newest state applied and handed to the listeners: never moves back (a restarted node replays). */
+    private volatile GroupState delivered = GroupState.INITIAL;
+    private final Object restartLock = new Object();
+    /** The stuck-follower watch: the term and unreachable leader last seen, and since when. */
+    private int watchedTerm = -1;
+    private long leaderSilentSinceNanos;
+    private int raftRestarts;
     private final ScheduledExecutorService timer;
     private final ExecutorService answers;
     private final ExecutorService appliedThread;
@@ -82,8 +90,13 @@ public final class VoterGroup implements AutoCloseable {
         this.answers = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("group-answers").daemon().unstarted(r));
         this.appliedThread = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("group-applied").daemon().unstarted(r));
         this.transport = new GroupTransport(options.board(), options.voters(), options.sockets(), options.heartbeatMillis());
-        this.stateMachine = new GroupStateMachine(this::appliedOnRaftThread);
-        this.raftThread = new RaftThread(options.board());
+        this.node = buildNode(restored);
+    }
+
+    /** A Raft node over this voter's transport and store, with a new state machine and Raft thread. */
+    private RaftNode buildNode(Optional<RestoredRaftState> restored) {
+        stateMachine = new GroupStateMachine(this::appliedOnRaftThread);
+        raftThread = new RaftThread(options.board());
         RaftNode.RaftNodeBuilder b = RaftNode.newBuilder().setGroupId(GroupCodec.GROUP_ID).setConfig(raftConfig(options))
                 .setExecutor(raftThread)
                 .setTransport(transport).setStateMachine(stateMachine).setStore(store).setModelFactory(GroupCodec.MODEL);
@@ -93,7 +106,84 @@ public final class VoterGroup implements AutoCloseable {
             b.setLocalEndpoint(local).setInitialGroupMembers(
                     options.voters().keySet().stream().<RaftEndpoint>map(VoterEndpoint::new).toList());
         }
-        this.node = b.build();
+        return b.build();
+    }
+
+    /**
+     * Works around a liveness bug of MicroRaft 0.7 that the three-daemon nemesis found (seed
+     * -4861203970144379841): a follower that started a pre-vote and then heard the leader again
+     * in the same term keeps its pre-candidate state (only a term change clears it), and while
+     * it has one it never starts another pre-vote, even after that leader dies; with both
+     * followers in that state the group has no leader for good. Seen from here: a known leader
+     * this voter's transport has not heard for far longer than an election takes, in an
+     * unchanged term. Then the Raft node is restarted in place from the store (term, vote, log
+     * and snapshot: the same as after a process restart, which Raft is built for), which clears
+     * that state; the listeners never see the replay ({@link #delivered} only moves forward).
+     */
+    private void watchForStuckFollower() {
+        if (closed) {
+            return;
+        }
+        try {
+            RaftNode n = node;
+            var term = n.getTerm();
+            RaftEndpoint leader = term.getLeaderEndpoint();
+            boolean silent = leader != null && !local.equals(leader)
+                    && !transport.reachable().getOrDefault((String) leader.getId(), false);
+            long now = System.nanoTime();
+            if (!silent || term.getTerm() != watchedTerm) {
+                watchedTerm = term.getTerm();
+                leaderSilentSinceNanos = now;
+                return;
+            }
+            if (stuck(now - leaderSilentSinceNanos, options.electionTimeoutMillis())) {
+                restartRaft("leader " + leader.getId() + " unheard for "
+                        + TimeUnit.NANOSECONDS.toMillis(now - leaderSilentSinceNanos) + " ms in term " + term.getTerm()
+                        + " and no election started (MicroRaft 0.7 pre-candidate state left over)");
+                leaderSilentSinceNanos = System.nanoTime();
+            }
+        } catch (RuntimeException e) {
+            Logger.warn("group voter {}: stuck-follower watch: {}", options.board(), e.toString());
+        }
+    }
+
+    /**
+     * Whether a leader unheard for {@code silentNanos} in one term means this follower is stuck:
+     * MicroRaft notices a silent leader within its heartbeat timeout (the election timeout
+     * rounded up to seconds) and then pre-votes, so four election timeouts and two seconds is
+     * far past any election that was going to happen.
+     */
+    static boolean stuck(long silentNanos, long electionTimeoutMillis) {
+        return silentNanos > TimeUnit.MILLISECONDS.toNanos(4 * electionTimeoutMillis + 2_000);
+    }
+
+    /** Stops the Raft node and starts a new one from the store (package-private for tests). */
+    void restartRaft(String why) {
+        synchronized (restartLock) {
+            if (closed) {
+                return;
+            }
+            Logger.warn("group voter {}: restarting its Raft node from its store: {}", options.board(), why);
+            try {
+                node.terminate().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                Logger.warn("group voter {}: Raft did not stop cleanly before the restart: {}", options.board(), e.toString());
+            }
+            try {
+                RaftNode next = buildNode(store.restored());
+                node = next;
+                next.start().get(30, TimeUnit.SECONDS);
+                raftRestarts++;
+            } catch (Exception e) {
+                Logger.error("group voter {}: restarting Raft failed (the voter is out of the group until the daemon "
+                        + "restarts): {}", options.board(), e.toString());
+            }
+        }
+    }
+
+    /** How often the Raft node was restarted in place (for status and tests). */
+    public int raftRestarts() {
+        return raftRestarts;
     }
 
     static RaftConfig raftConfig(GroupOptions o) {
@@ -151,6 +241,8 @@ public final class VoterGroup implements AutoCloseable {
             g.close();
             throw new IOException("group voter " + options.board() + " did not start: " + e.getMessage(), e);
         }
+        long every = Math.max(500, options.electionTimeoutMillis());
+        g.timer.scheduleWithFixedDelay(g::watchForStuckFollower, every, every, TimeUnit.MILLISECONDS);
         Logger.info("group voter {} started: voters={} listen={} state={} restored_index={} epoch={} primary={}",
                 options.board(), options.voters().keySet(), g.transport.localAddress(), options.stateDir(),
                 g.committed().index(), g.committed().epoch(), g.committed().primary());
@@ -168,7 +260,7 @@ public final class VoterGroup implements AutoCloseable {
 
     /** The last state applied on this voter (may lag the leader). */
     public GroupState committed() {
-        return stateMachine.current();
+        return delivered;
     }
 
     /**
@@ -258,6 +350,13 @@ public final class VoterGroup implements AutoCloseable {
     private void appliedOnRaftThread(GroupState s) {
         if (closed) {
             return;
+        }
+        synchronized (listeners) {
+            // A restarted node replays the snapshot and log: states already delivered are not news.
+            if (s.index() <= delivered.index() && delivered != GroupState.INITIAL) {
+                return;
+            }
+            delivered = s;
         }
         for (Consumer<GroupState> l : listeners) {
             appliedThread.execute(() -> tell(l, s));
@@ -461,11 +560,13 @@ public final class VoterGroup implements AutoCloseable {
         if (closed) {
             return;
         }
-        closed = true;
-        try {
-            node.terminate().get(10, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            Logger.warn("group voter {}: Raft did not stop cleanly: {}", options.board(), e.toString());
+        synchronized (restartLock) { // not while a restart starts a new node
+            closed = true;
+            try {
+                node.terminate().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                Logger.warn("group voter {}: Raft did not stop cleanly: {}", options.board(), e.toString());
+            }
         }
         transport.close();
         try {

@@ -315,10 +315,13 @@ public final class Replication implements AutoCloseable {
             if (fencedBy != null || role != Role.PRIMARY || epoch <= history.currentEpoch()) {
                 return;
             }
-            fencedBy = "board " + board + " became primary in epoch " + epoch;
-            fencer = new Fencer(board, epoch);
+            String by = "board " + board + " became primary in epoch " + epoch;
+            // Set before fencedBy, which readers test without the lock: whoever sees this board
+            // no longer acknowledging also sees that it must reopen (FailoverTest caught the gap).
+            restartReason = "fenced: " + by;
             restartRequired = true;
-            restartReason = "fenced: " + fencedBy;
+            fencer = new Fencer(board, epoch);
+            fencedBy = by;
         }
         Logger.error("replication: FENCED: {} (this board's epoch is {}); appends are refused (NOT_PRIMARY) from now on; "
                 + "this board rejoins as a standby when its store is reopened", fencedBy, history.currentEpoch());

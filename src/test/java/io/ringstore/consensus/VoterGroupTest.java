@@ -145,6 +145,44 @@ class VoterGroupTest {
         System.out.println("consensus: election after closing the leader (ms): " + electionMillis);
     }
 
+    /**
+     * The stuck-follower workaround's restart (see VoterGroup#watchForStuckFollower): a voter's
+     * Raft node restarted in place from its store keeps the committed state without moving it
+     * back while it replays, takes part again (a change proposed on it commits everywhere), and
+     * when it was the leader the others elect one and go on.
+     */
+    @Test
+    void aRaftNodeRestartedInPlaceKeepsItsStateAndTakesPartAgain() throws Exception {
+        assertFalse(VoterGroup.stuck(TimeUnit.MILLISECONDS.toNanos(9_000), 2_000), "an election may still be under way");
+        assertTrue(VoterGroup.stuck(TimeUnit.MILLISECONDS.toNanos(10_001), 2_000));
+        try (TestVoters v = plain()) {
+            v.startAll();
+            VoterGroup leader = v.awaitLeader(10_000);
+            GroupState s1 = leader.propose(new GroupChange.NewPrimary(0, 1, "b1", List.of("b1"))).get(5, TimeUnit.SECONDS);
+            VoterGroup follower = v.running().stream().filter(g -> g != leader).findFirst().orElseThrow();
+            TestVoters.await("the follower applied epoch 1", 5_000, () -> follower.committed().equals(s1));
+            List<GroupState> seen = new CopyOnWriteArrayList<>();
+            follower.onApplied(seen::add);
+
+            follower.restartRaft("test");
+            assertEquals(1, follower.raftRestarts());
+            assertEquals(s1, follower.committed(), "the replay does not move the committed state back");
+            GroupState s2 = follower.propose(new GroupChange.SetInSync(1, "b1", List.of("b1", "b2"), s1.index()))
+                    .get(10, TimeUnit.SECONDS);
+            assertEquals(List.of("b1", "b2"), s2.inSync());
+            TestVoters.await("all three applied the change made after the restart", 10_000,
+                    () -> v.running().stream().allMatch(g -> g.committed().equals(s2)));
+            assertTrue(seen.stream().allMatch(g -> g.index() >= s1.index()), "listeners never saw an older state: " + seen);
+
+            // The leader restarted in place: the group has a leader again and commits.
+            leader.restartRaft("test");
+            VoterGroup next = v.awaitLeader(20_000);
+            GroupState s3 = next.propose(new GroupChange.SetInSync(1, "b1", List.of("b1"), s2.index())).get(10, TimeUnit.SECONDS);
+            assertEquals(List.of("b1"), s3.inSync());
+            TestVoters.await("all three applied it", 10_000, () -> v.running().stream().allMatch(g -> g.committed().equals(s3)));
+        }
+    }
+
     @Test
     void withTwoOfThreeGoneRequestsFailWithinTheirTimeout() throws Exception {
         try (TestVoters v = plain()) {
