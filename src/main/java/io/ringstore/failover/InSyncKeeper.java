@@ -22,8 +22,13 @@ import java.util.TreeSet;
  *     ({@code SetInSync} without it); it stays required until the group answers with the change
  *     applied, so the acknowledgements that waited for it are released only after the commit (no
  *     silent fallback).
- * <li>Add: a standby not required that has held what was written one step earlier without a
- *     break for {@code insync_rejoin_after_ms} (hysteresis: one that flaps stays out) is made
+ * <li>Add: a standby not required that has held, without a break for
+ *     {@code insync_rejoin_after_ms}, what the primary had written a third of
+ *     {@code insync_drop_after_ms} earlier (hysteresis: one that flaps or falls further behind
+ *     stays out; a tolerance, not "one step earlier", because under sustained appends a standby
+ *     that keeps up is always some milliseconds behind, and a 50 ms hiccup (a GC pause, a busy
+ *     core) would otherwise restart its spell for ever: the nemesis saw a standby 1.3 KB behind
+ *     left out for minutes while the primary acknowledged alone) is made
  *     required first, then proposed in; it stays required while the outcome is unknown (a
  *     proposal that timed out may still commit).
  * </ul>
@@ -42,12 +47,16 @@ final class InSyncKeeper {
     private final Map<String, Long> caughtUpSince = new HashMap<>();
     /** Made required and proposed in, not yet seen committed. */
     private final Set<String> adding = new TreeSet<>();
-    private long previousWritten = -1;
+    /** {nanos, written position} per step, oldest first: one sample older than the tolerance is kept. */
+    private final java.util.ArrayDeque<long[]> writtenHistory = new java.util.ArrayDeque<>();
+    /** How far behind the primary's writes (in time) a standby may be and still count as caught up. */
+    private final long toleranceNanos;
 
     InSyncKeeper(String me, FailoverOptions o) {
         this.me = me;
         this.dropAfterNanos = o.insyncDropAfterMillis() * 1_000_000L;
         this.rejoinAfterNanos = o.insyncRejoinAfterMillis() * 1_000_000L;
+        this.toleranceNanos = dropAfterNanos / 3;
     }
 
     /**
@@ -77,8 +86,8 @@ final class InSyncKeeper {
                 drops.add(r);
             }
         }
-        long before = previousWritten;
-        previousWritten = written;
+        long before = writtenToleranceAgo(nowNanos);
+        recordWritten(nowNanos, written);
         if (!drops.isEmpty()) {
             List<String> next = new ArrayList<>(committed.inSync());
             next.removeAll(drops);
@@ -122,6 +131,32 @@ final class InSyncKeeper {
             }
         }
         return new Step(required, null, "");
+    }
+
+    /**
+     * The position the primary had written {@link #toleranceNanos} ago (the oldest one known while
+     * the history is younger than that; -1 at the first step).
+     */
+    private long writtenToleranceAgo(long nowNanos) {
+        long position = -1;
+        for (long[] sample : writtenHistory) {
+            if (position >= 0 && nowNanos - sample[0] < toleranceNanos) {
+                break;
+            }
+            position = sample[1];
+        }
+        return position;
+    }
+
+    private void recordWritten(long nowNanos, long written) {
+        writtenHistory.addLast(new long[] {nowNanos, written});
+        while (writtenHistory.size() > 1) {
+            long[] second = writtenHistory.stream().skip(1).findFirst().orElseThrow();
+            if (nowNanos - second[0] < toleranceNanos) {
+                break;
+            }
+            writtenHistory.removeFirst(); // the next one is old enough to answer for it
+        }
     }
 
     /** What acknowledgements wait for on {@code committed}, without deciding anything. */

@@ -96,4 +96,32 @@ class InSyncKeeperTest {
         }
         assertTrue(st.proposal() != null, "a standby that keeps up with a busy primary rejoins");
     }
+    /**
+     * Under sustained appends a standby that keeps up is always somewhat behind, by more than one
+     * 50 ms step at times: within a third of insync_drop_after_ms (1 s) of the primary's writes it
+     * rejoins; further behind it stays out.
+     */
+    @Test
+    void aStandbyAFewHundredMillisecondsBehindABusyPrimaryRejoinsOneASecondAndAHalfBehindDoesNot() {
+        GroupState s = state("b1");
+        InSyncKeeper close = new InSyncKeeper("b1", FailoverOptions.DEFAULTS);
+        InSyncKeeper far = new InSyncKeeper("b1", FailoverOptions.DEFAULTS);
+        long perMs = 2_000; // 2 MB/s written
+        InSyncKeeper.Step c = null;
+        InSyncKeeper.Step f = null;
+        for (long t = 0; t <= 12_000; t += 50) {
+            long written = t * perMs;
+            // 200-700 ms behind, varying (a hiccup now and then), never more.
+            long closeLag = (200 + (t * 7919 % 500)) * perMs;
+            c = close.step(t * MS, s, written, Map.of("b2", Math.max(0, written - closeLag)), false);
+            f = far.step(t * MS, s, written, Map.of("b2", Math.max(0, written - 1_500 * perMs)), false);
+            if (c.proposal() != null) {
+                break;
+            }
+            assertNull(f.proposal(), "t=" + t + ": " + f.why());
+        }
+        assertTrue(c.proposal() != null && c.proposal().inSync().contains("b2"), "the close standby rejoins: " + c.why());
+        assertEquals(Set.of("b2"), c.required());
+        assertNull(f.proposal());
+    }
 }
