@@ -164,9 +164,19 @@ class WitnessDaemonTest {
         Path bSocket = Files.createDirectories(dir.resolve("b-run")).resolve("s.sock");
         start("a", List.of("-Xmx128m", "-XX:+UseSerialGC"), dataBoard("a", "b", rb, ra, aSocket, votersFlag, pa, "primary"));
         start("b", List.of("-Xmx128m", "-XX:+UseSerialGC"), dataBoard("b", "a", ra, rb, bSocket, votersFlag, pb, "standby"));
-        StatusResponse sa = awaitStatus(aSocket, s -> s.getVotersReachable() == 3 && !s.getGroupLeader().isEmpty());
-        StatusResponse sb = awaitStatus(bSocket, s -> s.getVotersReachable() == 3 && s.getGroupLeader().equals(sa.getGroupLeader()));
-        StatusResponse sw = awaitStatus(wSocket, s -> s.getVotersReachable() == 3 && s.getGroupLeader().equals(sa.getGroupLeader()));
+        // A restarted voter applies its restored log once the new leader's first commit tells it the
+        // commit index: so the epoch is awaited, not read once a leader is known (CI once read 0
+        // in between). That epoch 1 is the old state, not a new bootstrap, is checked below.
+        StatusResponse sa = awaitStatus(aSocket, s -> s.getVotersReachable() == 3 && !s.getGroupLeader().isEmpty()
+                && s.getGroupEpoch() == 1);
+        StatusResponse sb = awaitStatus(bSocket, s -> s.getVotersReachable() == 3 && s.getGroupLeader().equals(sa.getGroupLeader())
+                && s.getGroupEpoch() == 1);
+        StatusResponse sw = awaitStatus(wSocket, s -> s.getVotersReachable() == 3 && s.getGroupLeader().equals(sa.getGroupLeader())
+                && s.getGroupEpoch() == 1);
+        for (String board : List.of("a", "b", "w")) {
+            assertTrue(journal(board).stream().noneMatch(l -> l.contains("bootstrap:")),
+                    board + ": the group found the committed state, no controller bootstrapped a new one");
+        }
         for (StatusResponse s : List.of(sa, sb, sw)) {
             assertEquals(1, s.getGroupEpoch(), "the committed state outlived the voters that made it");
             assertEquals("a", s.getGroupPrimary());

@@ -81,6 +81,7 @@ class DiskBudgetTest {
         }
         AtomicLong acceptedBytes = new AtomicLong();
         AtomicLong refused = new AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean fullSeenByWriters = new java.util.concurrent.atomic.AtomicBoolean();
         AtomicLong maxUsed = new AtomicLong();
         AtomicReference<Throwable> unexpected = new AtomicReference<>();
         boolean sawFullStatus = false;
@@ -107,6 +108,11 @@ class DiskBudgetTest {
                         } catch (CompletionException e) {
                             if (e.getCause() instanceof RingStoreException x && x.code() == ErrorCode.STORAGE_FULL) {
                                 refused.incrementAndGet();
+                                // Asked right after the refusal too: the refusing spell can be shorter
+                                // than the sampler's 20 ms step (CI once missed it under load).
+                                if (!fullSeenByWriters.get() && store.status().writer().storageFull()) {
+                                    fullSeenByWriters.set(true);
+                                }
                                 Thread.onSpinWait();
                             } else {
                                 unexpected.compareAndSet(null, e.getCause());
@@ -136,7 +142,7 @@ class DiskBudgetTest {
             assertTrue(acceptedBytes.get() > 5 * BUDGET / 4,
                     "reclaiming should let the writer write well past the budget: accepted=" + acceptedBytes.get());
             if (refused.get() > 0) {
-                assertTrue(sawFullStatus, "appends were refused but the status never said storage_full");
+                assertTrue(sawFullStatus || fullSeenByWriters.get(), "appends were refused but the status never said storage_full");
             }
             String order = stats.order();
             int s = order.indexOf('S');
