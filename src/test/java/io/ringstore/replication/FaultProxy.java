@@ -332,7 +332,7 @@ public final class FaultProxy implements AutoCloseable {
         private final ArrayDeque<byte[]> chunks = new ArrayDeque<>();
         private final ArrayDeque<Long> due = new ArrayDeque<>();
         private long queuedBytes;
-        private long lastDue;
+        private long lastDue = Long.MIN_VALUE; // nanoTime may be negative
         private volatile boolean done;
 
         Pump(Link link, Direction d, Socket from, Socket to) {
@@ -365,7 +365,9 @@ public final class FaultProxy implements AutoCloseable {
                         }
                         int i = d.ordinal();
                         long delay = delayMax[i] == 0 ? 0 : delayMin[i] + (long) (random.nextDouble() * (delayMax[i] - delayMin[i]));
-                        lastDue = Math.max(lastDue, System.currentTimeMillis() + delay);
+                        // due times on the monotonic clock, in nanoseconds: currentTimeMillis's whole milliseconds let a
+                        // 400 ms delay release after 399.1 ms (CI saw "delayed: 399 ms")
+                        lastDue = Math.max(lastDue, System.nanoTime() + delay * 1_000_000L);
                         chunks.addLast(chunk);
                         due.addLast(lastDue);
                         queuedBytes += chunk.length;
@@ -395,11 +397,12 @@ public final class FaultProxy implements AutoCloseable {
                             if (link.dead || closed) {
                                 return;
                             }
-                            long wait = chunks.isEmpty() ? 0 : due.peekFirst() - System.currentTimeMillis();
-                            if (!chunks.isEmpty() && wait <= 0 && !partitioned[i]) {
+                            long waitNanos = chunks.isEmpty() ? 0 : due.peekFirst() - System.nanoTime();
+                            if (!chunks.isEmpty() && waitNanos <= 0 && !partitioned[i]) {
                                 break;
                             }
-                            FaultProxy.this.wait(chunks.isEmpty() || partitioned[i] ? 0 : wait);
+                            // round up: wait(0) would mean for ever
+                            FaultProxy.this.wait(chunks.isEmpty() || partitioned[i] ? 0 : (waitNanos + 999_999) / 1_000_000);
                         }
                         chunk = chunks.removeFirst();
                         due.removeFirst();
