@@ -131,6 +131,16 @@ final class DaemonBoards implements AutoCloseable {
         return q == null ? List.of() : List.copyOf(q);
     }
 
+    /** Prints the last {@code lines} lines of every board's journal: what a failure's report needs. */
+    void printJournalTails(int lines) {
+        for (var e : output.entrySet()) {
+            List<String> all = List.copyOf(e.getValue());
+            System.out.println("---- last " + Math.min(lines, all.size()) + " of " + all.size() + " journal lines of board "
+                    + e.getKey());
+            all.subList(Math.max(0, all.size() - lines), all.size()).forEach(l -> System.out.println("[" + e.getKey() + "] " + l));
+        }
+    }
+
     static RingStoreClient connect(Board b) throws InterruptedException {
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (true) {

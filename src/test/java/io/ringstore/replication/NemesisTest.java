@@ -105,6 +105,9 @@ class NemesisTest {
             Run run = new Run(boards, mode, seed);
             try {
                 run.go(rounds);
+            } catch (Throwable t) {
+                boards.printJournalTails(150);
+                throw t;
             } finally {
                 run.stop();
                 System.out.println(run.summary((System.nanoTime() - began) / 1_000_000));
