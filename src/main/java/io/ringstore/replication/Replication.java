@@ -93,6 +93,14 @@ public final class Replication implements AutoCloseable {
                             + "its standby, not as primary", peer.board(), a.epoch(), r.history.currentEpoch());
                     role = Role.STANDBY;
                     primary = peer;
+                    // Written now, not left to the role file's "primary": once this board has
+                    // followed the peer into its epoch, the peer's epoch is no longer newer than
+                    // this board's, and a restart reading "primary" would open as a second
+                    // primary of that epoch (the nemesis found it: promote b2, kill it, restart,
+                    // kill it as a standby, restart: both boards primary in epoch 2). Crash
+                    // window: a crash before the rename leaves the old file; the next start
+                    // probes again and decides the same.
+                    r.writeRoleFile("standby " + peer.board());
                     break;
                 }
             }

@@ -152,7 +152,7 @@ class ReplicationDaemonTest {
 
             // The old primary comes back configured as primary: it finds epoch 1 on b2 and follows
             // it; the new primary (replica-memory) acknowledges again once its standby holds.
-            start(b1, b2, "primary");
+            Process oldPrimary = start(b1, b2, "primary");
             try (RingStoreClient old = connect(b1)) {
                 long end = status(s).getCommittedPosition();
                 await("the old primary follows the new one", () -> {
@@ -166,6 +166,22 @@ class ReplicationDaemonTest {
                 assertEquals(io.ringstore.replication.AckMode.REPLICA_MEMORY, after.ackMode());
                 await("the old primary holds the new primary's append", () -> status(old).getCommittedPosition() > after.lastPosition());
                 assertEquals(301, old.readStream("sensor", 301, 1, io.ringstore.read.Direction.FORWARD).get(10, TimeUnit.SECONDS).events().getFirst().version());
+            }
+            // Killed again, now as the standby it became, and restarted still configured as primary
+            // (as a board whose role file says primary after a promotion is): it holds epoch 1
+            // itself by now, so the peer's epoch is no longer newer; it must still follow (its role
+            // file says so), not open as a second primary of epoch 1 (the nemesis found that).
+            kill(oldPrimary);
+            start(b1, b2, "primary");
+            try (RingStoreClient old = connect(b1)) {
+                await("the twice-restarted old primary follows again", () -> {
+                    StatusResponse st = status(old);
+                    return st.getReplicationRole().equals("standby") && st.getCommittedPosition() >= status(s).getCommittedPosition();
+                });
+                AppendResult again = s.append("sensor", ExpectedVersion.exactly(301),
+                        List.of(EventData.of("reading", new byte[] {2}))).get(30, TimeUnit.SECONDS);
+                assertEquals(io.ringstore.replication.AckMode.REPLICA_MEMORY, again.ackMode());
+                assertEquals("standby", status(old).getReplicationRole());
             }
         }
     }
