@@ -480,24 +480,29 @@ public final class MainLog implements AutoCloseable {
                 long at = start;
                 long end = Math.min(limit - seg.base(), seg.limitOffset());
                 boolean sealedHere = false;
-                while (at < end) {
-                    int length = RecordFrame.lengthAt(m, at);
-                    if (length == RecordFrame.SEAL) {
-                        sealedHere = true;
-                        break;
+                seg.enter();
+                try {
+                    while (at < end) {
+                        int length = RecordFrame.lengthAt(m, at);
+                        if (length == RecordFrame.SEAL) {
+                            sealedHere = true;
+                            break;
+                        }
+                        if (length <= 0) {
+                            throw new CorruptLogException(seg.file(), at, "no frame below the written position");
+                        }
+                        long next = at + RecordFrame.frameLength(length);
+                        if (at > start && next - start > maxBytes) {
+                            break;
+                        }
+                        at = next;
                     }
-                    if (length <= 0) {
-                        throw new CorruptLogException(seg.file(), at, "no frame below the written position");
+                    if (at > start) {
+                        byte[] bytes = m.asSlice(start, at - start).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                        return new RawFrames(seg.base() + start, bytes);
                     }
-                    long next = at + RecordFrame.frameLength(length);
-                    if (at > start && next - start > maxBytes) {
-                        break;
-                    }
-                    at = next;
-                }
-                if (at > start) {
-                    byte[] bytes = m.asSlice(start, at - start).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
-                    return new RawFrames(seg.base() + start, bytes);
+                } finally {
+                    seg.exit();
                 }
                 if (!sealedHere && position - seg.base() < seg.limitOffset()) {
                     return null;
@@ -640,17 +645,22 @@ public final class MainLog implements AutoCloseable {
                 long at = Math.max(position - seg.base(), SegmentHeader.LENGTH);
                 long end = Math.min(limit - seg.base(), seg.limitOffset());
                 boolean sealedHere = false;
-                while (at < end && count < max) {
-                    int length = RecordFrame.lengthAt(m, at);
-                    if (length == RecordFrame.SEAL) {
-                        sealedHere = true;
-                        break;
+                seg.enter();
+                try {
+                    while (at < end && count < max) {
+                        int length = RecordFrame.lengthAt(m, at);
+                        if (length == RecordFrame.SEAL) {
+                            sealedHere = true;
+                            break;
+                        }
+                        if (length <= 0) {
+                            return count;
+                        }
+                        at += RecordFrame.frameLength(length);
+                        count++;
                     }
-                    if (length <= 0) {
-                        return count;
-                    }
-                    at += RecordFrame.frameLength(length);
-                    count++;
+                } finally {
+                    seg.exit();
                 }
                 if (!sealedHere && at < seg.limitOffset() && seg.base() + at >= limit) {
                     return count;
@@ -737,7 +747,13 @@ public final class MainLog implements AutoCloseable {
             }
             Segment seg = e.getValue();
             long offset = Math.max(position - seg.base(), SegmentHeader.LENGTH);
-            FrameReader.Frame f = FrameReader.read(seg.mapping(), seg.base(), offset);
+            FrameReader.Frame f;
+            seg.enter();
+            try {
+                f = FrameReader.read(seg.mapping(), seg.base(), offset);
+            } finally {
+                seg.exit();
+            }
             switch (f.kind()) {
                 case RECORD -> {
                     out.add(f.record());
@@ -794,16 +810,21 @@ public final class MainLog implements AutoCloseable {
             Segment seg = e.getValue();
             MemorySegment m = seg.mapping();
             long offset = position - seg.base();
-            int length = offset >= SegmentHeader.LENGTH && offset + RecordFrame.HEADER_LENGTH <= m.byteSize()
-                    ? RecordFrame.lengthAt(m, offset) : 0;
-            if (length <= 0 || offset + RecordFrame.HEADER_LENGTH + (long) length > m.byteSize()) {
-                throw new CorruptLogException(seg.file(), offset, "no record at position " + position);
+            seg.enter();
+            try {
+                int length = offset >= SegmentHeader.LENGTH && offset + RecordFrame.HEADER_LENGTH <= m.byteSize()
+                        ? RecordFrame.lengthAt(m, offset) : 0;
+                if (length <= 0 || offset + RecordFrame.HEADER_LENGTH + (long) length > m.byteSize()) {
+                    throw new CorruptLogException(seg.file(), offset, "no record at position " + position);
+                }
+                MemorySegment body = m.asSlice(offset + RecordFrame.BODY_OFFSET, length);
+                if (RecordFrame.crc(body) != RecordFrame.crcAt(m, offset)) {
+                    throw new CorruptLogException(seg.file(), offset, "checksum mismatch");
+                }
+                return body.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            } finally {
+                seg.exit();
             }
-            MemorySegment body = m.asSlice(offset + RecordFrame.BODY_OFFSET, length);
-            if (RecordFrame.crc(body) != RecordFrame.crcAt(m, offset)) {
-                throw new CorruptLogException(seg.file(), offset, "checksum mismatch");
-            }
-            return body.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         } catch (IllegalStateException | java.util.NoSuchElementException e) {
             // The segment was reclaimed (unmapped) while we read it.
             throw new PositionReclaimedException(position, oldestPositionOrZero());
@@ -862,8 +883,9 @@ public final class MainLog implements AutoCloseable {
             if (budgetForced) {
                 overriddenTo = next.getKey() + SegmentHeader.LENGTH;
             }
-            // Readers find segments through the map: take it out first, then unmap (a reader
-            // still inside it gets IllegalStateException, turned into "position reclaimed").
+            // Readers find segments through the map: take it out first, then retire it (a reader
+            // that found it before gets IllegalStateException when it enters, turned into
+            // "position reclaimed"; one inside unmaps it as it leaves: see Segment).
             segments.remove(seg.base());
             seg.close();
             io.deleteIfExists(seg.file());
@@ -901,7 +923,12 @@ public final class MainLog implements AutoCloseable {
 
     private static void release(Segment seg) {
         try {
-            Posix.adviseDontNeed(seg.mapping());
+            seg.enter();
+            try {
+                Posix.adviseDontNeed(seg.mapping());
+            } finally {
+                seg.exit();
+            }
         } catch (RuntimeException e) {
             // Closed by retention meanwhile: nothing to release.
         }

@@ -4,14 +4,33 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
-/** One mapped segment file of the main log: where it lives, its base position and its bytes. */
+/**
+ * One mapped segment file of the main log: where it lives, its base position and its bytes.
+ *
+ * <p>Readers on other threads {@link #enter} before they touch the mapping and {@link #exit}
+ * after; {@link #close} (retention's reclaim, a standby's cut, the store's close) retires the
+ * segment, and its mapping is unmapped by whoever leaves it last. Never under a reader: closing a
+ * shared arena while another thread reads it makes the JDK set that thread's interrupt flag (the
+ * close's handshake installs an asynchronous exception in it, and the flag stays set when the
+ * read had already left the mapping: JDK 25, 26 of 2,000 racing closes here), and an interrupted
+ * thread's next FileChannel call closes that channel. Tests saw it as a test thread interrupted
+ * from nowhere (PowerCutPropertyTest: ClosedByInterruptException opening a store); in the daemon
+ * it hit reader and subscription threads reading the log while the splitter reclaimed.
+ */
 public final class Segment implements AutoCloseable {
+    /** Set in {@link #state} once the segment is retired; the low bits count readers inside. */
+    private static final long RETIRED = 1L << 62;
+
     private final Path file;
     private final long base;
     private final long size;
     private final Arena arena;
     private final MemorySegment mapping;
+    private final AtomicLong state = new AtomicLong();
+    private final AtomicBoolean retiring = new AtomicBoolean();
 
     private Segment(Path file, long base, long size, Arena arena, MemorySegment mapping) {
         this.file = file;
@@ -98,9 +117,42 @@ public final class Segment implements AutoCloseable {
         return mapping;
     }
 
+    /**
+     * A reader enters before touching the mapping from any thread but the writer's; it must
+     * {@link #exit} after (in a finally).
+     *
+     * @throws IllegalStateException when the segment is retired (reclaimed): the same exception
+     *         a read of an unmapped segment gets, which the log's readers turn into "position
+     *         reclaimed"
+     */
+    public void enter() {
+        while (true) {
+            long s = state.get();
+            if ((s & RETIRED) != 0) {
+                throw new IllegalStateException("segment reclaimed: " + file);
+            }
+            if (state.compareAndSet(s, s + 1)) {
+                return;
+            }
+        }
+    }
+
+    /** Leaves the mapping; the last reader out of a retired segment unmaps it. */
+    public void exit() {
+        if (state.decrementAndGet() == RETIRED) {
+            arena.close();
+        }
+    }
+
+    /** Retires the segment: unmapped now, or by the last reader inside it when it leaves. Idempotent. */
     @Override
     public void close() {
-        arena.close();
+        if (!retiring.compareAndSet(false, true)) {
+            return;
+        }
+        if (state.getAndAdd(RETIRED) == 0) {
+            arena.close();
+        }
     }
 
     @Override

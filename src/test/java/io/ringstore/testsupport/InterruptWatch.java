@@ -12,6 +12,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * runs, a watcher samples the test thread's interrupt flag every millisecond; when it turns on,
  * every thread's stack is printed at once (the interrupter is usually still next to its call),
  * with the test's name. A flag already set when a test starts names the test that left it.
+ * What it found (2026-12-05): the JDK sets a thread's interrupt flag when another thread closes a
+ * shared arena the first is reading (a log segment reclaimed under a reader); segments are now
+ * unmapped by their last reader (see io.ringstore.log.Segment).
  *
  * <p>What it found goes to standard error and to {@code target/interrupt-watch.log}.
  * Registered for every test by {@code META-INF/services} (auto-detection is on in
