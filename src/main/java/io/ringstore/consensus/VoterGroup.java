@@ -306,6 +306,17 @@ public final class VoterGroup implements AutoCloseable {
         return node.query(GroupOps.Read.INSTANCE, QueryPolicy.LINEARIZABLE, Optional.empty(), Optional.empty());
     }
 
+    /**
+     * On the leader: the state once this voter has applied everything the group committed before
+     * its term (a linearizable read: MicroRaft runs it only after the leader's own term entry is
+     * committed, and on the state machine applied through it). Fails elsewhere, and on a leader
+     * that has not committed in its term yet: ask again later.
+     */
+    public CompletableFuture<GroupState> readAsLeader() {
+        return node.<GroupState>query(GroupOps.Read.INSTANCE, QueryPolicy.LINEARIZABLE, Optional.empty(), Optional.empty())
+                .thenApply(Ordered::getResult);
+    }
+
     public boolean isLeader() {
         return !closed && local.equals(node.getTerm().getLeaderEndpoint());
     }

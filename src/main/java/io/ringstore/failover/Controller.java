@@ -79,6 +79,7 @@ public final class Controller implements AutoCloseable {
     private void loop() {
         long leaderSince = 0;
         boolean leading = false;
+        boolean caughtUpAsLeader = false;
         long epochSeen = -1;
         long epochSeenAt = System.nanoTime();
         GroupState seen = null;
@@ -107,7 +108,24 @@ public final class Controller implements AutoCloseable {
                 if (!leading) {
                     leading = true;
                     leaderSince = now;
+                    caughtUpAsLeader = false;
                     Logger.info("failover: voter {} leads the group: deciding from the beats it sees from now on", voter);
+                }
+                if (!caughtUpAsLeader) {
+                    // A new leader's applied state can lag what the group committed before its
+                    // term (a restarted voter applies its restored log only after its first commit
+                    // as leader): a decision from it would be a proposal from a stale state (the
+                    // compare-and-set refuses it, but it was logged as a bootstrap; WitnessDaemonTest
+                    // saw one). Decide only once a read on the leader has returned.
+                    try {
+                        group.readAsLeader().get(Math.max(1_000, tickMillis * 4L), TimeUnit.MILLISECONDS);
+                        caughtUpAsLeader = true;
+                    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                        // Its term's first entry is not committed yet, or it lost the lead: next tick.
+                    } catch (InterruptedException e) {
+                        return; // closed
+                    }
+                    continue; // the next tick takes the state it has applied by now
                 }
                 Decision d = decide(state, group.beatsSeen(), (now - leaderSince) / 1_000_000,
                         (now - epochSeenAt) / 1_000_000, previous, options);

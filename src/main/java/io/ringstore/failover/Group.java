@@ -21,6 +21,9 @@ public interface Group {
 
     CompletableFuture<GroupState> beat(BoardBeat beat);
 
+    /** See {@link VoterGroup#readAsLeader}. */
+    CompletableFuture<GroupState> readAsLeader();
+
     boolean isLeader();
 
     String leader();
@@ -47,6 +50,11 @@ public interface Group {
             @Override
             public CompletableFuture<GroupState> beat(BoardBeat beat) {
                 return g.beat(beat);
+            }
+
+            @Override
+            public CompletableFuture<GroupState> readAsLeader() {
+                return g.readAsLeader();
             }
 
             @Override
