@@ -13,10 +13,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Readers on other threads {@link #enter} before they touch the mapping and {@link #exit}
  * after; {@link #close} (retention's reclaim, a standby's cut, the store's close) retires the
  * segment, and its mapping is unmapped by whoever leaves it last. Never under a reader: closing a
- * shared arena while another thread reads it makes the JDK set that thread's interrupt flag (the
- * close's handshake installs an asynchronous exception in it, and the flag stays set when the
- * read had already left the mapping: JDK 25, 26 of 2,000 racing closes here), and an interrupted
- * thread's next FileChannel call closes that channel. Tests saw it as a test thread interrupted
+ * shared arena while another thread reads it can leave that thread's interrupt flag set (JDK 25,
+ * a bare program: 26 of 2,000 racing closes; the flag stays set after the read), and an
+ * interrupted thread's next FileChannel call fails and closes that channel. Tests saw it as a test thread interrupted
  * from nowhere (PowerCutPropertyTest: ClosedByInterruptException opening a store); in the daemon
  * it hit reader and subscription threads reading the log while the splitter reclaimed.
  */
