@@ -130,13 +130,15 @@ class AckModeTest {
             List<String> order = Collections.synchronizedList(new ArrayList<>());
             long p0 = store.log().publishedPosition();
             CompletableFuture<AppendResult> a = store.append("a", ExpectedVersion.ANY, event("a"));
-            a.whenComplete((r, e) -> order.add("a"));
+            // The callbacks' own futures: complete after each callback ran (a waiter on the append's
+            // future can wake before its callbacks run; a full run once saw order without "c").
+            CompletableFuture<AppendResult> aSeen = a.whenComplete((r, e) -> order.add("a"));
             long p1 = awaitWritten(store, p0);
             CompletableFuture<AppendResult> b = store.append("b", ExpectedVersion.ANY, event("b"));
-            b.whenComplete((r, e) -> order.add("b"));
+            CompletableFuture<AppendResult> bSeen = b.whenComplete((r, e) -> order.add("b"));
             long p2 = awaitWritten(store, p1);
             CompletableFuture<AppendResult> c = store.append("c", ExpectedVersion.ANY, event("c"));
-            c.whenComplete((r, e) -> order.add("c"));
+            CompletableFuture<AppendResult> cSeen = c.whenComplete((r, e) -> order.add("c"));
             long p3 = awaitWritten(store, p2);
 
             // Pipelining: all three batches are written while the first still waits.
@@ -148,6 +150,8 @@ class AckModeTest {
             standby.setHeld(AckMode.REPLICA_MEMORY, p2);
             assertEquals("b", b.get(WAIT_SECONDS, TimeUnit.SECONDS).stream());
             assertTrue(a.isDone());
+            aSeen.get(WAIT_SECONDS, TimeUnit.SECONDS);
+            bSeen.get(WAIT_SECONDS, TimeUnit.SECONDS);
             assertWaiting(c);
             assertEquals(List.of("a", "b"), order);
             assertEquals(p2, store.committedPosition());
@@ -156,6 +160,7 @@ class AckModeTest {
 
             standby.setHeld(AckMode.REPLICA_MEMORY, p3);
             c.get(WAIT_SECONDS, TimeUnit.SECONDS);
+            cSeen.get(WAIT_SECONDS, TimeUnit.SECONDS);
             assertEquals(List.of("a", "b", "c"), order);
             assertEquals(p3, store.committedPosition());
         }
