@@ -119,6 +119,9 @@ final class Subscription implements Runnable {
         if (stopReason == null) {
             stopReason = reason;
         }
+        // Live, the thread waits for the next commit: wake it to see the flag now, so that an
+        // unsubscribe is answered at once rather than after its wait.
+        store.wakeCommitWaiters();
     }
 
     void awaitEnd() {

@@ -484,6 +484,11 @@ public final class RingStore implements AutoCloseable {
         return log.awaitCommittedBeyond(position, timeoutMillis);
     }
 
+    /** Ends the waits of {@link #awaitCommittedBeyond} under way now (a subscription is being stopped). */
+    public void wakeCommitWaiters() {
+        log.wakeCommitWaiters();
+    }
+
     /**
      * How the store is doing. Safe on any thread at any time: once {@link #close} has begun
      * unmapping the log, it is the store's last status, taken as it closed (splitter STOPPED).
