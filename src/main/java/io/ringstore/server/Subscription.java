@@ -43,7 +43,8 @@ import org.tinylog.Logger;
  * reads slowly but steadily only lags in storage, which costs no memory here.
  *
  * <p>Never interrupted (an interrupt during a file read would close the store's shared
- * channel); it stops by a flag it checks at least every {@link #POLL_MILLIS}.
+ * channel); it stops by a flag it checks at least every {@link #POLL_MILLIS}, and at once when
+ * live ({@link #stop} wakes its wait for the next commit).
  */
 final class Subscription implements Runnable {
     static final long POLL_MILLIS = 200;
