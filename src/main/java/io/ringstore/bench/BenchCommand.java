@@ -87,44 +87,38 @@ public final class BenchCommand {
         }
     }
 
+    /** A failover bench: built from the arguments, then run; its result is what it prints. */
+    @FunctionalInterface
+    private interface FailoverBench {
+        void run(String[] args) throws Args.UsageException, IOException, InterruptedException;
+    }
+
     /** {@code bench --group-failover}: issue 16's automatic failover timing and throughput around it. */
     private static int runGroupFailover(String[] args) {
-        if (Arrays.asList(args).contains("--help")) {
-            System.out.print(GroupFailoverBench.USAGE);
-            return ExitCodes.OK;
-        }
-        logToStderr();
-        try {
-            new GroupFailoverBench(args, System.out, System.err).run();
-            System.out.flush();
-            return ExitCodes.OK;
-        } catch (Args.UsageException e) {
-            System.err.println("bench: " + e.getMessage());
-            System.err.print(GroupFailoverBench.USAGE);
-            return ExitCodes.USAGE;
-        } catch (IOException e) {
-            System.err.println("bench: " + e);
-            return ExitCodes.IO_ERROR;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return ExitCodes.IO_ERROR;
-        }
+        return runFailoverBench(args, GroupFailoverBench.USAGE,
+                a -> new GroupFailoverBench(a, System.out, System.err).run());
     }
 
     /** {@code bench --replica-failover}: issue 15's promote timing and standby catch-up rate. */
     private static int runFailover(String[] args) {
+        return runFailoverBench(args, ReplicaFailoverBench.USAGE,
+                a -> new ReplicaFailoverBench(a, System.out, System.err).run());
+    }
+
+    /** Help, usage errors and exit codes, the same for both failover benches. */
+    private static int runFailoverBench(String[] args, String usage, FailoverBench bench) {
         if (Arrays.asList(args).contains("--help")) {
-            System.out.print(ReplicaFailoverBench.USAGE);
+            System.out.print(usage);
             return ExitCodes.OK;
         }
         logToStderr();
         try {
-            new ReplicaFailoverBench(args, System.out, System.err).run();
+            bench.run(args);
             System.out.flush();
             return ExitCodes.OK;
         } catch (Args.UsageException e) {
             System.err.println("bench: " + e.getMessage());
-            System.err.print(ReplicaFailoverBench.USAGE);
+            System.err.print(usage);
             return ExitCodes.USAGE;
         } catch (IOException e) {
             System.err.println("bench: " + e);

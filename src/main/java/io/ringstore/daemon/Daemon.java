@@ -1,6 +1,5 @@
 package io.ringstore.daemon;
 
-import com.pi4j.plugin.gpiod.provider.gpio.digital.GpioDDigitalOutputProvider;
 import io.ringstore.cli.ExitCodes;
 import io.ringstore.log.CorruptLogException;
 import io.ringstore.server.SocketFile;
@@ -10,11 +9,8 @@ import io.ringstore.consensus.VoterGroup;
 import io.ringstore.failover.Failover;
 import io.ringstore.status.GroupStatus;
 import io.ringstore.status.Led;
-import io.ringstore.status.LedDriver;
-import io.ringstore.status.LedOutput;
 import io.ringstore.status.LedPattern;
 import io.ringstore.status.LedSignals;
-import io.ringstore.status.Pi4jLeds;
 import io.ringstore.status.StatusReporter;
 import io.ringstore.status.StoreSignals;
 import io.ringstore.status.SystemdNotify;
@@ -49,9 +45,7 @@ public final class Daemon {
     private final CountDownLatch stopRequested = new CountDownLatch(1);
     private final CountDownLatch ready = new CountDownLatch(1);
     private final boolean handleSignals;
-    private Pi4jLeds leds;
-    private LedDriver ledDriver;
-    private Thread ledThread;
+    private StatusLights lights;
     /** NATS JetStream forwarding; null when not configured (or between a rejoin's close and reopen). */
     private volatile io.ringstore.forward.Forwarder forwarder;
     /** How long a stop waits for a watching thread (LEDs, status) to end. */
@@ -318,7 +312,7 @@ public final class Daemon {
                         .setMqttLastError(m.lastError()).setMqttReplayed(m.replayed());
             }
             Map<Led, LedPattern> p = ledPatterns();
-            b.setLedsEnabled(leds != null && !leds.outputs().isEmpty())
+            b.setLedsEnabled(lights != null && lights.driven())
                     .setLedWrite(name(p.get(Led.WRITE))).setLedLag(name(p.get(Led.LAG))).setLedFault(name(p.get(Led.FAULT)));
             if (storeRef.get() != null && storeRef.get().replication() != null) {
                 b.setLedReplica(name(p.get(Led.REPLICA)));
@@ -361,7 +355,7 @@ public final class Daemon {
     }
 
     private Map<Led, LedPattern> ledPatterns() {
-        return ledDriver != null ? ledDriver.patterns() : Map.of();
+        return lights != null ? lights.patterns() : Map.of();
     }
 
     private LedSignals signals() {
@@ -383,39 +377,30 @@ public final class Daemon {
     }
 
     private void startLeds() {
-        Map<Led, LedOutput> outputs = Map.of();
-        if (!settings.ledsEnabled()) {
-            Logger.info("status LEDs off by configuration");
-        } else {
-            String reason = Pi4jLeds.unavailableReason(Path.of("/dev"));
-            if (reason != null) {
-                Logger.info("status LEDs disabled: {}", reason);
-            } else {
-                try {
-                    leds = Pi4jLeds.create(GpioDDigitalOutputProvider.newInstance(), settings.leds());
-                    outputs = leds.outputs();
-                    Logger.info("status LEDs: write={} lag={} fault={} replica={}", settings.leds().get(Led.WRITE),
-                            settings.leds().get(Led.LAG), settings.leds().get(Led.FAULT), settings.leds().get(Led.REPLICA));
-                } catch (RuntimeException | LinkageError e) {
-                    Logger.info("status LEDs disabled: GPIO could not be opened ({})", e.toString());
-                    leds = null;
-                }
-            }
-        }
-        // The logic runs even without pins: `status` reports what the lights would show.
-        ledDriver = new LedDriver(outputs, this::signals, System::nanoTime);
-        ledThread = Thread.ofPlatform().name("ringstore-leds").daemon().start(ledDriver);
+        lights = StatusLights.start(settings.ledsEnabled(), settings.leds(), this::signals,
+                pins -> "write=" + pins.get(Led.WRITE) + " lag=" + pins.get(Led.LAG) + " fault=" + pins.get(Led.FAULT)
+                        + " replica=" + pins.get(Led.REPLICA));
     }
 
     /** Stops the LED thread and waits for it (it turns the lights off as it ends). */
     private void stopLedThread() {
-        if (ledDriver != null) {
-            ledDriver.stop();
+        if (lights != null) {
+            lights.stopThread();
         }
-        if (ledThread != null) {
-            ledThread.interrupt();
-            join(ledThread);
+    }
+
+    /** Leaves the fault light on as the process exits (the kernel keeps the line's last value). */
+    private void holdFaultLight() {
+        if (lights != null) {
+            lights.holdFault();
         }
+    }
+
+    private int stopLeds(int code) {
+        if (lights != null) {
+            lights.close();
+        }
+        return code;
     }
 
     private static void join(Thread t) {
@@ -426,27 +411,6 @@ public final class Daemon {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    /** Leaves the fault light on as the process exits (the kernel keeps the line's last value). */
-    private void holdFaultLight() {
-        // First the LED thread ends (it turns every light off as it does), then the fault light goes on.
-        stopLedThread();
-        if (leds != null && leds.outputs().get(Led.FAULT) != null) {
-            leds.outputs().get(Led.FAULT).set(true);
-        }
-    }
-
-    private int stopLeds(int code) {
-        stopLedThread();
-        if (leds != null) {
-            try {
-                leds.close();
-            } catch (RuntimeException e) {
-                Logger.warn("turning LEDs off failed: {}", e.toString());
-            }
-        }
-        return code;
     }
 
     private static String name(LedPattern p) {

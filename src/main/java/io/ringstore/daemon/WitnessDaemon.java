@@ -1,6 +1,5 @@
 package io.ringstore.daemon;
 
-import com.pi4j.plugin.gpiod.provider.gpio.digital.GpioDDigitalOutputProvider;
 import io.ringstore.cli.ExitCodes;
 import io.ringstore.consensus.GroupOptions;
 import io.ringstore.consensus.GroupState;
@@ -15,11 +14,8 @@ import io.ringstore.server.WitnessServer;
 import io.ringstore.split.SplitterState;
 import io.ringstore.status.GroupStatus;
 import io.ringstore.status.Led;
-import io.ringstore.status.LedDriver;
-import io.ringstore.status.LedOutput;
 import io.ringstore.status.LedPattern;
 import io.ringstore.status.LedSignals;
-import io.ringstore.status.Pi4jLeds;
 import io.ringstore.status.SystemdNotify;
 import io.ringstore.store.DataDirLock;
 import java.io.IOException;
@@ -45,7 +41,6 @@ import sun.misc.Signal;
  */
 final class WitnessDaemon {
     private static final long TICK_MILLIS = 1_000;
-    private static final long THREAD_STOP_MILLIS = 5_000;
 
     private final DaemonSettings settings;
     private final GroupConfig config;
@@ -54,9 +49,7 @@ final class WitnessDaemon {
     private final CountDownLatch ready;
     private final boolean handleSignals;
     private volatile GroupStatus group;
-    private Pi4jLeds leds;
-    private LedDriver ledDriver;
-    private Thread ledThread;
+    private StatusLights lights;
 
     WitnessDaemon(DaemonSettings settings, SystemdNotify notify, CountDownLatch stopRequested, CountDownLatch ready,
                   boolean handleSignals) {
@@ -199,7 +192,7 @@ final class WitnessDaemon {
                 status.fill(b);
                 b.setEpoch(v.committed().epoch());
                 Map<Led, LedPattern> p = patterns();
-                b.setLedsEnabled(leds != null && !leds.outputs().isEmpty()).setLedWrite(name(p.get(Led.WRITE)))
+                b.setLedsEnabled(lights != null && lights.driven()).setLedWrite(name(p.get(Led.WRITE)))
                         .setLedLag(name(p.get(Led.LAG))).setLedFault(name(p.get(Led.FAULT)))
                         .setLedReplica(name(p.get(Led.REPLICA)));
                 if (!v.majority()) {
@@ -238,49 +231,18 @@ final class WitnessDaemon {
     }
 
     private Map<Led, LedPattern> patterns() {
-        return ledDriver != null ? ledDriver.patterns() : Map.of();
+        return lights != null ? lights.patterns() : Map.of();
     }
 
     private void startLeds() {
-        Map<Led, LedOutput> outputs = Map.of();
-        if (!settings.ledsEnabled()) {
-            Logger.info("status LEDs off by configuration");
-        } else {
-            String reason = Pi4jLeds.unavailableReason(Path.of("/dev"));
-            if (reason != null) {
-                Logger.info("status LEDs disabled: {}", reason);
-            } else {
-                try {
-                    leds = Pi4jLeds.create(GpioDDigitalOutputProvider.newInstance(), settings.leds());
-                    outputs = leds.outputs();
-                    Logger.info("status LEDs: fault={} replica={} (a witness has no writes and no splitter: write and "
-                            + "lag stay dark)", settings.leds().get(Led.FAULT), settings.leds().get(Led.REPLICA));
-                } catch (RuntimeException | LinkageError e) {
-                    Logger.info("status LEDs disabled: GPIO could not be opened ({})", e.toString());
-                    leds = null;
-                }
-            }
-        }
-        ledDriver = new LedDriver(outputs, this::signals, System::nanoTime);
-        ledThread = Thread.ofPlatform().name("ringstore-leds").daemon().start(ledDriver);
+        lights = StatusLights.start(settings.ledsEnabled(), settings.leds(), this::signals,
+                pins -> "fault=" + pins.get(Led.FAULT) + " replica=" + pins.get(Led.REPLICA)
+                        + " (a witness has no writes and no splitter: write and lag stay dark)");
     }
 
     private int stopLeds(int code) {
-        ledDriver.stop();
-        ledThread.interrupt();
-        try {
-            if (!ledThread.join(java.time.Duration.ofMillis(THREAD_STOP_MILLIS))) {
-                Logger.warn("thread {} did not stop within {} ms", ledThread.getName(), THREAD_STOP_MILLIS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        if (leds != null) {
-            try {
-                leds.close();
-            } catch (RuntimeException e) {
-                Logger.warn("turning LEDs off failed: {}", e.toString());
-            }
+        if (lights != null) {
+            lights.close();
         }
         return code;
     }

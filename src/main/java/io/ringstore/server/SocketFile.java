@@ -130,6 +130,33 @@ public final class SocketFile implements AutoCloseable {
         return channel;
     }
 
+    /**
+     * The next connection, or null once the socket is closed (or {@code closed} says the server is
+     * stopping). An accept that fails otherwise (EMFILE and the like) is logged and tried again
+     * after 100 ms instead of spinning.
+     */
+    public SocketChannel accept(java.util.function.BooleanSupplier closed) {
+        while (!closed.getAsBoolean()) {
+            try {
+                return channel.accept();
+            } catch (java.nio.channels.ClosedChannelException e) {
+                return null;
+            } catch (IOException e) {
+                if (closed.getAsBoolean()) {
+                    return null;
+                }
+                Logger.error("accept failed: {}", e.toString());
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
     /** Stops listening and removes the socket file, if it is still ours. */
     @Override
     public void close() throws IOException {

@@ -5,7 +5,6 @@ import io.ringstore.protocol.Wire;
 import io.ringstore.protocol.v1.Response;
 import io.ringstore.store.RingStore;
 import java.io.IOException;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.Set;
@@ -87,19 +86,9 @@ public final class SocketServer implements AutoCloseable {
 
     private void acceptLoop(SocketFile from, Dialect dialect) {
         while (!closed) {
-            SocketChannel channel;
-            try {
-                channel = from.channel().accept();
-            } catch (ClosedChannelException e) {
+            SocketChannel channel = from.accept(() -> closed);
+            if (channel == null) {
                 break;
-            } catch (IOException e) {
-                if (closed) {
-                    break;
-                }
-                // EMFILE and the like: wait a little instead of spinning.
-                Logger.error("accept failed: {}", e.toString());
-                pause();
-                continue;
             }
             if (connections.size() >= config.maxConnections()) {
                 refuse(channel, dialect);
@@ -116,14 +105,6 @@ public final class SocketServer implements AutoCloseable {
             // A platform thread: it waits in its own selector, and a virtual thread would hold its
             // carrier there. Measured cheaper per request than a virtual thread woken by the poller.
             Thread.ofPlatform().name("ringstore-conn-" + c.number()).daemon().start(c);
-        }
-    }
-
-    private static void pause() {
-        try {
-            Thread.sleep(100);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -13,7 +13,6 @@ import io.ringstore.protocol.v1.Response;
 import io.ringstore.protocol.v1.StatusResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -102,22 +101,9 @@ public final class WitnessServer implements AutoCloseable {
 
     private void acceptLoop(SocketFile from, Dialect dialect) {
         while (!closed) {
-            SocketChannel channel;
-            try {
-                channel = from.channel().accept();
-            } catch (ClosedChannelException e) {
+            SocketChannel channel = from.accept(() -> closed);
+            if (channel == null) {
                 return;
-            } catch (IOException e) {
-                if (closed) {
-                    return;
-                }
-                Logger.error("accept failed: {}", e.toString());
-                try {
-                    Thread.sleep(100);
-                } catch (InterruptedException ie) {
-                    return;
-                }
-                continue;
             }
             if (connections.size() >= config.maxConnections()) {
                 Logger.warn("connection refused: connections={} max={}", connections.size(), config.maxConnections());
