@@ -904,6 +904,12 @@ public final class MainLog implements AutoCloseable {
             // "position reclaimed"; one inside unmaps it as it leaves: see Segment).
             segments.remove(seg.base());
             seg.close();
+            // Crash window: the name goes now; the blocks go when the last reader still inside
+            // leaves the mapping (a read later at most), so nothing on disk waits for readers.
+            // Until the folder force below, a power cut can bring the name back, alone or with
+            // others deleted in this pass (a gap): everything in them is split and checkpointed,
+            // and LogRecovery removes them again (its "reclaimed log segment a power cut brought
+            // back"). After the force they are gone for good.
             io.deleteIfExists(seg.file());
             deleted.add(seg.file());
         }
