@@ -155,6 +155,14 @@ public final class Framing {
             return body;
         }
 
+        /**
+         * Bytes already read from the channel and not yet returned: the start of the frames that
+         * follow the one just read (0: nothing more has arrived, as far as this reader knows).
+         */
+        public int buffered() {
+            return buffer.remaining();
+        }
+
         private boolean fill() throws IOException {
             buffer.clear();
             int n;

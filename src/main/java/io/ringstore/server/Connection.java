@@ -64,6 +64,8 @@ final class Connection implements Runnable {
     private volatile Access access = Access.NONE;
     private volatile boolean shuttingDown;
     private volatile Selector readable;
+    /** See {@link #requestsWaiting}; the reading thread's own. */
+    private boolean requestsWaiting = true;
     private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
 
     Connection(SocketServer server, SocketChannel channel, long number, Dialect dialect) {
@@ -167,8 +169,18 @@ final class Connection implements Runnable {
                         release);
                 continue;
             }
+            requestsWaiting = reader.buffered() > 0;
             requests.handle(request, release);
         }
+    }
+
+    /**
+     * Whether more requests had arrived on this connection when the one being handled was read
+     * (protobuf only; the reading thread only). A read request with nothing behind it is served on
+     * this thread: no hand-over to another thread before the answer, and nobody waits behind it.
+     */
+    boolean requestsWaiting() {
+        return requestsWaiting;
     }
 
     /**
