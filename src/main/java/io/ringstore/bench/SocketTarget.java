@@ -143,7 +143,8 @@ final class SocketTarget implements AppendTarget, StreamSource {
     @Override
     public int readWhole(String stream) throws IOException {
         int[] n = new int[1];
-        await(reader.readStreamToEnd(stream, 0, e -> StreamSource.checkVersion(stream, n[0]++, e.version())));
+        // Blocking, as a caller rebuilding an aggregate reads: the calling thread reads its answers.
+        reader.readStreamToEndAndWait(stream, 0, e -> StreamSource.checkVersion(stream, n[0]++, e.version()));
         return n[0];
     }
 

@@ -238,6 +238,60 @@ public final class RingStoreClient implements AutoCloseable {
         return done;
     }
 
+    /**
+     * Reads {@code stream} forward from {@code fromVersion} to its end, like
+     * {@link #readStreamToEnd}, but blocks, and hands every event to {@code consumer} on the
+     * calling thread (it may take as long as it likes: no other answer waits behind it). The
+     * calling thread reads its own answers while no other thread reads for this connection (see
+     * the class comment): rebuilding an aggregate costs no hand-over between threads. Pipelined
+     * the same way: the next page is asked for before this one is decoded.
+     *
+     * @return the number of events read
+     * @throws RingStoreException typed as the daemon answered (e.g. STREAM_DELETED)
+     * @throws ConnectionLostException when the connection is gone
+     */
+    public long readStreamToEndAndWait(String stream, long fromVersion, Consumer<RecordedEvent> consumer) {
+        CompletableFuture<StreamPageDecoder> page = requestWholePage(stream, fromVersion);
+        long count = 0;
+        while (true) {
+            awaitLeading(page);
+            StreamPageDecoder p = joinOrThrow(page);
+            boolean more = !p.endOfStream() && p.events() > 0;
+            CompletableFuture<StreamPageDecoder> next = more ? requestWholePage(stream, p.nextVersion()) : null;
+            try {
+                p.forEach(consumer);
+            } catch (IOException | RuntimeException e) {
+                if (next != null) {
+                    wakeReaderIfAwaited(); // someone must still read the next page's answer
+                }
+                throw e instanceof IOException io ? new java.io.UncheckedIOException("undecodable read_stream answer", io)
+                        : (RuntimeException) e;
+            }
+            count += p.events();
+            if (next == null) {
+                return count;
+            }
+            page = next;
+        }
+    }
+
+    /** Asks for one page of a whole-stream read; the caller reads the answer itself. */
+    @SuppressWarnings("unchecked")
+    private CompletableFuture<StreamPageDecoder> requestWholePage(String stream, long from) {
+        CompletableFuture<?> f = call(readRequest(stream, from, WHOLE_READ_PAGE, Direction.FORWARD), r -> {
+            throw new IllegalStateException("read_stream answered with " + r.getResultCase());
+        }, stream, null, false, StreamPageDecoder::header);
+        return (CompletableFuture<StreamPageDecoder>) f;
+    }
+
+    private static <T> T joinOrThrow(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
     private void readPageOfWhole(String stream, long from, Consumer<RecordedEvent> consumer, CompletableFuture<Long> done,
                                  long[] count) {
         callReadStream(readRequest(stream, from, WHOLE_READ_PAGE, Direction.FORWARD), (frame, offset, length) -> {
@@ -478,6 +532,13 @@ public final class RingStoreClient implements AutoCloseable {
     private void releaseRole() {
         readRole.unlock();
         if (awaited() && lost == null && Thread.currentThread() != reader) {
+            LockSupport.unpark(reader);
+        }
+    }
+
+    /** Wakes the reading thread when answers are awaited and nobody holds the reading role. */
+    private void wakeReaderIfAwaited() {
+        if (awaited() && !readRole.isLocked()) {
             LockSupport.unpark(reader);
         }
     }

@@ -118,7 +118,20 @@ class ForwardReadTest {
                 long n = client.readStreamToEnd("s", from, got::add).join();
                 assertEquals(500 - from, n);
                 assertSame(truth.subList(from, 500), got);
+                // The blocking one: the same events, handed over on the calling thread.
+                List<RecordedEvent> mine = new ArrayList<>();
+                Thread caller = Thread.currentThread();
+                n = client.readStreamToEndAndWait("s", from, e -> {
+                    assertEquals(caller, Thread.currentThread(), "consumer on the calling thread");
+                    mine.add(e);
+                });
+                assertEquals(500 - from, n);
+                assertSame(truth.subList(from, 500), mine);
             }
+            // Many pages (read_page_bytes is 4 KiB here), so the blocking read pipelines pages.
+            List<RecordedEvent> all = new ArrayList<>();
+            assertEquals(500, client.readStreamToEndAndWait("s", 0, all::add));
+            assertSame(truth, all);
             // Pages of 37 by count, and pages cut at read_page_bytes (4 KiB: a few events each).
             for (int count : new int[] {37, 4096}) {
                 List<RecordedEvent> got = new ArrayList<>();
@@ -168,6 +181,60 @@ class ForwardReadTest {
             }).join());
             assertEquals(boom, e.getCause());
             assertEquals(1, client.readStreamToEnd("one", 0, x -> { }).join(), "the connection still serves reads");
+
+            // The blocking read fails the same ways, typed, on the calling thread.
+            RingStoreException missing = assertThrows(RingStoreException.class,
+                    () -> client.readStreamToEndAndWait("nothing-here", 0, x -> { }));
+            assertEquals(ErrorCode.STREAM_NOT_FOUND, missing.code());
+            assertEquals(0, client.readStreamToEndAndWait("one", 5, x -> { }), "past the end: nothing");
+            assertEquals(boom, assertThrows(IllegalStateException.class, () -> client.readStreamToEndAndWait("one", 0, x -> {
+                throw boom;
+            })));
+            assertEquals(1, client.readStreamToEndAndWait("one", 0, x -> { }), "the connection still serves reads");
+        }
+    }
+
+    /**
+     * A read with nothing behind it is served on the connection's thread; with requests behind
+     * it, on a thread of its own. Either way every pipelined request is answered, and a consumer
+     * that throws midway through a many-page read leaves the connection serving: the page it had
+     * already asked for is read by the client's reading thread.
+     */
+    @Test
+    void pipelinedReadsAndAppendsAreAllAnswered() throws Exception {
+        try (TestServer t = TestServer.start(dir, c -> c.withReadPageBytes(4096), c -> c)) {
+            RingStoreClient client = t.client();
+            SplittableRandom random = new SplittableRandom(11);
+            appendSome(client, random, 200);
+            List<java.util.concurrent.CompletableFuture<?>> all = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                all.add(client.readStream("s", i, 10, Direction.FORWARD));
+                all.add(client.append("p", ExpectedVersion.ANY, List.of(EventData.of("t", new byte[] {(byte) i}))));
+                all.add(client.readStreamToEnd("other-" + (i % 5), 0, x -> { }));
+            }
+            for (int i = 0; i < all.size(); i++) {
+                Object r = all.get(i).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                if (i % 3 == 0) {
+                    StreamPage page = (StreamPage) r;
+                    assertTrue(!page.events().isEmpty() && page.events().size() <= 10, "page of " + page.events().size());
+                    for (int k = 0; k < page.events().size(); k++) {
+                        assertEquals(i / 3 + k, page.events().get(k).version());
+                    }
+                } else if (i % 3 == 2) {
+                    assertEquals(40L, r, "other-N has 40 events");
+                }
+            }
+            assertEquals(199, client.readStream("p", 0, 1000, Direction.FORWARD).join().lastVersion());
+            int[] seen = new int[1];
+            RuntimeException stop = new RuntimeException("enough");
+            assertEquals(stop, assertThrows(RuntimeException.class, () -> client.readStreamToEndAndWait("s", 0, e -> {
+                if (++seen[0] == 3) {
+                    throw stop;
+                }
+            })));
+            // The next page's answer was still on its way; the connection goes on regardless.
+            assertEquals(200, client.readStreamToEnd("s", 0, x -> { }).get(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(200, client.readStreamToEndAndWait("s", 0, x -> { }));
         }
     }
 
