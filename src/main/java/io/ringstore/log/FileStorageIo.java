@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -72,6 +73,11 @@ public final class FileStorageIo implements StorageIo {
     @Override
     public void write(MemorySegment mapping, long offset, MemorySegment source) {
         MemorySegment.copy(source, 0, mapping, offset, source.byteSize());
+    }
+
+    @Override
+    public void write(MemorySegment mapping, long offset, byte[] source, int from, int length) {
+        MemorySegment.copy(source, from, mapping, ValueLayout.JAVA_BYTE, offset, length);
     }
 
     @Override

@@ -203,22 +203,23 @@ public final class MainLog implements AutoCloseable {
         long offset = writeOffset;
         int bodyLength = headLength + tail.length;
         MemorySegment mapping = current.mapping();
-        io.write(mapping, offset + RecordFrame.BODY_OFFSET, MemorySegment.ofArray(head).asSlice(0, headLength));
-        io.write(mapping, offset + RecordFrame.BODY_OFFSET + headLength, MemorySegment.ofArray(tail));
+        io.write(mapping, offset + RecordFrame.BODY_OFFSET, head, 0, headLength);
+        io.write(mapping, offset + RecordFrame.BODY_OFFSET + headLength, tail, 0, tail.length);
         crc.reset();
         crc.update(head, 0, headLength);
         crc.update(tail, 0, tail.length);
         frameHeader.set(SegmentHeader.INT, RecordFrame.CRC_OFFSET, (int) crc.getValue());
-        io.write(mapping, offset + RecordFrame.CRC_OFFSET, frameHeader.asSlice(RecordFrame.CRC_OFFSET, Integer.BYTES));
+        io.write(mapping, offset + RecordFrame.CRC_OFFSET, frameHeaderBytes, RecordFrame.CRC_OFFSET, Integer.BYTES);
         frameHeader.set(SegmentHeader.INT, RecordFrame.LENGTH_OFFSET, bodyLength);
-        io.write(mapping, offset + RecordFrame.LENGTH_OFFSET, frameHeader.asSlice(0, Integer.BYTES)); // commit point
+        io.write(mapping, offset + RecordFrame.LENGTH_OFFSET, frameHeaderBytes, 0, Integer.BYTES); // commit point
         writeOffset = offset + RecordFrame.frameLength(bodyLength);
         dirtyTo = Math.max(dirtyTo, writeOffset);
         return current.base() + offset;
     }
 
     private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-    private final MemorySegment frameHeader = MemorySegment.ofArray(new byte[RecordFrame.HEADER_LENGTH]);
+    private final byte[] frameHeaderBytes = new byte[RecordFrame.HEADER_LENGTH];
+    private final MemorySegment frameHeader = MemorySegment.ofArray(frameHeaderBytes);
 
     /** Forces every byte written since the last force; afterwards durable position = write position. */
     public void force() throws IOException {
@@ -833,11 +834,13 @@ public final class MainLog implements AutoCloseable {
                 if (length <= 0 || offset + RecordFrame.HEADER_LENGTH + (long) length > m.byteSize()) {
                     throw new CorruptLogException(seg.file(), offset, "no record at position " + position);
                 }
-                MemorySegment body = m.asSlice(offset + RecordFrame.BODY_OFFSET, length);
-                if (RecordFrame.crc(body) != RecordFrame.crcAt(m, offset)) {
+                // Copied first and checked in the copy: what is returned is exactly what was checked.
+                byte[] body = new byte[length];
+                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, offset + RecordFrame.BODY_OFFSET, body, 0, length);
+                if (RecordFrame.crc(body, 0, length) != RecordFrame.crcAt(m, offset)) {
                     throw new CorruptLogException(seg.file(), offset, "checksum mismatch");
                 }
-                return body.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                return body;
             } finally {
                 seg.exit();
             }

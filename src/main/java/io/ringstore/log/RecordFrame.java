@@ -68,7 +68,7 @@ public final class RecordFrame {
 
     public static int crc(byte[] body, int offset, int length) {
         CRC32C crc = new CRC32C();
-        crc.update(ByteBuffer.wrap(body, offset, length));
+        crc.update(body, offset, length);
         return (int) crc.getValue();
     }
 }

@@ -35,6 +35,15 @@ public interface StorageIo {
     /** Copies {@code source} into {@code mapping} at {@code offset}. */
     void write(MemorySegment mapping, long offset, MemorySegment source) throws IOException;
 
+    /**
+     * Copies {@code length} bytes of {@code source} from {@code from} into {@code mapping} at
+     * {@code offset}: the same write as {@link #write(MemorySegment, long, MemorySegment)} (which
+     * it is, unless overridden), without a segment view made per call (the writer's per-event path).
+     */
+    default void write(MemorySegment mapping, long offset, byte[] source, int from, int length) throws IOException {
+        write(mapping, offset, MemorySegment.ofArray(source).asSlice(from, length));
+    }
+
     /** Makes {@code [offset, offset + length)} of the mapping durable (msync). */
     void force(MemorySegment mapping, long offset, long length) throws IOException;
 
