@@ -15,6 +15,7 @@ import io.ringstore.status.Led;
 import io.ringstore.status.LedPin;
 import io.ringstore.store.StoreConfig;
 import io.ringstore.writer.Durability;
+import io.ringstore.writer.WriterOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -89,6 +90,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
 
     static final Set<String> KEYS = keys(Set.of(
             "config", "data", "segment_size", "durability", "force_interval_ms", "repair", "queue_capacity",
+            "group_commit_wait_us",
             "splitter", "splitter_window_bytes", "splitter_window_ms", "splitter_max_lag_bytes",
             "splitter_max_lag_seconds", "splitter_max_lag_events", "retain_log_minutes", "retain_log_bytes",
             "socket", "json_socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
@@ -146,7 +148,8 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             }
             store = store.withSegmentSize(segment).withRepair(s.bool("repair", false));
             var writer = store.writer().withDurability(s.choice("durability", Durability.SYNC, Durability.class))
-                    .withForceIntervalMillis(s.number("force_interval_ms", 100, 1, 60_000));
+                    .withForceIntervalMillis(s.number("force_interval_ms", 100, 1, 60_000))
+                    .withGatherMicros(s.number("group_commit_wait_us", WriterOptions.DEFAULT_GATHER_MICROS, 0, 100_000));
             if (s.has("queue_capacity")) {
                 writer = writer.withQueueCapacity((int) s.number("queue_capacity", 4096, 16, 1 << 20));
             }

@@ -12,13 +12,20 @@ package io.ringstore.writer;
  * @param idempotencyWindow   how many recent event ids are remembered for idempotent retries
  * @param maxEventBytes       largest encoded event accepted
  * @param ack                 when a batch is acknowledged relative to the standbys ({@link AckOptions#LOCAL}: by this board alone)
+ * @param gatherMicros        group commit with blocking clients: how long a small batch may wait for
+ *                            the requests the recent batches had, at most half the last force's time
+ *                            (0: never waits; see {@code Writer#gather})
  */
 public record WriterOptions(Durability durability, long forceIntervalMillis, int queueCapacity, int maxBatch,
                             long submitTimeoutMillis, long slowForceMillis, int idempotencyWindow,
-                            int maxEventBytes, AckOptions ack) {
+                            int maxEventBytes, AckOptions ack, long gatherMicros) {
+
+    /** Default of {@link #gatherMicros}: up to half a millisecond, as long as half a force takes. */
+    public static final long DEFAULT_GATHER_MICROS = 500;
 
     public static WriterOptions defaults() {
-        return new WriterOptions(Durability.SYNC, 100, 4096, 1024, 5_000, 200, 16_384, 4 << 20, AckOptions.LOCAL);
+        return new WriterOptions(Durability.SYNC, 100, 4096, 1024, 5_000, 200, 16_384, 4 << 20, AckOptions.LOCAL,
+                DEFAULT_GATHER_MICROS);
     }
 
     public WriterOptions {
@@ -37,25 +44,33 @@ public record WriterOptions(Durability durability, long forceIntervalMillis, int
         if (ack == null) {
             throw new IllegalArgumentException("ack options must be set");
         }
+        if (gatherMicros < 0 || gatherMicros > 100_000) {
+            throw new IllegalArgumentException("gatherMicros must be in 0..100000: " + gatherMicros);
+        }
     }
 
     public WriterOptions withAck(AckOptions a) {
         return new WriterOptions(durability, forceIntervalMillis, queueCapacity, maxBatch, submitTimeoutMillis,
-                slowForceMillis, idempotencyWindow, maxEventBytes, a);
+                slowForceMillis, idempotencyWindow, maxEventBytes, a, gatherMicros);
     }
 
     public WriterOptions withDurability(Durability d) {
         return new WriterOptions(d, forceIntervalMillis, queueCapacity, maxBatch, submitTimeoutMillis,
-                slowForceMillis, idempotencyWindow, maxEventBytes, ack);
+                slowForceMillis, idempotencyWindow, maxEventBytes, ack, gatherMicros);
     }
 
     public WriterOptions withForceIntervalMillis(long ms) {
         return new WriterOptions(durability, ms, queueCapacity, maxBatch, submitTimeoutMillis,
-                slowForceMillis, idempotencyWindow, maxEventBytes, ack);
+                slowForceMillis, idempotencyWindow, maxEventBytes, ack, gatherMicros);
     }
 
     public WriterOptions withQueueCapacity(int n) {
         return new WriterOptions(durability, forceIntervalMillis, n, maxBatch, submitTimeoutMillis,
-                slowForceMillis, idempotencyWindow, maxEventBytes, ack);
+                slowForceMillis, idempotencyWindow, maxEventBytes, ack, gatherMicros);
+    }
+
+    public WriterOptions withGatherMicros(long micros) {
+        return new WriterOptions(durability, forceIntervalMillis, queueCapacity, maxBatch, submitTimeoutMillis,
+                slowForceMillis, idempotencyWindow, maxEventBytes, ack, micros);
     }
 }
