@@ -73,7 +73,8 @@ final class TablePrinter {
         if (BenchRunner.longStreamEvents(o) > 0) {
             out.printf(Locale.ROOT, "  long-stream read: then one stream of %,d events is appended and read whole, once untimed%n"
                     + "    and 3 times timed (median; checked), without background appends (socket: the client's%n"
-                    + "    readStreamToEnd, pipelined pages).%n", BenchRunner.longStreamEvents(o));
+                    + "    blocking readStreamToEndAndWait, pipelined pages, as every socket read above).%n",
+                    BenchRunner.longStreamEvents(o));
         }
         out.println("  dev B/pay B: device sectors written x 512 / payload bytes acked, over open + appends + reads +");
         out.println("    splitter drain (ringstore waits until every event is in its stream file) + close (SQLite");
