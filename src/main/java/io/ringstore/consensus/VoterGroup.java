@@ -303,6 +303,11 @@ public final class VoterGroup implements AutoCloseable {
 
     private CompletableFuture<Ordered<GroupState>> leaderBeat(BoardBeat beat) {
         beats.put(beat.board(), new SeenAt(beat, System.nanoTime()));
+        return linearizableRead();
+    }
+
+    /** The group state read through the leader (see {@link #readAsLeader}). */
+    private CompletableFuture<Ordered<GroupState>> linearizableRead() {
         return node.query(GroupOps.Read.INSTANCE, QueryPolicy.LINEARIZABLE, Optional.empty(), Optional.empty());
     }
 
@@ -313,8 +318,7 @@ public final class VoterGroup implements AutoCloseable {
      * that has not committed in its term yet: ask again later.
      */
     public CompletableFuture<GroupState> readAsLeader() {
-        return node.<GroupState>query(GroupOps.Read.INSTANCE, QueryPolicy.LINEARIZABLE, Optional.empty(), Optional.empty())
-                .thenApply(Ordered::getResult);
+        return linearizableRead().thenApply(Ordered::getResult);
     }
 
     public boolean isLeader() {

@@ -1,7 +1,6 @@
 package io.ringstore.log;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**

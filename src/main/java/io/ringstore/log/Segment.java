@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -29,7 +28,6 @@ public final class Segment implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment mapping;
     private final AtomicLong state = new AtomicLong();
-    private final AtomicBoolean retiring = new AtomicBoolean();
 
     private Segment(Path file, long base, long size, Arena arena, MemorySegment mapping) {
         this.file = file;
@@ -146,11 +144,17 @@ public final class Segment implements AutoCloseable {
     /** Retires the segment: unmapped now, or by the last reader inside it when it leaves. Idempotent. */
     @Override
     public void close() {
-        if (!retiring.compareAndSet(false, true)) {
-            return;
-        }
-        if (state.getAndAdd(RETIRED) == 0) {
-            arena.close();
+        while (true) {
+            long s = state.get();
+            if ((s & RETIRED) != 0) {
+                return; // retired already
+            }
+            if (state.compareAndSet(s, s | RETIRED)) {
+                if (s == 0) {
+                    arena.close(); // nobody inside: unmapped now
+                }
+                return;
+            }
         }
     }
 
