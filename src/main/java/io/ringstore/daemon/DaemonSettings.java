@@ -92,7 +92,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
             "config", "data", "segment_size", "durability", "force_interval_ms", "repair", "queue_capacity",
             "group_commit_wait_us",
             "splitter", "splitter_window_bytes", "splitter_window_ms", "splitter_max_lag_bytes",
-            "splitter_max_lag_seconds", "splitter_max_lag_events", "retain_log_minutes", "retain_log_bytes",
+            "splitter_max_lag_seconds", "splitter_max_lag_events", "splitter_nice", "retain_log_minutes", "retain_log_bytes",
             "socket", "json_socket", "socket_group", "read_write_users", "read_write_groups", "read_only_users", "read_only_groups",
             "max_connections", "max_in_flight", "max_frame_bytes", "subscriber_buffer_bytes", "slow_subscriber_ms",
             "leds", "led_write", "led_lag", "led_fault", "led_replica", "status_interval_seconds",
@@ -162,6 +162,7 @@ public record DaemonSettings(StoreConfig store, ServerConfig server, Map<Led, Le
                     .withWindow(windowBytes, s.number("splitter_window_ms", d.windowMillis(), 1, 3_600_000))
                     .withMaxLag(maxLagBytes, s.number("splitter_max_lag_seconds", d.maxLagSeconds(), 1, 86_400 * 7))
                     .withMaxLagEvents(s.number("splitter_max_lag_events", d.maxLagEvents(), 1, 1L << 40))
+                    .withNice((int) s.number("splitter_nice", d.nice(), 0, 19))
                     .withRetention(s.number("retain_log_minutes", d.retainMillis() / 60_000, 0, 525_600 * 10) * 60_000,
                             s.bytes("retain_log_bytes", d.retainBytes(), 0, Long.MAX_VALUE / 2));
             store = store.withSplitter(split);

@@ -49,6 +49,9 @@ public final class Posix {
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                     ValueLayout.JAVA_INT));
 
+    private static final int PRIO_PROCESS = 0;
+    public static final int ENOSYS = 38;
+
     private static final MethodHandle SYNCFS = downcall("syncfs",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final int O_RDONLY = 0;
@@ -197,6 +200,56 @@ public final class Posix {
      */
     public static boolean adviseDontNeed(MemorySegment mapping) {
         return madvise(mapping, MADV_DONTNEED);
+    }
+
+    /**
+     * Sets the calling thread's nice value: Linux keeps one per thread ({@code setpriority} with
+     * the thread's id), and Java's thread priorities do not reach it. Raising it needs no
+     * privilege.
+     *
+     * @return 0, or the errno of the refusal ({@link #ENOSYS} when libc lacks {@code gettid})
+     */
+    public static int setThreadNice(int nice) {
+        if (ThreadCalls.GETTID == null) {
+            return ENOSYS;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            int tid = (int) ThreadCalls.GETTID.invokeExact(state);
+            int rc = (int) ThreadCalls.SETPRIORITY.invokeExact(state, PRIO_PROCESS, tid, nice);
+            return rc == 0 ? 0 : errno(state);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed", t);
+        }
+    }
+
+    /**
+     * The calling thread's nice value, from {@code /proc/thread-self/stat} (field 19), which,
+     * unlike {@code getpriority}'s -1, cannot be mistaken for an error.
+     */
+    public static int threadNice() throws IOException {
+        String stat = java.nio.file.Files.readString(Path.of("/proc/thread-self/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        try {
+            return Integer.parseInt(fields[16]); // fields[0] is field 3 (state)
+        } catch (RuntimeException e) {
+            throw new IOException("unexpected /proc/thread-self/stat: " + stat, e);
+        }
+    }
+
+    /** Looked up on first use: {@code gettid} is in glibc only since 2.30. */
+    private static final class ThreadCalls {
+        static final MethodHandle GETTID = optionalDowncall("gettid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        static final MethodHandle SETPRIORITY = downcall("setpriority",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    }
+
+    private static MethodHandle optionalDowncall(String name, FunctionDescriptor descriptor) {
+        return LINKER.defaultLookup().find(name)
+                .map(symbol -> LINKER.downcallHandle(symbol, descriptor, CAPTURE_ERRNO))
+                .orElse(null);
     }
 
     private static boolean madvise(MemorySegment mapping, int advice) {

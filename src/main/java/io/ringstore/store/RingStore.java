@@ -133,7 +133,10 @@ public final class RingStore implements AutoCloseable {
         }
         this.checkpointThread = Thread.ofPlatform().name("ringstore-checkpointer").daemon().unstarted(checkpointer);
         this.splitterThread = so.enabled()
-                ? Thread.ofPlatform().name("ringstore-splitter").daemon().unstarted(splitter) : null;
+                ? Thread.ofPlatform().name("ringstore-splitter").daemon().unstarted(() -> {
+                    lowerPriority(so.nice());
+                    splitter.run();
+                }) : null;
         checkpointThread.start();
         writerThread.start();
         if (splitterThread != null) {
@@ -625,5 +628,26 @@ public final class RingStore implements AutoCloseable {
         }
         lock.close();
         Logger.info("store closed: position={}", log.writePosition());
+    }
+
+    /**
+     * Raises the calling thread's nice value by {@code by} above what it is (background work: see
+     * SplitterOptions#DEFAULT_NICE), so a daemon an administrator runs at nice 5 gets its splitter at
+     * 15, never back at 10. Best effort: where refused, the thread runs at the process's priority.
+     */
+    private static void lowerPriority(int by) {
+        if (by == 0) {
+            return;
+        }
+        try {
+            int nice = Math.min(19, io.ringstore.nativeio.Posix.threadNice() + by);
+            int errno = io.ringstore.nativeio.Posix.setThreadNice(nice);
+            if (errno != 0) {
+                Logger.warn("could not lower the priority of thread={} nice={} errno={}", Thread.currentThread().getName(),
+                        nice, errno);
+            }
+        } catch (IOException | RuntimeException e) {
+            Logger.warn("could not lower the priority of thread={}: {}", Thread.currentThread().getName(), e.toString());
+        }
     }
 }

@@ -85,6 +85,19 @@ class SettingsTest {
     }
 
     @Test
+    void splitterNiceIsCheckedOnce() throws Exception {
+        assertEquals(10, io.ringstore.daemon.DaemonSettings.parse(new String[0]).store().splitter().nice(),
+                "background priority out of the box");
+        assertEquals(0, io.ringstore.daemon.DaemonSettings.parse(new String[] {"--splitter-nice", "0"})
+                .store().splitter().nice());
+        for (String bad : List.of("20", "-1", "low")) {
+            Settings.BadSetting e = assertThrows(Settings.BadSetting.class,
+                    () -> io.ringstore.daemon.DaemonSettings.parse(new String[] {"--splitter-nice", bad}));
+            assertTrue(e.getMessage().contains("splitter_nice"), e.getMessage());
+        }
+    }
+
+    @Test
     void retentionSettingsAreCheckedOnce() throws Exception {
         io.ringstore.daemon.DaemonSettings d = io.ringstore.daemon.DaemonSettings.parse(new String[] {
                 "--stream-limits", "sensor-: max_count=100, max_age=30d; debug-: max_age=1d",
