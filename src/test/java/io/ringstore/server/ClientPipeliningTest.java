@@ -82,4 +82,59 @@ class ClientPipeliningTest {
             assertEquals(chained, step[0]);
         }
     }
+
+    /**
+     * Pipelined calls are queued for the client's sending thread; a blocking call that follows
+     * them writes the queue itself, its own frame last: the daemon sees them in call order, so
+     * the blocking call's expected version (the pipelined ones' last) holds.
+     */
+    @Test
+    void aBlockingCallGoesOutAfterThePipelinedOnesBeforeIt() throws Exception {
+        try (TestServer t = TestServer.start(dir)) {
+            RingStoreClient c = t.client();
+            for (int round = 0; round < 50; round++) {
+                String stream = "burst-" + round;
+                List<CompletableFuture<AppendResult>> fs = new ArrayList<>();
+                for (int i = 0; i < 20; i++) {
+                    fs.add(c.append(stream, i == 0 ? ExpectedVersion.NO_STREAM : ExpectedVersion.exactly(i - 1),
+                            List.of(event(stream + ":" + i))));
+                }
+                AppendResult last = c.appendAndWait(stream, ExpectedVersion.exactly(19), List.of(event("last")));
+                assertEquals(20, last.firstVersion(), "the blocking append came after the 20 before it");
+                for (int i = 0; i < 20; i++) {
+                    assertEquals(i, fs.get(i).get(20, TimeUnit.SECONDS).firstVersion());
+                }
+            }
+        }
+    }
+
+    /** Pipelined calls still queued or unanswered when the daemon goes fail as lost, none hangs. */
+    @Test
+    void queuedCallsFailWhenTheConnectionIsLost() throws Exception {
+        List<CompletableFuture<AppendResult>> fs = new ArrayList<>();
+        RingStoreClient c;
+        try (TestServer t = TestServer.start(dir)) {
+            c = t.client();
+            c.appendAndWait("before", ExpectedVersion.ANY, List.of(event("x")));
+            Thread sender = Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < 20_000; i++) {
+                    fs.add(c.append("s" + (i % 10), ExpectedVersion.ANY, List.of(event("e" + i))));
+                }
+            });
+            sender.join();
+        }
+        int answered = 0;
+        int lost = 0;
+        for (CompletableFuture<AppendResult> f : fs) {
+            try {
+                f.get(20, TimeUnit.SECONDS);
+                answered++;
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertTrue(e.getCause() instanceof io.ringstore.client.ConnectionLostException
+                        || e.getCause() instanceof io.ringstore.error.RingStoreException, e.toString());
+                lost++;
+            }
+        }
+        assertEquals(fs.size(), answered + lost, "every call completed");
+    }
 }
