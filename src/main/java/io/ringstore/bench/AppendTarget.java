@@ -64,6 +64,11 @@ interface AppendTarget extends AutoCloseable {
         return 0;
     }
 
+    /** The process id of a daemon child doing the target's work, or -1 when that is this JVM. */
+    default long childPid() {
+        return -1;
+    }
+
     /** Peak RSS of the process that holds the data (a daemon child), or -1 when that is this JVM. */
     default long childPeakRssBytes() {
         return -1;

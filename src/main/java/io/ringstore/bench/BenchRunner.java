@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -168,6 +169,7 @@ final class BenchRunner {
         long peakRss;
         CpuUsage.Sample cpu;
         double childCpu;
+        String threadCpu;
         SplitterReport.ReadSet reads = null;
         SplitterReport.ReadSet longRead = null;
         long otherAcked = 0; // warm-up and background appends: device bytes are counted against them too
@@ -182,14 +184,20 @@ final class BenchRunner {
             }
             LoadDriver driver = new LoadDriver(target, workload, options.producers(), depth);
             double childCpuBefore = target.childCpuSeconds();
+            ThreadCpu selfThreads = ThreadCpu.start(ProcessHandle.current().pid());
+            ThreadCpu childThreads = target.childPid() > 0 ? ThreadCpu.start(target.childPid()) : null;
             CpuUsage cpuWindow = CpuUsage.start();
             try (ProgressReporter progress = ProgressReporter.start(log, label + " in-flight " + depth,
                     workload.events(), driver::completed, options.progressMillis())) {
                 result = driver.run();
             }
             cpu = cpuWindow.stop();
+            Map<String, double[]> childGroups = childThreads == null ? null : childThreads.stop();
+            Map<String, double[]> selfGroups = selfThreads.stop();
             phases.end("appends");
             childCpu = target.childCpuSeconds() - childCpuBefore;
+            threadCpu = (childGroups == null ? "" : "daemon: " + ThreadCpu.perEvent(childGroups, result.acked(), childCpu)
+                    + "; bench: ") + ThreadCpu.perEvent(selfGroups, result.acked(), cpu.selfSeconds());
             if (childCpu > 0 && cpu.otherSeconds() >= 0) { // the daemon's CPU is the target's, not others'
                 cpu = new CpuUsage.Sample(cpu.selfSeconds(), Math.max(0, cpu.otherSeconds() - childCpu),
                         cpu.wallSeconds(), cpu.cpus());
@@ -237,6 +245,9 @@ final class BenchRunner {
                         longRead.wrong() > 0 ? " (" + longRead.wrong() + " WRONG: " + longRead.firstWrong() + ")" : ""),
                 unsplit == 0 ? "" : String.format(Locale.ROOT, ", %,d events NOT split (splitter held)", unsplit),
                 result.failed() > 0 ? ", " + result.failed() + " FAILED (first: " + result.firstError() + ")" : "");
+        if (result.acked() > 0 && !threadCpu.isEmpty()) {
+            log.println("  cpu us/ev by thread during the appends: " + threadCpu);
+        }
         return row;
     }
 

@@ -103,6 +103,11 @@ final class JsonSocketTarget implements AppendTarget {
     }
 
     @Override
+    public long childPid() {
+        return daemon.pid();
+    }
+
+    @Override
     public double childCpuSeconds() {
         return daemon.cpuSeconds();
     }

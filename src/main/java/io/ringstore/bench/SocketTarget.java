@@ -167,6 +167,11 @@ final class SocketTarget implements AppendTarget, StreamSource {
     }
 
     @Override
+    public long childPid() {
+        return pair != null ? -1 : daemon.pid();
+    }
+
+    @Override
     public double childCpuSeconds() {
         return pair != null ? pair.cpuSeconds() : daemon.cpuSeconds();
     }

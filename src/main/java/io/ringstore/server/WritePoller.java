@@ -27,7 +27,9 @@ final class WritePoller implements Runnable {
 
     WritePoller() throws IOException {
         this.selector = Selector.open();
-        this.thread = Thread.ofPlatform().name("ringstore-write-poller").daemon().unstarted(this);
+        // Not "ringstore-write-...": the kernel keeps a thread name's first 15 characters, and in
+        // top, ps or a profile this thread would then pass for the writer.
+        this.thread = Thread.ofPlatform().name("ringstore-poller").daemon().unstarted(this);
     }
 
     void start() {
