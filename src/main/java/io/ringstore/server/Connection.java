@@ -110,6 +110,25 @@ final class Connection implements Runnable {
         }
     }
 
+    /**
+     * Parses a request from its frame's own bytes, aliasing them: its bytes fields (payloads,
+     * metadata, event ids) are views of {@code frame}, not copies. Safe because each frame gets
+     * a new array (Framing.Reader#readBody) and Requests copies what it keeps (EventData).
+     */
+    private static Request parse(byte[] frame) throws InvalidProtocolBufferException {
+        com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(frame);
+        in.enableAliasing(true);
+        try {
+            Request request = Request.parseFrom(in);
+            in.checkLastTagWas(0);
+            return request;
+        } catch (InvalidProtocolBufferException e) {
+            throw e;
+        } catch (IOException e) { // not thrown over an array; typed as the parser's own error if it were
+            throw new InvalidProtocolBufferException(e);
+        }
+    }
+
     private void readLoop(Requests requests) throws IOException {
         Framing.Reader reader = new Framing.Reader(new WaitingChannel(), 64 << 10);
         int max = server.config().maxFrameBytes();
@@ -141,7 +160,7 @@ final class Connection implements Runnable {
             };
             Request request;
             try {
-                request = Request.parseFrom(reader.readBody(length));
+                request = parse(reader.readBody(length));
             } catch (Framing.MalformedFrameException e) {
                 releaseBytes.run();
                 refuse(InvalidDetail.MALFORMED_FRAME, "malformed frame: " + e.getMessage());

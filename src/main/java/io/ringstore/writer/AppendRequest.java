@@ -1,6 +1,6 @@
 package io.ringstore.writer;
 
-import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.ringstore.error.RingStoreException;
 import io.ringstore.log.proto.LogRecord;
 import java.util.List;
@@ -54,7 +54,7 @@ public final class AppendRequest {
         if (stream.startsWith("$") && change == null) {
             throw RingStoreException.invalid("stream names starting with '$' are reserved: stream=" + stream);
         }
-        if (stream.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_STREAM_NAME_BYTES) {
+        if (stream.length() > MAX_STREAM_NAME_BYTES / 3 && utf8Length(stream) > MAX_STREAM_NAME_BYTES) {
             throw RingStoreException.invalid("stream name longer than " + MAX_STREAM_NAME_BYTES + " bytes");
         }
         if (expected == null) {
@@ -79,18 +79,40 @@ public final class AppendRequest {
             allClient &= e.eventId() != null;
             anyClient |= e.eventId() != null;
             eventIds[i] = e.eventId() != null ? e.eventId().clone() : EventIds.generate();
+            // Wrapped, not copied: the record is encoded here and now, and only its bytes are kept.
             encoded[i] = LogRecord.newBuilder()
                     .setStream(stream)
-                    .setEventId(ByteString.copyFrom(eventIds[i]))
+                    .setEventId(UnsafeByteOperations.unsafeWrap(eventIds[i]))
                     .setType(e.type())
-                    .setData(ByteString.copyFrom(e.data()))
-                    .setMetadata(ByteString.copyFrom(e.metadata()))
+                    .setData(UnsafeByteOperations.unsafeWrap(e.data()))
+                    .setMetadata(UnsafeByteOperations.unsafeWrap(e.metadata()))
                     .build().toByteArray();
             bytes += encoded[i].length;
         }
         this.clientIds = allClient;
         this.anyClientIds = anyClient;
         this.encodedBytes = bytes;
+    }
+
+    /** Bytes of {@code s} in UTF-8 as {@code getBytes(UTF_8)} gives them, without the copy (an unpaired surrogate is its one-byte '?'). */
+    static int utf8Length(String s) {
+        int n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                n += 1;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                n += 1;
+            } else {
+                n += 3;
+            }
+        }
+        return n;
     }
 
     public CompletableFuture<AppendResult> result() {
