@@ -480,18 +480,31 @@ final class Connection implements Runnable {
 
     /** The non-blocking socket as a blocking channel for the framing reader: waits in the selector for bytes. */
     private final class WaitingChannel implements ReadableByteChannel {
+        /**
+         * The last read filled less than it was offered: the socket had nothing more then, so the
+         * next read waits for it first instead of trying a read that would find it empty (one
+         * system call fewer per request for a client that waits for each answer).
+         */
+        private boolean drained;
+
         @Override
         public int read(ByteBuffer dst) throws IOException {
             while (true) {
+                if (drained) {
+                    drained = false;
+                    readable.select();
+                    readable.selectedKeys().clear();
+                    if (!channel.isOpen()) {
+                        throw new ClosedChannelException();
+                    }
+                }
+                int offered = dst.remaining();
                 int n = channel.read(dst);
                 if (n != 0) {
+                    drained = n > 0 && n < offered;
                     return n;
                 }
-                readable.select();
-                readable.selectedKeys().clear();
-                if (!channel.isOpen()) {
-                    throw new ClosedChannelException();
-                }
+                drained = true;
             }
         }
 
