@@ -1,5 +1,6 @@
 package io.ringstore.bench;
 
+import io.ringstore.nativeio.ProcStat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,13 +130,8 @@ final class ThreadCpu {
         try (Stream<Path> list = Files.list(tasks)) {
             for (Path task : list.toList()) {
                 try {
-                    String stat = Files.readString(task.resolve("stat"));
-                    int open = stat.indexOf('(');
-                    int close = stat.lastIndexOf(')');
-                    String[] f = stat.substring(close + 2).split(" ");
-                    // f[0] is field 3 (state): utime is field 14, stime field 15
-                    out.put(task.getFileName().toString(), new Ticks(group(stat.substring(open + 1, close)),
-                            Long.parseLong(f[11]), Long.parseLong(f[12])));
+                    ProcStat stat = ProcStat.read(task.resolve("stat"));
+                    out.put(task.getFileName().toString(), new Ticks(group(stat.comm()), stat.userTicks(), stat.systemTicks()));
                 } catch (IOException | RuntimeException ended) {
                     // a thread that ended while listed
                 }

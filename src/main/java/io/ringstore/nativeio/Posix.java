@@ -203,16 +203,19 @@ public final class Posix {
     }
 
     /**
-     * Sets the calling thread's nice value: Linux keeps one per thread ({@code setpriority} with
-     * the thread's id), and Java's thread priorities do not reach it. Raising it needs no
-     * privilege.
+     * Raises the calling thread's nice value by {@code by} above what it is, to at most 19: Linux
+     * keeps one per thread ({@code setpriority} with the thread's id), and Java's thread
+     * priorities do not reach it. Raising it needs no privilege; being relative, a daemon run at
+     * nice 5 gets a thread at 15, never back at 10.
      *
      * @return 0, or the errno of the refusal ({@link #ENOSYS} when libc lacks {@code gettid})
+     * @throws IOException when the thread's present nice value cannot be read
      */
-    public static int setThreadNice(int nice) {
+    public static int raiseThreadNice(int by) throws IOException {
         if (ThreadCalls.GETTID == null) {
             return ENOSYS;
         }
+        int nice = Math.min(19, ProcStat.read(Path.of("/proc/thread-self/stat")).nice() + by);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             int tid = (int) ThreadCalls.GETTID.invokeExact(state);
@@ -222,20 +225,6 @@ public final class Posix {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("native call failed", t);
-        }
-    }
-
-    /**
-     * The calling thread's nice value, from {@code /proc/thread-self/stat} (field 19), which,
-     * unlike {@code getpriority}'s -1, cannot be mistaken for an error.
-     */
-    public static int threadNice() throws IOException {
-        String stat = java.nio.file.Files.readString(Path.of("/proc/thread-self/stat"));
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        try {
-            return Integer.parseInt(fields[16]); // fields[0] is field 3 (state)
-        } catch (RuntimeException e) {
-            throw new IOException("unexpected /proc/thread-self/stat: " + stat, e);
         }
     }
 

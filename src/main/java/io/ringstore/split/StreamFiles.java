@@ -316,6 +316,9 @@ public final class StreamFiles {
         out.flip();
         long at = fileEnd;
         try {
+            // Crash window: a power cut during or after this write, before syncAll, leaves part of
+            // the group past the last synced size; the checkpoint has not passed these events, and
+            // checkTail cuts the torn group on the next touch so they are split again from the log.
             while (out.hasRemaining()) {
                 at += ch.write(out, at);
             }

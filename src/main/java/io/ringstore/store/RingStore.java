@@ -630,21 +630,16 @@ public final class RingStore implements AutoCloseable {
         Logger.info("store closed: position={}", log.writePosition());
     }
 
-    /**
-     * Raises the calling thread's nice value by {@code by} above what it is (background work: see
-     * SplitterOptions#DEFAULT_NICE), so a daemon an administrator runs at nice 5 gets its splitter at
-     * 15, never back at 10. Best effort: where refused, the thread runs at the process's priority.
-     */
+    /** Lowers the calling thread's priority by {@code by} nice levels (see SplitterOptions#DEFAULT_NICE); best effort. */
     private static void lowerPriority(int by) {
         if (by == 0) {
             return;
         }
         try {
-            int nice = Math.min(19, io.ringstore.nativeio.Posix.threadNice() + by);
-            int errno = io.ringstore.nativeio.Posix.setThreadNice(nice);
+            int errno = io.ringstore.nativeio.Posix.raiseThreadNice(by);
             if (errno != 0) {
-                Logger.warn("could not lower the priority of thread={} nice={} errno={}", Thread.currentThread().getName(),
-                        nice, errno);
+                Logger.warn("could not lower the priority of thread={} by={} errno={}", Thread.currentThread().getName(),
+                        by, errno);
             }
         } catch (IOException | RuntimeException e) {
             Logger.warn("could not lower the priority of thread={}: {}", Thread.currentThread().getName(), e.toString());

@@ -133,9 +133,8 @@ public final class MqttIngestBenchmark {
 
     /** utime + stime of a process, from /proc/PID/stat (clock ticks of 1/100 s). */
     static double cpuSeconds(long pid) throws java.io.IOException {
-        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+        io.ringstore.nativeio.ProcStat s = io.ringstore.nativeio.ProcStat.read(Path.of("/proc/" + pid + "/stat"));
+        return (s.userTicks() + s.systemTicks()) / 100.0;
     }
 
     static {

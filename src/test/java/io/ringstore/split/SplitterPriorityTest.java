@@ -49,8 +49,9 @@ class SplitterPriorityTest {
             try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
                 for (Path t : tasks.toList()) {
                     try {
-                        if (Files.readString(t.resolve("comm")).strip().startsWith(comm)) {
-                            last = niceOf(t.resolve("stat").toString());
+                        io.ringstore.nativeio.ProcStat stat = io.ringstore.nativeio.ProcStat.read(t.resolve("stat"));
+                        if (stat.comm().startsWith(comm)) {
+                            last = stat.nice();
                         }
                     } catch (IOException gone) {
                         // a thread that ended while listed
@@ -67,8 +68,6 @@ class SplitterPriorityTest {
     }
 
     private static int niceOf(String statFile) throws IOException {
-        String stat = Files.readString(Path.of(statFile));
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Integer.parseInt(fields[16]); // field 19 of stat; fields[0] is field 3
+        return io.ringstore.nativeio.ProcStat.read(Path.of(statFile)).nice();
     }
 }
