@@ -23,6 +23,8 @@ public final class StreamFileReader implements AutoCloseable {
     private static final int MAX_BODY = 64 << 20;
     /** What a reader that starts past the header reads of it: the header with a name of up to 4 KiB. */
     private static final int HEADER_READ = StreamFileFormat.NAME_OFFSET + 4096;
+    private static final int MIN_BUFFER = 8 << 10;
+    private static final int MAX_BUFFER = 64 << 10;
 
     private final Path file;
     private final FileChannel channel;
@@ -31,7 +33,7 @@ public final class StreamFileReader implements AutoCloseable {
     private final CRC32C crc = new CRC32C();
     private int bodyOffset;
     private int bodyLength;
-    private ByteBuffer buf = ByteBuffer.allocate(64 << 10).order(ByteOrder.LITTLE_ENDIAN).limit(0);
+    private ByteBuffer buf;
     private long bufStart; // file offset of buf[0]
     private long offset;   // file offset of the next frame
     private long recordOffset = -1; // file offset of the frame of the record next() returned last
@@ -43,11 +45,18 @@ public final class StreamFileReader implements AutoCloseable {
     /** Bytes one refill reads at most (beyond what is asked for); the buffer's size bounds it too. */
     private int readAhead = Integer.MAX_VALUE;
 
-    private StreamFileReader(Path file, FileChannel channel, String stream) {
+    private StreamFileReader(Path file, FileChannel channel, String stream, long from) throws IOException {
         this.file = file;
         this.channel = channel;
         this.stream = stream;
         this.streamUtf8 = stream.getBytes(StandardCharsets.UTF_8);
+        // As large as what is there to read from {@code from} on, within [MIN_BUFFER, MAX_BUFFER]:
+        // most stream files are far smaller than the largest buffer, and a reader is opened for
+        // every stream read (a 100-event stream is about 33 KB). The buffer grows for a larger
+        // frame (ensure); a file that grows while it is read is read in more refills.
+        long size = Math.max(0, channel.size() - from);
+        buf = ByteBuffer.allocate((int) Math.min(MAX_BUFFER, Math.max(MIN_BUFFER, size)))
+                .order(ByteOrder.LITTLE_ENDIAN).limit(0);
     }
 
     /**
@@ -57,8 +66,8 @@ public final class StreamFileReader implements AutoCloseable {
      */
     public static StreamFileReader open(Path file, String stream) throws IOException {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
-        StreamFileReader r = new StreamFileReader(file, ch, stream);
         try {
+            StreamFileReader r = new StreamFileReader(file, ch, stream, 0);
             r.readHeader();
             return r;
         } catch (IOException | RuntimeException e) {
@@ -86,7 +95,7 @@ public final class StreamFileReader implements AutoCloseable {
      * takes it over (closing the reader closes it).
      */
     static StreamFileReader openAt(FileChannel ch, Path file, String stream, long offset) throws IOException {
-        StreamFileReader r = new StreamFileReader(file, ch, stream);
+        StreamFileReader r = new StreamFileReader(file, ch, stream, offset);
         r.readAhead = HEADER_READ;
         r.readHeader();
         r.readAhead = Integer.MAX_VALUE;

@@ -10,10 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ringstore.error.ErrorCode;
 import io.ringstore.error.RingStoreException;
+import com.google.protobuf.ByteString;
 import io.ringstore.log.proto.LogRecord;
 import io.ringstore.read.Direction;
 import io.ringstore.read.StreamSlice;
 import io.ringstore.store.RingStore;
+import io.ringstore.writer.EventData;
+import io.ringstore.writer.ExpectedVersion;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -85,6 +88,50 @@ class StreamReadTest {
             append(store, "a", 15);
             assertVersions(store.readStream("a", 13, 100, Direction.FORWARD), 13, 14, 15);
         }
+    }
+
+    @Test
+    void eventsLargerThanTheReadBufferComeBackWhole() throws Exception {
+        // A stream file's reader takes a buffer as large as the file (8 KiB to 64 KiB) and grows it
+        // for a larger frame: events from 0 bytes to well past 64 KiB, in the file and in the tail.
+        int[] sizes = {0, 9_000, 70_000, 300, 150_000, 5, 8_180, 65_536};
+        ControlledGauge gauge = new ControlledGauge();
+        try (RingStore store = RingStore.open(config(dir, gauge))) {
+            for (int v = 0; v < sizes.length; v++) {
+                store.append("big", v == 0 ? ExpectedVersion.NO_STREAM : ExpectedVersion.exactly(v - 1),
+                        List.of(EventData.of("t", payload(v, sizes[v])))).join();
+                if (v == 5) {
+                    await(store, () -> store.splitterStatus().lagEvents() == 0, "split");
+                    gauge.high(); // the rest stay in the log tail
+                    store.splitter().wake();
+                    await(store, () -> store.splitterStatus().state() == SplitterState.PAUSED_FOR_PRESSURE, "pause");
+                }
+            }
+            for (int from = 0; from < sizes.length; from++) {
+                List<LogRecord> got = store.readStream("big", from, 100, Direction.FORWARD).events();
+                assertEquals(sizes.length - from, got.size());
+                for (LogRecord r : got) {
+                    assertEquals(ByteString.copyFrom(payload((int) r.getVersion(), sizes[(int) r.getVersion()])), r.getData(),
+                            "version " + r.getVersion());
+                }
+            }
+            gauge.calm();
+            store.splitter().wake();
+            await(store, () -> store.splitterStatus().lagEvents() == 0, "catch up");
+            List<LogRecord> all = store.readStream("big", 0, 100, Direction.FORWARD).events();
+            assertEquals(sizes.length, all.size());
+            for (LogRecord r : all) {
+                assertEquals(ByteString.copyFrom(payload((int) r.getVersion(), sizes[(int) r.getVersion()])), r.getData());
+            }
+        }
+    }
+
+    private static byte[] payload(int version, int size) {
+        byte[] b = new byte[size];
+        for (int i = 0; i < size; i++) {
+            b[i] = (byte) (i * 31 + version);
+        }
+        return b;
     }
 
     @Test
