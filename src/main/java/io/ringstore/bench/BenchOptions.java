@@ -23,7 +23,10 @@ import java.util.Set;
  * @param reads          whole-stream reads timed per target while background appends go on (0: none)
  * @param ingestRate     background appends per second during those reads
  * @param fsyncWrites    4 KiB write + fdatasync samples of the storage probe (0: none)
- * @param warmupEvents   unmeasured appends each configuration takes first (at most a fifth of its events)
+ * @param warmupEvents   unmeasured appends each configuration takes first (at most a fifth of its events),
+ *                       and unmeasured reads before the timed ones (a tenth of them)
+ * @param warmupSeconds  how long each warm-up may go on past that while the compiler of the process
+ *                       holding the data is busy (0: no longer; see {@link WarmUp})
  * @param dir            folder to work in, or null for a fresh temp folder under /var/tmp
  * @param sqliteJar      the SQLite JDBC driver's jar, or null to look for it
  * @param json           print JSON instead of the table
@@ -38,7 +41,8 @@ import java.util.Set;
  */
 record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams, int payloadBytes, int producers,
                     List<Integer> inFlight, List<String> targets, List<Integer> sweepStreams, int sweepEvents,
-                    List<String> sweepTargets, int reads, double ingestRate, int fsyncWrites, int warmupEvents, Path dir,
+                    List<String> sweepTargets, int reads, double ingestRate, int fsyncWrites, int warmupEvents,
+                    double warmupSeconds, Path dir,
                     Path sqliteJar, boolean json, boolean pi, List<String> daemonJavaOptions, long drainStallMillis, long seed, long idleMillis,
                     long progressMillis, String sdCard) {
 
@@ -89,9 +93,13 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
               --reads N             whole-stream reads per target (default 2000; --quick 200; 0: none)
               --ingest-rate N       background appends/s while reading (default 2000)
               --fsync-writes N      4 KiB fdatasync samples (default 1000; --quick 200)
-              --warmup N            unmeasured appends first, to 100 other streams at the deepest depth,
-                                    at most a fifth of a run's events (default 10000; --quick 3000):
-                                    the daemon is a fresh JVM, and a daemon in service is warm
+              --warmup N            unmeasured appends first, to 100 other streams at the run's depth, at
+                                    least N, at most a fifth of a run's events (default 10000; --quick
+                                    3000); before the timed reads, a tenth of --reads untimed
+              --warmup-seconds S    each warm-up goes on, in rounds, until the JIT compiler threads of the
+                                    process holding the data (the daemon child, or this JVM) used under 5%
+                                    of a CPU over a second, at most S seconds (default 15; --quick 0: N
+                                    only): the daemon is a fresh JVM, and a daemon in service is warm
               --drain-stall-ms N    stop waiting for a splitter that makes no progress this long (paused by
                                     I/O pressure) (default 60000; --quick 15000); the row says so
               --daemon-java-options "OPTS"  more JVM options for the daemon child, e.g. a profiler:
@@ -134,10 +142,10 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
             throw new IllegalArgumentException("--sweep-streams counts and --sweep-events must be >= 1, "
                     + "--sweep-targets some of store,socket,sqlite");
         }
-        if (reads < 0 || ingestRate <= 0 || fsyncWrites < 0 || warmupEvents < 0 || idleMillis < 0
+        if (reads < 0 || ingestRate <= 0 || fsyncWrites < 0 || warmupEvents < 0 || warmupSeconds < 0 || idleMillis < 0
                 || progressMillis < 1 || drainStallMillis < 1) {
             throw new IllegalArgumentException(
-                    "--reads, --fsync-writes, --warmup and --idle-ms must be >= 0, --ingest-rate >= 1");
+                    "--reads, --fsync-writes, --warmup, --warmup-seconds and --idle-ms must be >= 0, --ingest-rate >= 1");
         }
         inFlight = List.copyOf(inFlight);
         daemonJavaOptions = List.copyOf(daemonJavaOptions);
@@ -150,7 +158,7 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
         Args a = Args.parse(args,
                 Set.of("--events", "--events-in-flight-1", "--naive-events", "--streams", "--payload", "--producers",
                         "--in-flight", "--targets", "--sweep-streams", "--sweep-events", "--sweep-targets", "--reads",
-                        "--ingest-rate", "--fsync-writes", "--warmup", "--drain-stall-ms", "--daemon-java-options", "--dir", "--sqlite-jar", "--seed", "--idle-ms",
+                        "--ingest-rate", "--fsync-writes", "--warmup", "--warmup-seconds", "--drain-stall-ms", "--daemon-java-options", "--dir", "--sqlite-jar", "--seed", "--idle-ms",
                         "--replica-modes", "--sd-card-profile"),
                 Set.of("--quick", "--json", "--pi"));
         boolean quick = a.has("--quick");
@@ -172,6 +180,7 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
                     intValue(a, "--ingest-rate", 2_000),
                     intValue(a, "--fsync-writes", quick ? 200 : 1_000),
                     intValue(a, "--warmup", quick ? 3_000 : 10_000),
+                    a.getLong("--warmup-seconds", quick ? 0 : 15),
                     a.has("--dir") ? Path.of(a.get("--dir", null)) : null,
                     a.has("--sqlite-jar") ? Path.of(a.get("--sqlite-jar", null)) : null,
                     a.has("--json"),

@@ -17,10 +17,11 @@ import java.util.stream.Stream;
 /**
  * Runs issue 7's comparison: the 4 KiB fsync probe, then at each in-flight depth every target in
  * turn (the order reverses between depths so no target always goes first), then the stream-count
- * sweep. Each configuration runs in a fresh subfolder of the same folder, deleted afterwards,
- * inside one device window ({@link DeviceWindow}: sync, idle sample, open, appends, timed reads
- * under background appends, the splitter's drain, close, sync), so the device bytes hold every
- * write the configuration caused.
+ * sweep. Each configuration runs in a fresh subfolder of the same folder, deleted afterwards:
+ * open, a warm-up ({@link WarmUp}) settled and synced, then one device window
+ * ({@link DeviceWindow}: sync, idle sample, appends, read warm-up and timed reads under
+ * background appends, the splitter's drain, close, sync), so the device bytes hold every write
+ * the measured work caused and none of the warm-up's.
  */
 final class BenchRunner {
     private static final Path DEFAULT_PARENT = Path.of("/var/tmp");
@@ -158,12 +159,13 @@ final class BenchRunner {
                 label, workload.events(), workload.streams(), depth);
         Files.createDirectories(dir);
         Phases phases = new Phases();
-        DeviceWindow window = DeviceWindow.start(device, options.idleMillis());
         System.gc();
         boolean rssPerRun = ProcessMemory.resetPeakRss();
-        phases.end("idle sample");
         AppendTarget target = open(label, dir, workload, depth);
         phases.end("open");
+        DeviceWindow window = null;
+        WarmUp.Result warmAppends;
+        WarmUp.Result warmReads = WarmUp.Result.NONE;
         LoadDriver.Result result;
         long liveHeap;
         long peakRss;
@@ -172,16 +174,19 @@ final class BenchRunner {
         String threadCpu;
         SplitterReport.ReadSet reads = null;
         SplitterReport.ReadSet longRead = null;
-        long otherAcked = 0; // warm-up and background appends: device bytes are counted against them too
+        long otherAcked = 0; // background and long-stream appends: device bytes are counted against them too
         long unsplit;
         try {
-            int warmup = options.warmupFor(workload.events());
-            if (warmup > 0) {
-                Workload warm = Workload.generate("warm-", warmup, WARMUP_STREAMS, options.payloadBytes(),
-                        options.seed() + 5);
-                otherAcked += new LoadDriver(target, warm, options.producers(), options.readDepth()).run().acked();
-                phases.end("warm-up");
-            }
+            warmAppends = WarmUp.run(storePid(target), options.warmupFor(workload.events()), options.warmupSeconds(),
+                    (round, size) -> new LoadDriver(target, Workload.generate("warm-", size, WARMUP_STREAMS,
+                            options.payloadBytes(), options.seed() + 5 + round), options.producers(), depth).run().acked());
+            phases.end("warm-up");
+            // The device window starts after the warm-up, its writes settled and synced (the
+            // store's splitter drained, SQLite's WAL checkpointed): a long warm-up to a hundred
+            // streams would otherwise count its own, cheaper, bytes per payload byte.
+            target.settle(SETTLE_TIMEOUT_MILLIS, options.drainStallMillis(), log, options.progressMillis());
+            window = DeviceWindow.start(device, options.idleMillis());
+            phases.end("idle sample");
             LoadDriver driver = new LoadDriver(target, workload, options.producers(), depth);
             double childCpuBefore = target.childCpuSeconds();
             ThreadCpu selfThreads = ThreadCpu.start(ProcessHandle.current().pid());
@@ -205,6 +210,8 @@ final class BenchRunner {
             if (timeReads && target instanceof StreamSource source) {
                 BackgroundIngest ingest = BackgroundIngest.start(target, options.streams(), options.payloadBytes(),
                         options.seed() + 3, options.producers(), depth, options.ingestRate());
+                warmReads = warmReads(storePid(target), source, workload);
+                phases.end("read warm-up");
                 reads = timeReads(source, workload, ingest);
                 otherAcked += ingest.stop().acked();
                 phases.end("reads");
@@ -234,6 +241,8 @@ final class BenchRunner {
         ConfigResult row = new ConfigResult(label, workload.streams(), depth, workload.payloadBytes(), result,
                 batching, writes, new ProcessMemory.Sample(liveHeap, childRss >= 0 ? childRss : peakRss,
                         childRss >= 0 || rssPerRun), cpu, childCpu, reads, unsplit, longRead);
+        log.printf(Locale.ROOT, "  warm-up: %s%s%n", warmAppends.describe("appends"),
+                reads == null ? "" : "; before the timed reads: " + warmReads.describe("reads"));
         log.printf(Locale.ROOT, "  done in %s: %,.0f ev/s, p50 %,d us, p99 %,d us, %.1f ev/force, device %.2f B/B, "
                         + "%.1f cpu us/ev, others %.0f%% cpu%s%s%s%s%n",
                 phases, row.eventsPerSecond(), result.latencyP50Nanos() / 1000, result.latencyP99Nanos() / 1000,
@@ -257,10 +266,6 @@ final class BenchRunner {
         int[] used = java.util.stream.IntStream.range(0, counts.length).filter(s -> counts[s] > 0).toArray();
         SplittableRandom random = new SplittableRandom(options.seed() + 4);
         ReadTimer timer = new ReadTimer("whole streams, under " + (long) options.ingestRate() + " ev/s of appends");
-        for (int i = 0; i < options.reads() / 10; i++) { // untimed: the read path warms up, as in service
-            int s = used[random.nextInt(used.length)];
-            new ReadTimer("warm-up").readWhole(source, workload.streamName(s), counts[s]);
-        }
         long t0 = System.nanoTime();
         long acked0 = ingest.completed();
         for (int i = 0; i < options.reads(); i++) {
@@ -268,6 +273,30 @@ final class BenchRunner {
             timer.readWhole(source, workload.streamName(s), counts[s]);
         }
         return timer.result(ingest.completed() - acked0, System.nanoTime() - t0);
+    }
+
+    /**
+     * Untimed whole-stream reads before the timed ones, while the background appends go on: the
+     * read path warms up, as in service (see {@link WarmUp}).
+     */
+    private WarmUp.Result warmReads(long pid, StreamSource source, Workload workload)
+            throws IOException, InterruptedException {
+        int[] counts = workload.eventsPerStream();
+        int[] used = java.util.stream.IntStream.range(0, counts.length).filter(s -> counts[s] > 0).toArray();
+        SplittableRandom random = new SplittableRandom(options.seed() + 7);
+        ReadTimer untimed = new ReadTimer("warm-up");
+        return WarmUp.run(pid, options.reads() / 10, options.warmupSeconds(), (round, size) -> {
+            for (int i = 0; i < size; i++) {
+                int s = used[random.nextInt(used.length)];
+                untimed.readWhole(source, workload.streamName(s), counts[s]);
+            }
+            return size;
+        });
+    }
+
+    /** The process that holds the target's data: its daemon child, or this JVM. */
+    private static long storePid(AppendTarget target) {
+        return target.childPid() > 0 ? target.childPid() : ProcessHandle.current().pid();
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.ringstore.bench;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -144,6 +145,21 @@ final class SqliteTarget extends QueuedBatchTarget implements StreamSource {
             throw new IOException("SQLite read failed: stream=" + stream + " error=" + e, e);
         }
         return n;
+    }
+
+    /**
+     * Checkpoints the WAL into the database (PASSIVE: it copies what no reader holds; none reads
+     * here), so that a device window that starts afterwards holds none of the warm-up's pages.
+     */
+    @Override
+    public synchronized long settle(long timeoutMillis, long stallMillis, PrintStream log, long progressMillis)
+            throws IOException {
+        try (Statement s = readConnection.createStatement()) {
+            s.execute("PRAGMA wal_checkpoint(PASSIVE)");
+        } catch (SQLException e) {
+            throw new IOException("SQLite checkpoint failed: " + e, e);
+        }
+        return 0;
     }
 
     /** Closes both connections once the writer has stopped (the last close checkpoints the WAL into the database). */

@@ -66,6 +66,11 @@ final class TablePrinter {
         out.println();
         out.println("notes:");
         out.println("  ev/s, MB/s (payload), append p50/p99: measured appends only, from submit to durable ack.");
+        out.printf(Locale.ROOT, "  warm-up: each configuration first appends at least %,d events (at most a fifth of its%n"
+                + "    own) to other streams at its depth, and before timed reads reads %,d streams, each going on%n"
+                + "    until the JIT compiler of the process holding the data (the daemon child, or this JVM) used%n"
+                + "    under %.0f%% of a CPU over a second, at most %.0f s; stderr says what each took.%n",
+                o.warmupEvents(), o.reads() / 10, 100 * WarmUp.QUIET_SHARE, o.warmupSeconds());
         out.printf(Locale.ROOT, "  read p50/p99: %,d whole-stream reads of random streams of the run, each checked complete and in%n",
                 o.reads());
         out.printf(Locale.ROOT, "    order, while %,d ev/s of background appends go on (depth %d rows; page cache warm).%n",
@@ -76,9 +81,10 @@ final class TablePrinter {
                     + "    blocking readStreamToEndAndWait, pipelined pages, as every socket read above).%n",
                     BenchRunner.longStreamEvents(o));
         }
-        out.println("  dev B/pay B: device sectors written x 512 / payload bytes acked, over open + appends + reads +");
-        out.println("    splitter drain (ringstore waits until every event is in its stream file) + close (SQLite");
-        out.println("    checkpoints its WAL) + sync. The counter is device-wide: others' writes count too;");
+        out.println("  dev B/pay B: device sectors written x 512 / payload bytes acked, over appends + reads + splitter");
+        out.println("    drain (ringstore waits until every event is in its stream file) + close (SQLite checkpoints");
+        out.println("    its WAL) + sync, from after the warm-up (settled: drained, checkpointed; and synced). The");
+        out.println("    counter is device-wide: others' writes count too;");
         out.println("    bg B/pay B is the device's idle write rate just before, over the same window: how much of");
         out.println("    dev B/pay B may be others'. Compare rows whose bg B/pay B is small.");
         out.println("  ev/commit: events per force (SQLite: per transaction commit).");

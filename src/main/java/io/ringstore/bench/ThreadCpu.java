@@ -21,6 +21,8 @@ import java.util.stream.Stream;
  * measured separately, still has it).
  */
 final class ThreadCpu {
+    /** The group of the JIT compiler threads. */
+    static final String JIT_GROUP = "jit";
     private static final double USER_HZ = 100; // the ABI's fixed clock-tick unit for /proc stat files
 
     /** One thread's ticks at a moment. */
@@ -113,7 +115,7 @@ final class ThreadCpu {
         } else if (comm.startsWith("bench-producer")) {
             return "producers";
         } else if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
-            return "jit";
+            return JIT_GROUP;
         } else if (comm.startsWith("GC Thread") || comm.startsWith("VM Thread") || comm.startsWith("G1 ")) {
             return "gc";
         } else if (comm.startsWith("ringstore-ack")) {
