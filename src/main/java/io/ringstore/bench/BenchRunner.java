@@ -210,7 +210,7 @@ final class BenchRunner {
             if (timeReads && target instanceof StreamSource source) {
                 BackgroundIngest ingest = BackgroundIngest.start(target, options.streams(), options.payloadBytes(),
                         options.seed() + 3, options.producers(), depth, options.ingestRate());
-                warmReads = warmReads(storePid(target), source, workload);
+                warmReads = warmReads(storePid(target), source, workload, warmAppends.units() > 0);
                 phases.end("read warm-up");
                 reads = timeReads(source, workload, ingest);
                 otherAcked += ingest.stop().acked();
@@ -277,22 +277,34 @@ final class BenchRunner {
 
     /**
      * Untimed whole-stream reads before the timed ones, while the background appends go on: the
-     * read path warms up, as in service (see {@link WarmUp}).
+     * read path warms up, as in service (see {@link WarmUp}). Every {@value #LONG_WARM_READ_EVERY}th
+     * reads one of the append warm-up's streams whole instead (thousands of events, several
+     * pages): a service reads long streams too, and a read path compiled on short reads alone
+     * deoptimised and recompiled inside the timed long-stream reads (LogCompilation: about 125
+     * compilations and 45 uncommon traps there, RopeByteString.concatenate, the page-full branch).
      */
-    private WarmUp.Result warmReads(long pid, StreamSource source, Workload workload)
+    private WarmUp.Result warmReads(long pid, StreamSource source, Workload workload, boolean longStreams)
             throws IOException, InterruptedException {
         int[] counts = workload.eventsPerStream();
         int[] used = java.util.stream.IntStream.range(0, counts.length).filter(s -> counts[s] > 0).toArray();
+        Workload warmStreams = Workload.generate("warm-", 1, WARMUP_STREAMS, 0, 0); // their names
         SplittableRandom random = new SplittableRandom(options.seed() + 7);
         ReadTimer untimed = new ReadTimer("warm-up");
+        int[] done = {0};
         return WarmUp.run(pid, options.reads() / 10, options.warmupSeconds(), (round, size) -> {
             for (int i = 0; i < size; i++) {
-                int s = used[random.nextInt(used.length)];
-                untimed.readWhole(source, workload.streamName(s), counts[s]);
+                if (longStreams && ++done[0] % LONG_WARM_READ_EVERY == 0) {
+                    source.readWhole(warmStreams.streamName(random.nextInt(WARMUP_STREAMS)));
+                } else {
+                    int s = used[random.nextInt(used.length)];
+                    untimed.readWhole(source, workload.streamName(s), counts[s]);
+                }
             }
             return size;
         });
     }
+
+    private static final int LONG_WARM_READ_EVERY = 20;
 
     /** The process that holds the target's data: its daemon child, or this JVM. */
     private static long storePid(AppendTarget target) {
