@@ -3,10 +3,10 @@ package io.ringstore.consensus;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ringstore.replication.ReplicationSockets;
+import io.ringstore.testsupport.FreePorts;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -45,13 +45,7 @@ final class TestVoters implements AutoCloseable {
         this.sockets = sockets;
         this.addressFor = addressFor;
         for (String n : names) {
-            listen.put(n, new InetSocketAddress(InetAddress.getLoopbackAddress(), freePort()));
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+            listen.put(n, new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.next()));
         }
     }
 

@@ -16,13 +16,13 @@ import io.ringstore.error.NotPrimaryException;
 import io.ringstore.protocol.v1.StatusResponse;
 import io.ringstore.replication.tls.TlsMaterial;
 import io.ringstore.replication.tls.TlsSockets;
+import io.ringstore.testsupport.FreePorts;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -85,9 +85,9 @@ class WitnessDaemonTest {
 
     @Test
     void aWitnessVotesHoldsNoEventsAndNamesThePrimary() throws Exception {
-        int pa = freePort();
-        int pb = freePort();
-        int pw = freePort();
+        int pa = FreePorts.next();
+        int pb = FreePorts.next();
+        int pw = FreePorts.next();
         String votersFlag = "a=127.0.0.1:" + pa + ", b=127.0.0.1:" + pb + ", w=127.0.0.1:" + pw;
         Path wData = dir.resolve("w");
         Path wSocket = Files.createDirectories(dir.resolve("w-run")).resolve("s.sock");
@@ -158,8 +158,8 @@ class WitnessDaemonTest {
         assertEquals(1, awaitStatus(wSocket, s -> s.getVotersReachable() == 1).getVotersReachable());
 
         // --- two data daemons take over a's and b's group state: a group of three daemons -----
-        int ra = freePort();
-        int rb = freePort();
+        int ra = FreePorts.next();
+        int rb = FreePorts.next();
         Path aSocket = Files.createDirectories(dir.resolve("a-run")).resolve("s.sock");
         Path bSocket = Files.createDirectories(dir.resolve("b-run")).resolve("s.sock");
         start("a", List.of("-Xmx128m", "-XX:+UseSerialGC"), dataBoard("a", "b", rb, ra, aSocket, votersFlag, pa, "primary"));
@@ -411,11 +411,5 @@ class WitnessDaemonTest {
             }
         }
         throw new AssertionError("no VmRSS for " + p.pid());
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }

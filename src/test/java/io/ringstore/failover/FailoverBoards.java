@@ -12,11 +12,11 @@ import io.ringstore.replication.ReplicationOptions;
 import io.ringstore.replication.Role;
 import io.ringstore.store.RingStore;
 import io.ringstore.store.StoreConfig;
+import io.ringstore.testsupport.FreePorts;
 import io.ringstore.writer.AckOptions;
 import io.ringstore.writer.EventData;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -69,8 +69,8 @@ final class FailoverBoards implements AutoCloseable {
         this.controllers = new Controller[count];
         for (int i = 0; i < count; i++) {
             names[i] = witnesses[i] ? "w" + (i + 1) : "b" + (i + 1);
-            replicationPorts[i] = freePort();
-            voterPorts[i] = freePort();
+            replicationPorts[i] = FreePorts.next();
+            voterPorts[i] = FreePorts.next();
         }
         long seed = 16;
         for (int i = 0; i < count; i++) {
@@ -90,12 +90,6 @@ final class FailoverBoards implements AutoCloseable {
 
     static InetSocketAddress loop(int port) {
         return new InetSocketAddress("127.0.0.1", port);
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     /** Starts voter {@code i} (its state folder survives a restart). */

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ringstore.client.RingStoreClient;
 import io.ringstore.protocol.v1.StatusResponse;
 import io.ringstore.replication.FaultProxy;
+import io.ringstore.testsupport.FreePorts;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -152,13 +152,7 @@ final class VoterBoards implements AutoCloseable {
 
     private Voter voter(String name, boolean witness) throws IOException {
         Path sockets = Files.createDirectories(dir.resolve(name + "-run"));
-        return new Voter(name, witness, witness ? 0 : freePort(), freePort(), dir.resolve(name), sockets.resolve("s.sock"));
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return new Voter(name, witness, witness ? 0 : FreePorts.next(), FreePorts.next(), dir.resolve(name), sockets.resolve("s.sock"));
     }
 
     VoterBoards echo(boolean on) {

@@ -7,10 +7,10 @@ import io.nats.client.Options;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import io.ringstore.testsupport.FreePorts;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,13 +36,7 @@ final class NatsServer implements AutoCloseable {
 
     NatsServer(Path storeDir) throws IOException {
         this.storeDir = storeDir;
-        this.port = freePort();
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        this.port = FreePorts.next();
     }
 
     /** The nats-server binary, or skips (fails with RINGSTORE_REQUIRE_BROKERS=1) when there is none. */

@@ -11,6 +11,7 @@ import io.ringstore.client.RecordedEvent;
 import io.ringstore.client.RingStoreClient;
 import io.ringstore.jsonlines.Json;
 import io.ringstore.protocol.v1.StatusResponse;
+import io.ringstore.testsupport.FreePorts;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -92,7 +93,7 @@ class MqttDaemonTest {
     @Test
     void daemonKilledAndStoppedMidFlowLosesNothingAndStoresEventIdsOnce() throws Exception {
         int n = 200;
-        try (Mosquitto broker = new Mosquitto(dir.resolve("mosquitto"), Mosquitto.freePort(), null, null).start();
+        try (Mosquitto broker = new Mosquitto(dir.resolve("mosquitto"), FreePorts.next(), null, null).start();
              MqttDaemon d = daemon(broker.url()).start()) {
             await("mqtt connected", 30_000, () -> connected(d));
             List<String> withIds = List.of("sensors/a/reading");
@@ -196,7 +197,7 @@ class MqttDaemonTest {
     void brokerRestartedMidFlowLosesNothing() throws Exception {
         int n = 200;
         String topic = "sensors/x/reading";
-        int port = Mosquitto.freePort();
+        int port = FreePorts.next();
         Path brokerDir = dir.resolve("mosquitto");
         List<Mosquitto> brokers = new ArrayList<>();
         brokers.add(new Mosquitto(brokerDir, port, null, null).start());
@@ -265,7 +266,7 @@ class MqttDaemonTest {
 
     @Test
     void brokerDownAtStartIsReportedOnceAndConnectsWhenItComesUp() throws Exception {
-        int port = Mosquitto.freePort();
+        int port = FreePorts.next();
         try (MqttDaemon d = daemon("tcp://127.0.0.1:" + port).start()) {
             await("status says unreachable", 30_000, () -> {
                 StatusResponse s = d.status();
@@ -297,7 +298,7 @@ class MqttDaemonTest {
      */
     @Test
     void wrongPasswordIsAClearErrorAndNoCrash() throws Exception {
-        try (Mosquitto broker = new Mosquitto(dir.resolve("mosquitto"), Mosquitto.freePort(), "ringstore", "right")
+        try (Mosquitto broker = new Mosquitto(dir.resolve("mosquitto"), FreePorts.next(), "ringstore", "right")
                 .start();
              io.ringstore.store.RingStore store = io.ringstore.store.RingStore.open(
                      io.ringstore.store.StoreConfig.defaults(dir.resolve("data")).withSegmentSize(1 << 20))) {

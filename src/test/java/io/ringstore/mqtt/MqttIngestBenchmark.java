@@ -1,6 +1,7 @@
 package io.ringstore.mqtt;
 
 import io.ringstore.protocol.v1.StatusResponse;
+import io.ringstore.testsupport.FreePorts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,7 +46,7 @@ public final class MqttIngestBenchmark {
             }
         }
         Path dir = Files.createTempDirectory("mqtt-bench");
-        try (Mosquitto broker = new Mosquitto(dir.resolve("mosquitto"), Mosquitto.freePort(), null, null).start();
+        try (Mosquitto broker = new Mosquitto(dir.resolve("mosquitto"), FreePorts.next(), null, null).start();
              MqttDaemon d = new MqttDaemon(dir, "--mqtt-broker", broker.url(), "--mqtt-topics",
                      "bench/+/reading -> bench-{1} type reading", "--segment-size", "64m")) {
             // The service's JVM (systemd/ringstore.service), full JIT.

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ringstore.client.RingStoreClient;
 import io.ringstore.protocol.v1.StatusResponse;
+import io.ringstore.testsupport.FreePorts;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,13 +71,7 @@ final class DaemonBoards implements AutoCloseable {
     /** Each board its own data folder and socket folder (the JSON socket goes beside the socket). */
     Board board(String name) throws IOException {
         Path sockets = Files.createDirectories(dir.resolve(name + "-run"));
-        return new Board(name, freePort(), dir.resolve(name), sockets.resolve("s.sock"));
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return new Board(name, FreePorts.next(), dir.resolve(name), sockets.resolve("s.sock"));
     }
 
     /** Starts {@code me} with {@code other} as its one peer, reached directly. */

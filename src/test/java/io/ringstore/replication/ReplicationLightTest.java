@@ -10,11 +10,11 @@ import io.ringstore.status.StatusLine;
 import io.ringstore.status.StoreSignals;
 import io.ringstore.store.RingStore;
 import io.ringstore.store.StoreConfig;
+import io.ringstore.testsupport.FreePorts;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,12 +49,6 @@ class ReplicationLightTest {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     private RingStore open(String board, ReplicationOptions r) throws IOException {
         RingStore s = RingStore.open(StoreConfig.defaults(dir.resolve(board)).withSegmentSize(64 << 10)
                 .withPsiFile(dir.resolve("no-psi")), r);
@@ -78,8 +72,8 @@ class ReplicationLightTest {
 
     @Test
     void theReplicationLightShowsEachBoardsState() throws Exception {
-        int p1 = freePort();
-        int p2 = freePort();
+        int p1 = FreePorts.next();
+        int p2 = FreePorts.next();
         ReplicationOptions.Peer b1 = new ReplicationOptions.Peer("b1", new InetSocketAddress("127.0.0.1", p1));
         ReplicationOptions.Peer b2 = new ReplicationOptions.Peer("b2", new InetSocketAddress("127.0.0.1", p2));
         RingStore primary = open("b1", new ReplicationOptions(Role.PRIMARY, "b1", b1.address(), null, List.of(b2),

@@ -17,11 +17,11 @@ import io.ringstore.read.Direction;
 import io.ringstore.read.StreamSlice;
 import io.ringstore.store.RingStore;
 import io.ringstore.store.StoreConfig;
+import io.ringstore.testsupport.FreePorts;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,8 +55,8 @@ class ReplicationTest {
 
     @BeforeEach
     void ports() throws IOException {
-        port1 = freePort();
-        port2 = freePort();
+        port1 = FreePorts.next();
+        port2 = FreePorts.next();
     }
 
     @AfterEach
@@ -67,12 +67,6 @@ class ReplicationTest {
             } catch (IOException | RuntimeException e) {
                 // Best effort: the test's own assertions said what mattered.
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 
@@ -484,7 +478,7 @@ class ReplicationTest {
             }
         }
         // An unknown board is refused too.
-        ReplicationOptions stranger = new ReplicationOptions(Role.STANDBY, "b9", new InetSocketAddress("127.0.0.1", freePort()),
+        ReplicationOptions stranger = new ReplicationOptions(Role.STANDBY, "b9", new InetSocketAddress("127.0.0.1", FreePorts.next()),
                 new ReplicationOptions.Peer("b1", new InetSocketAddress("127.0.0.1", port1)), List.of(), 60_000,
                 AckMode.LOCAL, new PlainSockets());
         RingStore b9 = open("b9", stranger);

@@ -14,11 +14,11 @@ import io.ringstore.server.ServerConfig;
 import io.ringstore.server.SocketServer;
 import io.ringstore.store.RingStore;
 import io.ringstore.store.StoreConfig;
+import io.ringstore.testsupport.FreePorts;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,12 +50,6 @@ class StandbyReadAnswersTest {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     private RingStore open(String board, ReplicationOptions r) throws IOException {
         RingStore s = RingStore.open(StoreConfig.defaults(dir.resolve(board)).withSegmentSize(64 << 10)
                 .withPsiFile(dir.resolve("no-psi")), r);
@@ -71,8 +65,8 @@ class StandbyReadAnswersTest {
 
     @Test
     void everyReadAnswerOnAStandbySaysHowFarBehindItIs() throws Exception {
-        ReplicationOptions.Peer b1 = new ReplicationOptions.Peer("b1", new InetSocketAddress("127.0.0.1", freePort()));
-        ReplicationOptions.Peer b2 = new ReplicationOptions.Peer("b2", new InetSocketAddress("127.0.0.1", freePort()));
+        ReplicationOptions.Peer b1 = new ReplicationOptions.Peer("b1", new InetSocketAddress("127.0.0.1", FreePorts.next()));
+        ReplicationOptions.Peer b2 = new ReplicationOptions.Peer("b2", new InetSocketAddress("127.0.0.1", FreePorts.next()));
         RingStore primary = open("b1", new ReplicationOptions(Role.PRIMARY, "b1", b1.address(), null, List.of(b2),
                 60_000, AckMode.LOCAL, new PlainSockets()));
         RingStore standby = open("b2", new ReplicationOptions(Role.STANDBY, "b2", b2.address(), b1, List.of(b1),

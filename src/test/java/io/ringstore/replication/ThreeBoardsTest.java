@@ -10,13 +10,13 @@ import io.ringstore.log.MainLog;
 import io.ringstore.log.proto.LogRecord;
 import io.ringstore.store.RingStore;
 import io.ringstore.store.StoreConfig;
+import io.ringstore.testsupport.FreePorts;
 import io.ringstore.writer.AckOptions;
 import io.ringstore.writer.AppendResult;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,12 +50,6 @@ class ThreeBoardsTest {
             } catch (IOException | RuntimeException e) {
                 // best effort
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 
@@ -118,7 +112,7 @@ class ThreeBoardsTest {
     @Test
     void acknowledgementsWaitForEveryStandbyAndTheThreeLogsConverge() throws Exception {
         for (int i = 0; i < 3; i++) {
-            ports[i] = freePort();
+            ports[i] = FreePorts.next();
         }
         RingStore b1 = board(0, Role.PRIMARY);
         RingStore b2 = board(1, Role.STANDBY);
