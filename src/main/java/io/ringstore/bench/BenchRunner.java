@@ -287,14 +287,14 @@ final class BenchRunner {
             throws IOException, InterruptedException {
         int[] counts = workload.eventsPerStream();
         int[] used = java.util.stream.IntStream.range(0, counts.length).filter(s -> counts[s] > 0).toArray();
-        Workload warmStreams = Workload.generate("warm-", 1, WARMUP_STREAMS, 0, 0); // their names
+        String[] warmStreams = Workload.names("warm-", WARMUP_STREAMS);
         SplittableRandom random = new SplittableRandom(options.seed() + 7);
         ReadTimer untimed = new ReadTimer("warm-up");
         int[] done = {0};
         return WarmUp.run(pid, options.reads() / 10, options.warmupSeconds(), (round, size) -> {
             for (int i = 0; i < size; i++) {
                 if (longStreams && ++done[0] % LONG_WARM_READ_EVERY == 0) {
-                    source.readWhole(warmStreams.streamName(random.nextInt(WARMUP_STREAMS)));
+                    source.readWhole(warmStreams[random.nextInt(warmStreams.length)]);
                 } else {
                     int s = used[random.nextInt(used.length)];
                     untimed.readWhole(source, workload.streamName(s), counts[s]);

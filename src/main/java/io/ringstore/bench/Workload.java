@@ -59,7 +59,8 @@ final class Workload {
         return n >= streamOfEvent.length ? this : new Workload(streamNames, Arrays.copyOf(streamOfEvent, n), payload);
     }
 
-    private static String[] names(String prefix, int streams) {
+    /** The names {@link #generate} gives {@code streams} streams with {@code prefix}. */
+    static String[] names(String prefix, int streams) {
         int width = Integer.toString(Math.max(0, streams - 1)).length();
         String[] names = new String[streams];
         for (int s = 0; s < streams; s++) {
