@@ -257,8 +257,8 @@ public final class StreamFiles {
             long size = Files.size(file);
             long keep = r.lastFooterEnd();
             if (keep < size) {
-                Logger.warn("cutting torn tail of stream file file={} offset={} bytes={} (re-split from the log)",
-                        file, keep, size - keep);
+                Logger.warn("cutting torn tail of stream file file={} offset={} bytes={} reason={} (re-split from the log)",
+                        file, keep, size - keep, r.stopReason() != null ? r.stopReason() : "no footer after the last frame");
                 try (FileChannel ch = io.open(file, StandardOpenOption.WRITE)) {
                     ch.truncate(keep);
                     ch.force(true);

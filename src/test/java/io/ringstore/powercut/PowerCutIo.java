@@ -83,8 +83,13 @@ public final class PowerCutIo implements StorageIo {
     /** Throws what Linux reports for a write to a full filesystem, while the card is full. */
     void checkSpace(Object target) throws IOException {
         if (full) {
-            throw new io.ringstore.nativeio.NoSpaceException("no space left on device (modelled): " + target);
+            throw noSpace(target);
         }
+    }
+
+    /** What Linux reports for a write to a full filesystem. */
+    IOException noSpace(Object target) {
+        return new io.ringstore.nativeio.NoSpaceException("no space left on device (modelled): " + target);
     }
     /** Matching operations still to come before the armed cut; -1 when none is armed. */
     private long cutAt = -1;
