@@ -631,10 +631,20 @@ public final class Splitter implements Runnable {
                 && fileRecord.getTimestampMicros() == logRecord.getTimestampMicros()) {
             return fileLast;
         }
-        Logger.error("stream file holds versions the log lost in a power cut (new appends reused them): stream={} "
-                + "version={} fileRecordPosition={} logRecordPosition={}; cutting the file back to version {} and "
-                + "re-splitting from the log", m.stream(), last, fileRecord == null ? -1 : fileRecord.getPosition(),
-                inLog, m.base() - 1);
+        long fileFirst = fileRecord == null ? files.firstVersion(m.stream()) : -1;
+        if (fileFirst > last) {
+            // Not a lost log tail: retention rewrote the file without these versions (its limits
+            // hide them) while the tail index still named them, which is the state after a pass
+            // that failed between its sync and its checkpoint, or after a restart. Nothing can
+            // be compared; re-splitting them from the log is right either way.
+            Logger.warn("stream file no longer holds versions {}..{} (retention dropped them; the file starts at "
+                    + "version {}); re-splitting them from the log: stream={}", m.base(), last, fileFirst, m.stream());
+        } else {
+            Logger.error("stream file holds versions the log lost in a power cut (new appends reused them): stream={} "
+                    + "version={} fileRecordPosition={} logRecordPosition={}; cutting the file back to version {} and "
+                    + "re-splitting from the log", m.stream(), last, fileRecord == null ? -1 : fileRecord.getPosition(),
+                    inLog, m.base() - 1);
+        }
         if (m.base() == 0) {
             files.discard(m.stream()); // the log holds the whole stream: the next group creates the file
             return -1;

@@ -160,6 +160,18 @@ public final class StreamFiles {
     }
 
     /**
+     * The first version {@code stream}'s file's header names (a bare header names the one after
+     * its last), or -1 when there is no file or its header is damaged.
+     */
+    public long firstVersion(String stream) throws IOException {
+        try (StreamFileReader r = StreamFileReader.openAt(pathFor(stream), stream, 0)) {
+            return r.firstVersion();
+        } catch (java.nio.file.NoSuchFileException | StreamFileException e) {
+            return -1;
+        }
+    }
+
+    /**
      * The file's record of {@code version}, or null when the file does not hold it or it cannot
      * be found soundly. Walks back from the last footer a group at a time: the versions a
      * re-split after a restart overlaps are in the last groups.
@@ -708,7 +720,14 @@ public final class StreamFiles {
          */
         public long commit() throws IOException {
             long expected = throughVersion >= 0 ? throughVersion : Math.max(footerLast, last);
-            if (expected > last) {
+            if (expected > last && first < 0 && damagedFirst > expected) {
+                // The old file held none of the versions through {@code expected}: retention had
+                // dropped them (its header starts after them). Nothing is lost; the file is re-based.
+                Logger.info("stream {}: the file held no version up to {} (retention had dropped them); the rebuilt "
+                        + "file starts at version {}", stream, expected, expected + 1);
+                first = expected + 1;
+                last = expected;
+            } else if (expected > last) {
                 // The stream's newest split versions are in neither the file nor the log.
                 Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
                         + "them; the rebuilt file holds nothing and starts at version {} ({} left out: the format "

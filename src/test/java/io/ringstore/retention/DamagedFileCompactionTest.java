@@ -127,6 +127,38 @@ class DamagedFileCompactionTest {
         }
     }
 
+    /**
+     * A restart whose splitter checkpoint is behind a rewrite that dropped every version of a
+     * file: the tail index names versions 0..29 again, the file is a bare header starting at
+     * 30. The splitter cannot compare those versions (the file holds none) and re-splits them
+     * from the log; it used to report this as a log tail lost in a power cut. Reads show only
+     * what the limit leaves, before and after, and the file is trimmed again.
+     */
+    @Test
+    void restartAfterARewriteThatDroppedEveryVersionStillInTheTailIndex() throws Exception {
+        StreamLimits truncate30 = new StreamLimits(StreamLimits.UNSET, StreamLimits.UNSET, 30, false);
+        Path file = new StreamFiles(dir.resolve("streams"), 1, 1).pathFor("count");
+        try (RingStore store = RingStore.open(config(dir, true))) {
+            append(store, "count", 30);
+            await(() -> store.splitterStatus().lagEvents() == 0, "split");
+            store.setLimits("count", truncate30).join();
+            await(() -> firstVersion(file) == 30, "the rewrite to a bare header");
+            assertEquals(List.of(), versions(store, "count"));
+        }
+        Files.delete(dir.resolve("checkpoint").resolve(io.ringstore.split.SplitterCheckpoint.FILE_NAME));
+        try (RingStore store = RingStore.open(config(dir, true))) {
+            await(() -> store.splitterStatus().lagEvents() == 0, "re-split after the restart");
+            assertEquals(List.of(), versions(store, "count"), "the limit still hides 0..29");
+            append(store, "count", 2);
+            await(() -> store.splitterStatus().lagEvents() == 0, "split of 30..31");
+            assertEquals(range(30, 31), versions(store, "count"));
+            await(() -> firstVersion(file) == 30, "the re-split versions trimmed again");
+        }
+        try (RingStore store = RingStore.open(config(dir, true))) {
+            assertEquals(range(30, 31), versions(store, "count"), "after another restart");
+        }
+    }
+
     private static long firstVersion(Path file) {
         try (StreamFileReader r = StreamFileReader.open(file, "count")) {
             return r.firstVersion();
