@@ -149,7 +149,7 @@ public final class Splitter implements Runnable {
         // twice that is it behind.
         boolean lagging = lagSeconds * 1000 > 2.0 * options.windowMillis();
         return new SplitterStatus(state, position, tail.events(), lagBytes, lagSeconds, windows, eventsSplit,
-                files.openFiles(), lagging, lastFailure);
+                files.openFiles(), lagging, lastFailure, files.lostVersions());
     }
 
     /** When the loop last came round (a hung sync stops it). */

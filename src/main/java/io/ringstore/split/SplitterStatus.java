@@ -15,7 +15,9 @@ package io.ringstore.split;
  *                      lag that a working splitter always has does not count
  * @param lastFailure   why the last pass failed, when it failed after the last good one (null:
  *                      the last pass worked); the pass is retried, the log keeps every event
+ * @param lostVersions  versions that rebuilds of damaged stream files since start could not keep
+ *                      (in neither the file's sound part nor the log): a person should look
  */
 public record SplitterStatus(SplitterState state, long position, long lagEvents, long lagBytes, double lagSeconds,
                              long windows, long eventsSplit, int openFiles, boolean lagging,
-                             String lastFailure) {}
+                             String lastFailure, long lostVersions) {}

@@ -63,6 +63,12 @@ public final class StreamFiles {
     private boolean rollBackPending;
     private boolean syncfsWorks = true;
     private long bytesWritten;
+    /**
+     * Versions that rebuilds since start could not keep (in neither the damaged file's sound part
+     * nor the log, or left out because the format has no gaps): acknowledged events no read
+     * returns any more. Written by the splitter thread, read by status.
+     */
+    private volatile long lostVersions;
     /** See {@link #groupBuffer}. */
     private ByteBuffer group;
     private static final int GROUP_BUFFER_KEEP = 64 << 10;
@@ -103,6 +109,11 @@ public final class StreamFiles {
      */
     public long bytesWritten() {
         return bytesWritten;
+    }
+
+    /** See {@link #lostVersions}. */
+    public long lostVersions() {
+        return lostVersions;
     }
 
     public Path dir() {
@@ -533,6 +544,12 @@ public final class StreamFiles {
         private long fromFile = -1; // last version taken from the damaged file
         private boolean fromLog;    // a version from the log was added
         private boolean committed;
+        /**
+         * Versions this rebuild leaves out (see {@link StreamFiles#lostVersions}): from the
+         * damaged file's first version (those before it retention had dropped) to the first
+         * version the new file holds.
+         */
+        private long lost;
 
         private Rebuild(String stream, Path file, long throughVersion) throws IOException {
             this.stream = stream;
@@ -735,6 +752,7 @@ public final class StreamFiles {
                         first >= 0 ? last + 1 : Math.max(0, damagedFirst), expected, expected + 1,
                         first >= 0 ? "versions " + first + ".." + last + " are" : "nothing else is",
                         file.getFileName() + ".damaged");
+                lost = expected + 1 - Math.max(0, damagedFirst); // the file now starts past all of them
                 discard();
                 first = expected + 1;
                 last = expected;
@@ -744,6 +762,7 @@ public final class StreamFiles {
                 Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
                         + "them; the rebuilt file starts at version {}", stream, Math.max(0, damagedFirst), first - 1,
                         first);
+                lost = first - Math.max(0, damagedFirst); // a gap's run before it included
             }
             if (last >= first && groupLast != last) {
                 closeGroup();
@@ -756,6 +775,7 @@ public final class StreamFiles {
             // cut the name points at the damaged file or the new one (forced above), never at nothing.
             io.rename(temp, file);
             committed = true;
+            lostVersions += lost; // one writer: the splitter thread
             io.forceDirectory(file.getParent());
             // The new file is durable as a whole: a later failed sync must not cut it back to a
             // size the damaged file had.

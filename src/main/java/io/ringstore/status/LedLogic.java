@@ -13,7 +13,8 @@ import java.util.Map;
  *       {@value #FLASH_PERIOD_MILLIS} ms (a disk-activity light); dark when idle.
  *   <li>lag: dark when caught up; slow blink when lagging; fast blink when paused for I/O
  *       pressure; steady when over its lag bound or when writers are held back.
- *   <li>fault: steady on storage error, full disk, corruption found, or appends failing for want
+ *   <li>fault: steady on storage error, full disk, corruption found (at start, or a damaged stream
+ *       file rebuilt without some of its versions), or appends failing for want
  *       of a standby (REPLICA_UNAVAILABLE); blinking during recovery.
  *   <li>replica (optional, two boards): dark without replication; steady on a primary whose
  *       standbys are all connected and close behind; slow blink on a standby following its

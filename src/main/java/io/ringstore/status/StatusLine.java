@@ -36,7 +36,8 @@ public final class StatusLine {
                 s.streams(), sp.openFiles(), s.writer().queueDepth(),
                 held > 0 ? " writes_held_ms=" + held : "",
                 s.writer().storageFull() ? " STORAGE_FULL" : "",
-                sp.lastFailure() != null ? " SPLITTER_FAILING" : "", ack(s.ack()),
+                (sp.lastFailure() != null ? " SPLITTER_FAILING" : "")
+                        + (sp.lostVersions() > 0 ? " LOST_VERSIONS=" + sp.lostVersions() : ""), ack(s.ack()),
                 s.replication() == null ? "" : " " + s.replication().describe(),
                 name(leds.get(Led.WRITE)), name(leds.get(Led.LAG)), name(leds.get(Led.FAULT)),
                 s.replication() == null ? "" : ",replica:" + name(leds.get(Led.REPLICA)));

@@ -16,8 +16,11 @@ public final class StoreSignals {
         // Appends failing for want of a standby (REPLICA_UNAVAILABLE) light it too: a person must
         // bring the standby back or choose `ringstore replication solo`.
         boolean fault = w.storageFull() || w.recentError(nowNanos, ERROR_HOLD_NANOS) || s.ack().replicaUnavailable();
+        // A rebuild that could not keep every version of a damaged stream file: acknowledged
+        // events no read returns. Like corruption found at start, it stays on until a restart.
+        boolean lost = s.splitter().lostVersions() > 0;
         return new LedSignals(w.batches(), s.splitter().state(), s.splitter().lagging(), held, fault,
-                corruptionFound, false, replica(s.replication()));
+                corruptionFound || lost, false, replica(s.replication()));
     }
 
     static LedSignals.Replica replica(io.ringstore.replication.ReplicationSummary r) {

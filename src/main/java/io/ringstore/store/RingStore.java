@@ -520,7 +520,7 @@ public final class RingStore implements AutoCloseable {
     private SplitterStatus liveSplitterStatus() {
         SplitterStatus s = splitter.status();
         return splitterThread == null ? new SplitterStatus(SplitterState.STOPPED, s.position(), s.lagEvents(),
-                s.lagBytes(), s.lagSeconds(), s.windows(), s.eventsSplit(), 0, false, s.lastFailure()) : s;
+                s.lagBytes(), s.lagSeconds(), s.windows(), s.eventsSplit(), 0, false, s.lastFailure(), s.lostVersions()) : s;
     }
 
     /** When the writer's loop last came round (for the watchdog). */

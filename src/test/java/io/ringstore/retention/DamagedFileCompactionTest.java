@@ -149,6 +149,7 @@ class DamagedFileCompactionTest {
         try (RingStore store = RingStore.open(config(dir, true))) {
             await(() -> store.splitterStatus().lagEvents() == 0, "re-split after the restart");
             assertEquals(List.of(), versions(store, "count"), "the limit still hides 0..29");
+            assertEquals(0, store.splitterStatus().lostVersions(), "nothing was lost, nothing is reported lost");
             append(store, "count", 2);
             await(() -> store.splitterStatus().lagEvents() == 0, "split of 30..31");
             assertEquals(range(30, 31), versions(store, "count"));

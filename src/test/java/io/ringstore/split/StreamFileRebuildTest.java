@@ -30,6 +30,10 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
+import io.ringstore.status.Led;
+import io.ringstore.status.LedLogic;
+import io.ringstore.status.LedPattern;
+import io.ringstore.status.StoreSignals;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -136,6 +140,9 @@ class StreamFileRebuildTest {
             zero(file, offsetOf(file, "victim", 110), 64);
             byte[] damaged = Files.readAllBytes(file);
             assertEquals(range(0, 119), versions(store, "victim"), "read through a rebuild");
+            assertEquals(0, store.splitterStatus().lostVersions(), "the file and the log kept every version");
+            assertEquals(LedPattern.OFF, LedLogic.patterns(StoreSignals.from(store.status(), false, System.nanoTime()))
+                    .get(Led.FAULT));
             assertEquals("victim#105", store.readStream("victim", 105, 1, Direction.FORWARD).events().getFirst()
                     .getData().toStringUtf8(), "the log's copy of a version both hold");
             assertArrayEquals(damaged, Files.readAllBytes(file.resolveSibling(file.getFileName() + ".damaged")),
@@ -178,6 +185,11 @@ class StreamFileRebuildTest {
             try (StreamFileReader r = StreamFileReader.open(file, "victim")) {
                 assertEquals(100, r.firstVersion(), "the header names what the file holds first");
             }
+            assertEquals(100, store.splitterStatus().lostVersions(), "versions 0..99 are lost");
+            assertEquals(LedPattern.ON, LedLogic.patterns(StoreSignals.from(store.status(), false, System.nanoTime()))
+                    .get(Led.FAULT), "a person should look");
+            assertTrue(new io.ringstore.status.StatusLine().format(store.status(), 0, java.util.Map.of(), System.nanoTime())
+                    .contains(" LOST_VERSIONS=100"));
             append(store, "victim", 100);
             assertEquals(List.of(100L), versions(store, "victim"), "unsplit");
             await(store, () -> store.splitterStatus().lagEvents() == 0, "split");
