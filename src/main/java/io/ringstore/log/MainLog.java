@@ -815,6 +815,78 @@ public final class MainLog implements AutoCloseable {
     }
 
     private byte[] readBody(long position, long limit) {
+        return withRecord(position, limit, (seg, m, offset, length) -> {
+            // Copied first and checked in the copy: what is returned is exactly what was checked.
+            byte[] body = new byte[length];
+            MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, offset + RecordFrame.BODY_OFFSET, body, 0, length);
+            if (RecordFrame.crc(body, 0, length) != RecordFrame.crcAt(m, offset)) {
+                throw new CorruptLogException(seg.file(), offset, "checksum mismatch");
+            }
+            return body;
+        });
+    }
+
+    /**
+     * The body length of the committed record at {@code position} (unchecked beyond lying inside
+     * its segment: {@link #copyFrameAt} checks the record). Safe on any thread.
+     *
+     * @throws PositionReclaimedException when retention has deleted the segment
+     * @throws CorruptLogException when no record is there
+     */
+    public int bodyLengthAt(long position) {
+        return withRecord(position, committedPosition, (seg, m, offset, length) -> length);
+    }
+
+    /**
+     * Copies the committed record at {@code position} into {@code out} as a whole frame, byte for
+     * byte the frame a stream file stores (length, checksum, body, zero padding to the frame
+     * length), and moves {@code out}'s position past it; the checksum is checked in the copy, so
+     * what goes out is exactly what was checked. The splitter builds its groups with this: no
+     * body array per event, one copy and one checksum where reading the body and framing it again
+     * took two of each. Safe on any thread.
+     *
+     * @param out a heap buffer with room for the frame ({@link RecordFrame#frameLength} of
+     *            {@link #bodyLengthAt})
+     * @throws PositionReclaimedException when retention has deleted the segment
+     * @throws CorruptLogException when no sound record is there
+     */
+    public void copyFrameAt(long position, java.nio.ByteBuffer out) {
+        withRecord(position, committedPosition, (seg, m, offset, length) -> {
+            int at = out.position();
+            int frame = (int) RecordFrame.frameLength(length);
+            if (out.remaining() < frame) {
+                throw new IllegalArgumentException("no room for a frame of " + frame + " bytes: " + out);
+            }
+            byte[] array = out.array();
+            int base = out.arrayOffset() + at;
+            MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, offset, array, base,
+                    RecordFrame.HEADER_LENGTH + length);
+            java.util.Arrays.fill(array, base + RecordFrame.HEADER_LENGTH + length, base + frame, (byte) 0);
+            int crc = RecordFrame.crc(array, base + RecordFrame.BODY_OFFSET, length);
+            int stored = java.nio.ByteBuffer.wrap(array, base + RecordFrame.CRC_OFFSET, Integer.BYTES)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+            int copiedLength = java.nio.ByteBuffer.wrap(array, base + RecordFrame.LENGTH_OFFSET, Integer.BYTES)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
+            if (crc != stored || copiedLength != length) {
+                throw new CorruptLogException(seg.file(), offset, "checksum mismatch");
+            }
+            out.position(at + frame);
+            return null;
+        });
+    }
+
+    /** What is done with one record's frame while its segment is held mapped. */
+    @FunctionalInterface
+    private interface RecordRead<T> {
+        T read(Segment seg, MemorySegment mapping, long offset, int bodyLength);
+    }
+
+    /**
+     * Finds the record frame at {@code position} (below {@code limit}), checks that its length
+     * word puts it inside its segment, and runs {@code read} on it while the segment cannot be
+     * unmapped.
+     */
+    private <T> T withRecord(long position, long limit, RecordRead<T> read) {
         try {
             long oldest = oldestPosition();
             if (position < oldest) {
@@ -834,13 +906,7 @@ public final class MainLog implements AutoCloseable {
                 if (length <= 0 || offset + RecordFrame.HEADER_LENGTH + (long) length > m.byteSize()) {
                     throw new CorruptLogException(seg.file(), offset, "no record at position " + position);
                 }
-                // Copied first and checked in the copy: what is returned is exactly what was checked.
-                byte[] body = new byte[length];
-                MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, offset + RecordFrame.BODY_OFFSET, body, 0, length);
-                if (RecordFrame.crc(body, 0, length) != RecordFrame.crcAt(m, offset)) {
-                    throw new CorruptLogException(seg.file(), offset, "checksum mismatch");
-                }
-                return body;
+                return read.read(seg, m, offset, length);
             } finally {
                 seg.exit();
             }

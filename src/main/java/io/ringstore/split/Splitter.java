@@ -586,25 +586,29 @@ public final class Splitter implements Runnable {
         if (fileLast >= m.base()) {
             fileLast = checkOverlap(m, fileLast);
         }
-        List<byte[]> bodies = new ArrayList<>();
-        long firstNew = -1;
+        long[] positions = m.positions();
         long bytes = 0;
+        long newBytes = 0;
+        int firstNewIndex = -1;
         int n = 0;
-        while (n < m.positions().length && bytes < GROUP_BYTES) {
-            long version = m.base() + n;
-            byte[] body = log.readBodyAt(m.positions()[n]);
-            bytes += RecordFrame.frameLength(body.length);
-            n++;
-            // Idempotent re-split: versions the file already holds (after a restart) are skipped.
-            if (version > fileLast) {
-                if (firstNew < 0) {
-                    firstNew = version;
+        while (n < positions.length && bytes < GROUP_BYTES) {
+            long frame = RecordFrame.frameLength(log.bodyLengthAt(positions[n]));
+            bytes += frame;
+            // Idempotent re-split: versions the file already holds (after a restart) are skipped;
+            // the ones it lacks are the tail of the run (versions ascend).
+            if (m.base() + n > fileLast) {
+                if (firstNewIndex < 0) {
+                    firstNewIndex = n;
                 }
-                bodies.add(body);
+                newBytes += frame;
             }
+            n++;
         }
-        if (!bodies.isEmpty()) {
-            files.appendGroup(stream, bodies, firstNew);
+        if (firstNewIndex >= 0) {
+            int from = firstNewIndex;
+            // Each frame goes from the log's mapping into the group buffer in one copy, checked there.
+            files.appendGroup(stream, n - from, newBytes, m.base() + from,
+                    (i, out) -> log.copyFrameAt(positions[from + i], out));
         }
         return new long[] {m.base() + n - 1, bytes, n};
     }

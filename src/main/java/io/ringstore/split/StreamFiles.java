@@ -308,6 +308,26 @@ public final class StreamFiles {
      * write, creating the file (with its header) if needed. Durable only after {@link #syncAll()}.
      */
     public void appendGroup(String stream, List<byte[]> bodies, long firstVersion) throws IOException {
+        long frameBytes = 0;
+        for (byte[] b : bodies) {
+            frameBytes += RecordFrame.frameLength(b.length);
+        }
+        appendGroup(stream, bodies.size(), frameBytes, firstVersion, (i, out) -> StreamFileFormat.putFrame(out, bodies.get(i)));
+    }
+
+    /** Puts frame {@code i} of a group into the group's buffer (see {@link #appendGroup(String, int, long, long, Frames)}). */
+    @FunctionalInterface
+    public interface Frames {
+        void put(int i, ByteBuffer out) throws IOException;
+    }
+
+    /**
+     * Appends {@code count} frames (versions {@code firstVersion} on, consecutive; {@code frames}
+     * puts each, {@code frameBytes} in all) as one group with one write, creating the file (with
+     * its header) if needed. Durable only after {@link #syncAll()}.
+     */
+    public void appendGroup(String stream, int count, long frameBytes, long firstVersion, Frames frames)
+            throws IOException {
         long last = lastVersion(stream);
         FileChannel ch = open.get(stream);
         if (ch == null) {
@@ -320,21 +340,22 @@ public final class StreamFiles {
         unsynced.putIfAbsent(stream, new Unsynced(pathFor(stream), fileEnd));
         // A file that holds nothing yet gets its header (a zero-length one is a torn creation).
         boolean created = last < 0 && fileEnd == 0;
-        int bytes = created ? StreamFileFormat.headerLength(stream) : 0;
-        for (byte[] b : bodies) {
-            bytes += (int) RecordFrame.frameLength(b.length);
-        }
-        bytes += StreamFileFormat.FOOTER_LENGTH;
-        bytesWritten += bytes; // retention's disk accounting (issue 8)
+        int bytes = (int) ((created ? StreamFileFormat.headerLength(stream) : 0) + frameBytes
+                + StreamFileFormat.FOOTER_LENGTH);
         ByteBuffer out = groupBuffer(bytes);
         if (created) {
             out.put(StreamFileFormat.header(stream, firstVersion));
         }
         long groupStart = fileEnd + out.position();
-        for (byte[] b : bodies) {
-            StreamFileFormat.putFrame(out, b);
+        for (int i = 0; i < count; i++) {
+            frames.put(i, out);
         }
-        long lastVersion = firstVersion + bodies.size() - 1;
+        if (out.position() != bytes - StreamFileFormat.FOOTER_LENGTH) {
+            throw new IllegalStateException("group frames took " + (out.position() - (groupStart - fileEnd))
+                    + " bytes, not the " + frameBytes + " announced: stream=" + stream);
+        }
+        bytesWritten += bytes; // retention's disk accounting (issue 8)
+        long lastVersion = firstVersion + count - 1;
         StreamFileFormat.putFooter(out, lastVersion, groupStart);
         out.flip();
         long at = fileEnd;
