@@ -191,6 +191,7 @@ public final class JsonLines {
         m.put("splitter_lag_events", s.getSplitterLagEvents());
         m.put("splitter_lag_bytes", s.getSplitterLagBytes());
         m.put("splitter_lag_seconds", Math.round(s.getSplitterLagSeconds() * 10) / 10.0);
+        m.put("splitter_lost_versions", s.getSplitterLostVersions());
         Map<String, Object> leds = new LinkedHashMap<>();
         leds.put("enabled", s.getLedsEnabled());
         leds.put("write", s.getLedWrite().isEmpty() ? null : s.getLedWrite());

@@ -432,7 +432,8 @@ final class Requests {
                 .setSplitterState(sp.state().name().toLowerCase(java.util.Locale.ROOT))
                 .setSplitterLagEvents(sp.lagEvents())
                 .setSplitterLagBytes(sp.lagBytes())
-                .setSplitterLagSeconds(sp.lagSeconds());
+                .setSplitterLagSeconds(sp.lagSeconds())
+                .setSplitterLostVersions(sp.lostVersions());
         connection.server().addStatusExtras(b);
         replicationStatus(b);
         ServerConfig c = connection.server().config();

@@ -190,6 +190,13 @@ class StreamFileRebuildTest {
                     .get(Led.FAULT), "a person should look");
             assertTrue(new io.ringstore.status.StatusLine().format(store.status(), 0, java.util.Map.of(), System.nanoTime())
                     .contains(" LOST_VERSIONS=100"));
+            Path socket = dir.resolve("s.sock");
+            try (var server = io.ringstore.server.SocketServer.start(store, io.ringstore.server.ServerConfig.defaults(socket));
+                 var client = io.ringstore.client.RingStoreClient.connect(socket)) {
+                var status = client.status().get();
+                assertEquals(100, status.getSplitterLostVersions(), "`ringstore status` says so too");
+                assertEquals(100L, io.ringstore.jsonlines.JsonLines.statusObject(status).get("splitter_lost_versions"));
+            }
             append(store, "victim", 100);
             assertEquals(List.of(100L), versions(store, "victim"), "unsplit");
             await(store, () -> store.splitterStatus().lagEvents() == 0, "split");
