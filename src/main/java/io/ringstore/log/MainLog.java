@@ -862,12 +862,11 @@ public final class MainLog implements AutoCloseable {
             MemorySegment.copy(m, java.lang.foreign.ValueLayout.JAVA_BYTE, offset, array, base,
                     RecordFrame.HEADER_LENGTH + length);
             java.util.Arrays.fill(array, base + RecordFrame.HEADER_LENGTH + length, base + frame, (byte) 0);
-            int crc = RecordFrame.crc(array, base + RecordFrame.BODY_OFFSET, length);
-            int stored = java.nio.ByteBuffer.wrap(array, base + RecordFrame.CRC_OFFSET, Integer.BYTES)
-                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
-            int copiedLength = java.nio.ByteBuffer.wrap(array, base + RecordFrame.LENGTH_OFFSET, Integer.BYTES)
-                    .order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt();
-            if (crc != stored || copiedLength != length) {
+            // The length and checksum words as copied (little-endian, as the mapping holds them).
+            java.nio.ByteBuffer copied = java.nio.ByteBuffer.wrap(array).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            if (RecordFrame.crc(array, base + RecordFrame.BODY_OFFSET, length)
+                    != copied.getInt(base + RecordFrame.CRC_OFFSET)
+                    || copied.getInt(base + RecordFrame.LENGTH_OFFSET) != length) {
                 throw new CorruptLogException(seg.file(), offset, "checksum mismatch");
             }
             out.position(at + frame);

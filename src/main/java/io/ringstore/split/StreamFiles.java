@@ -175,7 +175,7 @@ public final class StreamFiles {
      * its last), or -1 when there is no file or its header is damaged.
      */
     public long firstVersion(String stream) throws IOException {
-        try (StreamFileReader r = StreamFileReader.openAt(pathFor(stream), stream, 0)) {
+        try (StreamFileReader r = StreamFileReader.open(pathFor(stream), stream)) {
             return r.firstVersion();
         } catch (java.nio.file.NoSuchFileException | StreamFileException e) {
             return -1;
@@ -303,18 +303,6 @@ public final class StreamFiles {
         }
     }
 
-    /**
-     * Appends {@code bodies} (versions {@code firstVersion} on, consecutive) as one group with one
-     * write, creating the file (with its header) if needed. Durable only after {@link #syncAll()}.
-     */
-    public void appendGroup(String stream, List<byte[]> bodies, long firstVersion) throws IOException {
-        long frameBytes = 0;
-        for (byte[] b : bodies) {
-            frameBytes += RecordFrame.frameLength(b.length);
-        }
-        appendGroup(stream, bodies.size(), frameBytes, firstVersion, (i, out) -> StreamFileFormat.putFrame(out, bodies.get(i)));
-    }
-
     /** Puts frame {@code i} of a group into the group's buffer (see {@link #appendGroup(String, int, long, long, Frames)}). */
     @FunctionalInterface
     public interface Frames {
@@ -347,6 +335,8 @@ public final class StreamFiles {
             out.put(StreamFileFormat.header(stream, firstVersion));
         }
         long groupStart = fileEnd + out.position();
+        // Error window: a frame that cannot be taken (its log segment reclaimed, its record
+        // failing its check) throws here, before the write: nothing of the group reaches the file.
         for (int i = 0; i < count; i++) {
             frames.put(i, out);
         }
@@ -565,12 +555,6 @@ public final class StreamFiles {
         private long fromFile = -1; // last version taken from the damaged file
         private boolean fromLog;    // a version from the log was added
         private boolean committed;
-        /**
-         * Versions this rebuild leaves out (see {@link StreamFiles#lostVersions}): from the
-         * damaged file's first version (those before it retention had dropped) to the first
-         * version the new file holds.
-         */
-        private long lost;
 
         private Rebuild(String stream, Path file, long throughVersion) throws IOException {
             this.stream = stream;
@@ -758,6 +742,9 @@ public final class StreamFiles {
          */
         public long commit() throws IOException {
             long expected = throughVersion >= 0 ? throughVersion : Math.max(footerLast, last);
+            // Versions this rebuild leaves out (see StreamFiles#lostVersions): from the damaged
+            // file's first version (those before it retention had dropped) to the new file's first.
+            long lost = 0;
             if (expected > last && first < 0 && damagedFirst > expected) {
                 // The old file held none of the versions through {@code expected}: retention had
                 // dropped them (its header starts after them). Nothing is lost; the file is re-based.

@@ -98,7 +98,9 @@ class DamagedFileCompactionTest {
             bodies.add(LogRecord.newBuilder().setStream("count").setVersion(v).setPosition(4096L + v * 512L)
                     .setData(ByteString.copyFromUtf8("payload-" + "x".repeat(280))).build().toByteArray());
         }
-        files.appendGroup("count", bodies, 0);
+        long frameBytes = bodies.stream().mapToLong(b -> io.ringstore.log.RecordFrame.frameLength(b.length)).sum();
+        files.appendGroup("count", bodies.size(), frameBytes, 0,
+                (i, out) -> io.ringstore.split.StreamFileFormat.putFrame(out, bodies.get(i)));
         files.syncAll();
         files.close();
         MainLog log = MainLog.open(dir.resolve("log"), new FileStorageIo(), 256 << 10, false, 0, 0, r -> { })
