@@ -661,7 +661,8 @@ public final class Splitter implements Runnable {
      * before {@code before} (see {@link StreamFiles.Rebuild}), reading the log a few hundred
      * records at a time: memory does not grow with the stream.
      *
-     * @param throughVersion the last version the file must hold, -1 when not known
+     * @param throughVersion the last version the file must hold (-1: none, the log holds the
+     *                       whole stream), {@link StreamFiles#LAST_VERSION_UNKNOWN} when not known
      * @return the last version in the rebuilt file
      */
     private long rebuildFromLog(String stream, long before, long throughVersion) throws IOException {
@@ -701,7 +702,7 @@ public final class Splitter implements Runnable {
                 TailIndex.Snapshot snap = tail.snapshot(r.stream(), Long.MAX_VALUE);
                 boolean unsplit = snap != null && snap.positions().length > 0;
                 long before = unsplit ? snap.positions()[0] : log.committedPosition();
-                rebuildFromLog(r.stream(), before, unsplit ? snap.base() - 1 : -1);
+                rebuildFromLog(r.stream(), before, unsplit ? snap.base() - 1 : StreamFiles.LAST_VERSION_UNKNOWN);
                 r.done().complete(null);
             } catch (IOException | RuntimeException e) {
                 Logger.error("rebuilding stream file failed: stream={} error={}", r.stream(), e.toString());

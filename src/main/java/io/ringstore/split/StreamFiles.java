@@ -492,13 +492,17 @@ public final class StreamFiles {
         rollBackPending = false;
     }
 
+    /** {@link #startRebuild}'s last version when the caller does not know it. */
+    public static final long LAST_VERSION_UNKNOWN = Long.MIN_VALUE;
+
     /**
      * Starts rebuilding {@code stream}'s damaged file: the caller feeds it what the log holds
      * ({@link Rebuild#add}, in version order) and then {@link Rebuild#commit}s it. See
      * {@link Rebuild} for what the new file holds and how it replaces the old one.
      *
      * @param throughVersion the last version the file must hold (the one before the stream's
-     *                       first unsplit event), or -1 when the caller does not know it (then
+     *                       first unsplit event; -1 when every event of the stream is unsplit),
+     *                       or {@link #LAST_VERSION_UNKNOWN} when the caller does not know it (then
      *                       the damaged file's last footer, if sound, says it)
      */
     public Rebuild startRebuild(String stream, long throughVersion) throws IOException {
@@ -607,7 +611,8 @@ public final class StreamFiles {
             try (StreamFileReader r = StreamFileReader.open(file, stream)) {
                 damagedFirst = r.firstVersion();
                 io.ringstore.log.proto.LogRecord rec;
-                while ((rec = r.next()) != null && (throughVersion < 0 || rec.getVersion() <= throughVersion)) {
+                while ((rec = r.next()) != null
+                        && (throughVersion == LAST_VERSION_UNKNOWN || rec.getVersion() <= throughVersion)) {
                     append(rec.getVersion(), rec.toByteArray());
                     fromFile = rec.getVersion();
                 }
@@ -741,7 +746,10 @@ public final class StreamFiles {
          * @return the last version the stream's file now holds
          */
         public long commit() throws IOException {
-            long expected = throughVersion >= 0 ? throughVersion : Math.max(footerLast, last);
+            // A known -1 (the whole stream is unsplit, so in the log) is not "unknown": the damaged
+            // file's footers may name versions a pass wrote before a cut took its checkpoint, which
+            // the log holds and re-splits; counting them as lost lit the fault LED for nothing.
+            long expected = throughVersion != LAST_VERSION_UNKNOWN ? throughVersion : Math.max(footerLast, last);
             // Versions this rebuild leaves out (see StreamFiles#lostVersions): from the damaged
             // file's first version (those before it retention had dropped) to the new file's first.
             long lost = 0;

@@ -164,6 +164,42 @@ class StreamFileRebuildTest {
     }
 
     /**
+     * The header is damaged, its footers are sound, and the splitter's checkpoint is behind every
+     * version the file holds (a pass wrote the file and a cut took the checkpoint that followed):
+     * the log holds the whole stream. Before the fix the rebuild took the footers' last version
+     * for the last split one, reported versions 0..99 lost (an error, {@code LOST_VERSIONS=100}, the
+     * fault LED) and then re-split them all from the log. Found in a power-cut life.
+     */
+    @Test
+    void aDamagedFileWhoseVersionsAreAllUnsplitLosesNothing() throws Exception {
+        StoreConfig keeping = config(dir, new ControlledGauge());
+        try (RingStore store = RingStore.open(keeping)) {
+            for (int v = 0; v < 100; v++) {
+                append(store, "victim", v);
+            }
+            await(store, () -> store.splitterStatus().lagEvents() == 0, "split");
+        }
+        Files.delete(keeping.checkpointDir().resolve(io.ringstore.split.SplitterCheckpoint.FILE_NAME));
+        Path file = fileOf("victim");
+        zero(file, 0, 32);
+        try (RingStore store = RingStore.open(keeping)) {
+            await(store, () -> store.splitterStatus().lagEvents() == 0, "re-split");
+            assertEquals(range(0, 99), versions(store, "victim"));
+            assertEquals(0, store.splitterStatus().lostVersions(), "the log held every version");
+            assertEquals(LedPattern.OFF, LedLogic.patterns(StoreSignals.from(store.status(), false, System.nanoTime()))
+                    .get(Led.FAULT));
+            try (StreamFileReader r = StreamFileReader.open(file, "victim")) {
+                assertEquals(0, r.firstVersion());
+                while (r.next() != null) {
+                    // read to the end
+                }
+                assertEquals(null, r.stopReason());
+                assertEquals(99, r.lastFooterVersion());
+            }
+        }
+    }
+
+    /**
      * The header is damaged and the log holds nothing of the stream: versions 0..99 are lost.
      * Before the fix the rebuilt file was a bare header claiming version 0, which every read
      * took for damage again: the stream could never be read. Now the file says it starts at
