@@ -211,9 +211,10 @@ final class LogRecovery {
 
             // Crash window: the writer died between writing frames and forcing them (a torn
             // batch), or the damage is being repaired. Zero the bytes from here to the last
-            // non-zero word so no stale frame can surface later, and force.
+            // non-zero word (a recycled segment: to its last own frame) so no stale frame can
+            // surface later, and force.
             MemorySegment mapping = seg.mapping();
-            long nonZeroEnd = FrameReader.endOfNonZero(mapping, offset);
+            long nonZeroEnd = FrameReader.endOfCut(mapping, seg.base(), offset);
             if (nonZeroEnd > offset) {
                 cutFile = seg.file();
                 cutOffset = offset;

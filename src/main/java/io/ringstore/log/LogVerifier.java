@@ -96,7 +96,7 @@ public final class LogVerifier {
                     if (evidence >= 0) {
                         problems.add("file=" + file + " offset=" + offset + " problem=" + what
                                 + "; the record at position " + evidence + " proves it had been forced");
-                    } else if (FrameReader.endOfNonZero(m, offset) > offset) {
+                    } else if (FrameReader.endOfCut(m, base, offset) > offset) {
                         tornTail = "file=" + file + " offset=" + offset + " (" + what + "; never forced, cut at next open)";
                     }
                     end = at;

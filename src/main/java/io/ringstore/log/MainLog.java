@@ -4,6 +4,7 @@ import io.ringstore.log.proto.LogRecord;
 import io.ringstore.nativeio.Posix;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,9 +81,30 @@ public final class MainLog implements AutoCloseable {
     /** Replication's hold, replaced by each {@link #setReclaimFloor}; null until then. */
     private ReclaimHold replicationHold;
 
+    /**
+     * The spare: one reclaimed segment kept (renamed to {@link #SPARE_NAME}) instead of deleted,
+     * for the next roll to recycle ({@link Segment#recycle}). Set by reclaim (splitter thread),
+     * taken by a roll (writer thread) or dropped for the disk budget: whoever flips it from true
+     * owns the file. False until a reclaim keeps one, or when open found none of the right size.
+     */
+    private final java.util.concurrent.atomic.AtomicBoolean spareReady = new java.util.concurrent.atomic.AtomicBoolean();
+    /** The spare's file name in the log folder (not a segment name: recovery never scans it). */
+    public static final String SPARE_NAME = "spare-segment";
+    private final Path spareFile;
+
     MainLog(Path dir, StorageIo io, long segmentSize, ConcurrentSkipListMap<Long, Segment> segments,
-            Segment current, long writeOffset, boolean sealed) {
+            Segment current, long writeOffset, boolean sealed) throws IOException {
         this.dir = dir;
+        this.spareFile = dir.resolve(SPARE_NAME);
+        // A spare left by the last run (a clean stop keeps it): kept if it can be a segment of
+        // this size (the configured size may have changed since), else deleted.
+        if (Files.exists(spareFile)) {
+            if (Files.size(spareFile) == segmentSize) {
+                spareReady.set(true);
+            } else {
+                io.deleteIfExists(spareFile);
+            }
+        }
         this.sealed = sealed;
         this.io = io;
         this.segmentSize = segmentSize;
@@ -160,7 +182,18 @@ public final class MainLog implements AutoCloseable {
      */
     public void roll(long nowMillis) throws IOException {
         long nextBase = current.base() + current.size();
-        Segment next = Segment.create(io, dir, nextBase, segmentSize, nowMillis);
+        Segment next = null;
+        if (spareReady.compareAndSet(true, false)) {
+            try {
+                next = Segment.recycle(io, dir, spareFile, nextBase, segmentSize, nowMillis);
+            } catch (IOException | RuntimeException e) {
+                // The spare is gone (Segment.recycle deleted what it renamed): a new file instead.
+                Logger.warn("recycling the spare log segment failed, creating a new one: {}", e.toString());
+            }
+        }
+        if (next == null) {
+            next = Segment.create(io, dir, nextBase, segmentSize, nowMillis);
+        }
         try {
             if (!sealed) {
                 io.write(current.mapping(), writeOffset, SEAL_WORD);
@@ -542,7 +575,8 @@ public final class MainLog implements AutoCloseable {
     /**
      * Cuts the log at {@code position} on a standby (writer thread): bytes it holds that the
      * primary never committed and no longer has (the primary's force failed, or it lost an
-     * unforced tail in a power cut). Zeroes from there to the last non-zero byte, deletes later
+     * unforced tail in a power cut). Zeroes from there to the last non-zero byte (in a recycled
+     * segment: to its last own frame, {@link FrameReader#endOfCut}), deletes later
      * segments, and forces, so no cut frame can surface again. The caller sets the bytes aside
      * first and has fed nothing past {@code position} to the stream table.
      */
@@ -568,7 +602,7 @@ public final class MainLog implements AutoCloseable {
         }
         long offset = Math.max(position - seg.base(), SegmentHeader.LENGTH);
         MemorySegment m = seg.mapping();
-        long nonZeroEnd = FrameReader.endOfNonZero(m, offset);
+        long nonZeroEnd = FrameReader.endOfCut(m, seg.base(), offset);
         if (nonZeroEnd > offset) {
             m.asSlice(offset, nonZeroEnd - offset).fill((byte) 0);
         }
@@ -944,6 +978,9 @@ public final class MainLog implements AutoCloseable {
     public List<Path> reclaim(long safePosition, long retainMillis, long retainBytes, long nowMillis,
                               boolean budgetForced) throws IOException {
         List<Path> deleted = new ArrayList<>();
+        if (budgetForced) {
+            dropSpare();
+        }
         // A connected standby (or one gone for less than its hold time) still reads from its
         // durable position: those segments stay, whatever retention wants. A connector's hold
         // (the forwarder's checkpoint) binds too, unless the disk budget forces the reclaim.
@@ -971,14 +1008,23 @@ public final class MainLog implements AutoCloseable {
             // that found it before gets IllegalStateException when it enters, turned into
             // "position reclaimed"; one inside unmaps it as it leaves: see Segment).
             segments.remove(seg.base());
-            seg.close();
+            boolean unmapped = seg.retire();
             // Crash window: the name goes now; the blocks go when the last reader still inside
             // leaves the mapping (a read later at most), so nothing on disk waits for readers.
             // Until the folder force below, a power cut can bring the name back, alone or with
             // others deleted in this pass (a gap): everything in them is split and checkpointed,
             // and LogRecovery removes them again (its "reclaimed log segment a power cut brought
             // back"). After the force they are gone for good.
-            io.deleteIfExists(seg.file());
+            // Kept as the spare instead when there is none, the budget does not need the room,
+            // and nobody is still reading it (the next roll writes it through a new mapping).
+            // The same crash window: the rename may revert to the old name (removed as above)
+            // until the folder force; the spare holds only split, checkpointed history.
+            if (unmapped && !budgetForced && seg.size() == segmentSize && !spareReady.get()) {
+                io.rename(seg.file(), spareFile);
+                spareReady.set(true);
+            } else {
+                io.deleteIfExists(seg.file());
+            }
             deleted.add(seg.file());
         }
         if (!deleted.isEmpty()) {
@@ -1026,6 +1072,25 @@ public final class MainLog implements AutoCloseable {
 
     /** Segments before this were released by {@link #releaseBefore} (splitter thread only). */
     private long releasedBefore;
+
+    /**
+     * Deletes the spare segment (the disk budget wants the room back first); whether there was
+     * one. Crash window: until the folder is forced the name can come back; the next open keeps
+     * it as a spare again (it is a whole segment's size), and the budget drops it again.
+     */
+    public boolean dropSpare() throws IOException {
+        if (!spareReady.compareAndSet(true, false)) {
+            return false;
+        }
+        io.deleteIfExists(spareFile);
+        io.forceDirectory(dir);
+        return true;
+    }
+
+    /** Bytes the log's files take: its segments and the spare (the disk budget counts them exactly). */
+    public long bytesOnDisk() {
+        return (segments.size() + (spareReady.get() ? 1L : 0L)) * segmentSize;
+    }
 
     public List<Path> segmentFiles() {
         return segments.values().stream().map(Segment::file).toList();

@@ -82,6 +82,36 @@ public final class Segment implements AutoCloseable {
         }
     }
 
+    /**
+     * Makes a segment out of a spare file (a reclaimed segment of the same size, see
+     * {@code MainLog}), in the same crash-safe order as {@link #create}: the spare is renamed to
+     * the temp name, given this segment's header (marked recycled) and forced, then renamed into
+     * place and the folder forced. Its blocks are already written, so the forces that follow
+     * convert no preallocated extents: on ext4 a force into a new, fallocated file also writes
+     * the inode's extent tree, one more I/O per force, which an SD card's few IOPS feel.
+     * Crash before the first rename: the spare stays a spare. Before the second: a {@code .tmp}
+     * file, deleted by the next open (the spare is lost, nothing else). After it: a complete
+     * empty segment whose bytes past the header are the earlier life's (see {@link SegmentHeader}).
+     */
+    static Segment recycle(StorageIo io, Path dir, Path spare, long base, long size, long nowMillis) throws IOException {
+        Path finalFile = dir.resolve(fileName(base));
+        Path temp = dir.resolve(fileName(base) + ".tmp");
+        io.rename(spare, temp);
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment mapping = io.map(temp, size, arena);
+            io.write(mapping, 0, MemorySegment.ofArray(SegmentHeader.encode(base, size, nowMillis, true)));
+            io.force(mapping, 0, SegmentHeader.LENGTH);
+            io.rename(temp, finalFile);
+            io.forceDirectory(dir);
+            return new Segment(finalFile, base, size, arena, mapping);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            io.deleteIfExists(temp);
+            throw e;
+        }
+    }
+
     /** Maps an existing segment; the caller checks its header. */
     static Segment open(StorageIo io, Path file, long size) throws IOException {
         Arena arena = Arena.ofShared();
@@ -144,16 +174,25 @@ public final class Segment implements AutoCloseable {
     /** Retires the segment: unmapped now, or by the last reader inside it when it leaves. Idempotent. */
     @Override
     public void close() {
+        retire();
+    }
+
+    /**
+     * As {@link #close}; returns whether this call unmapped it (nobody was inside), so that its
+     * file may be written through a new mapping at once without a reader of the old one seeing it.
+     */
+    boolean retire() {
         while (true) {
             long s = state.get();
             if ((s & RETIRED) != 0) {
-                return; // retired already
+                return false; // retired already
             }
             if (state.compareAndSet(s, s | RETIRED)) {
                 if (s == 0) {
                     arena.close(); // nobody inside: unmapped now
+                    return true;
                 }
-                return;
+                return false;
             }
         }
     }

@@ -27,9 +27,21 @@ import java.util.zip.CRC32C;
  * +---------------------------------------------------------------+
  * |                  CRC32C of bytes 0..31                        | 32
  * +---------------------------------------------------------------+
- * |                  reserved, zero, up to byte 63                | 36
+ * |                  recycled (int32): 1 when the file held an    | 36
+ * |                  earlier segment, 0 when it was new           |
+ * +---------------------------------------------------------------+
+ * |                  reserved, zero, up to byte 63                | 40
  * +---------------------------------------------------------------+
  * </pre>
+ *
+ * A new segment is preallocated, so past its last frame it reads zeros. A recycled one (a
+ * reclaimed segment renamed and given a new header instead of a new file, see
+ * {@code MainLog.roll}) still holds its earlier life's frames there: they carry the earlier base
+ * in their positions, so no check takes them for this segment's, but "zero everything non-zero
+ * after the end" would zero the whole file; recovery and a standby's cut zero only this
+ * segment's own frames past the end then ({@link FrameReader#endOfFramesOf}). The flag sits
+ * outside the checksum: read wrong, recovery only picks the slower rule (zero to the last non-zero
+ * word) or leaves a torn frame that can never turn valid in place.
  *
  * All integers little-endian (native on x86_64 and arm64). The base position is the global log
  * position of byte 0 of the file, so a record's position is {@code base + offset in file}, and
@@ -48,12 +60,18 @@ public final class SegmentHeader {
     public static final int SIZE_OFFSET = BASE_OFFSET + Long.BYTES;
     public static final int CREATED_OFFSET = SIZE_OFFSET + Long.BYTES;
     public static final int CRC_OFFSET = CREATED_OFFSET + Long.BYTES;
+    public static final int RECYCLED_OFFSET = CRC_OFFSET + Integer.BYTES;
     public static final int LENGTH = 64;
 
     private SegmentHeader() {}
 
-    /** Encodes a header into a fresh 64-byte array. */
+    /** Encodes a new segment's header into a fresh 64-byte array. */
     public static byte[] encode(long base, long size, long createdMillis) {
+        return encode(base, size, createdMillis, false);
+    }
+
+    /** Encodes a header into a fresh 64-byte array; {@code recycled}: the file held an earlier segment. */
+    public static byte[] encode(long base, long size, long createdMillis, boolean recycled) {
         MemorySegment h = MemorySegment.ofArray(new byte[LENGTH]);
         h.set(INT, MAGIC_OFFSET, MAGIC);
         h.set(INT, VERSION_OFFSET, FORMAT_VERSION);
@@ -61,6 +79,7 @@ public final class SegmentHeader {
         h.set(LONG, SIZE_OFFSET, size);
         h.set(LONG, CREATED_OFFSET, createdMillis);
         h.set(INT, CRC_OFFSET, crc(h));
+        h.set(INT, RECYCLED_OFFSET, recycled ? 1 : 0);
         return h.toArray(ValueLayout.JAVA_BYTE);
     }
 
@@ -75,6 +94,11 @@ public final class SegmentHeader {
         public boolean ok() {
             return problem == null;
         }
+    }
+
+    /** Whether the header says its file held an earlier segment (any value but 0 counts). */
+    public static boolean recycled(MemorySegment file) {
+        return file.byteSize() >= LENGTH && file.get(INT, RECYCLED_OFFSET) != 0;
     }
 
     /** Reads and checks a header; never throws for bad content. */

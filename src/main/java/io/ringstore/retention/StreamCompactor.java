@@ -202,8 +202,11 @@ public final class StreamCompactor {
     }
 
     private void reclaimOverLowWater(long now) throws IOException {
+        // 0. the log's spare segment (kept for the next roll to recycle): room at no cost.
+        p.log().dropSpare();
         // 1. log segments split and past retention.
         int n = reclaimLog(p.retainMillis(), p.retainBytes(), now, false);
+        p.log().dropSpare(); // step 1 may have kept one
         if (n > 0) {
             logSegmentsByRetention += n;
             note('L');
@@ -291,7 +294,7 @@ public final class StreamCompactor {
             return false;
         }
         long streams = Math.max(0, walkedBytes + (written - walkedAtWritten) - (streamBytesFreed - walkedAtFreed));
-        long logBytes = (long) p.log().segmentFiles().size() * p.log().segmentSize();
+        long logBytes = p.log().bytesOnDisk();
         boolean refusing = budget.update(logBytes + streams, p.tail().bytes(), position);
         if (refusing != wasRefusing) {
             wasRefusing = refusing;

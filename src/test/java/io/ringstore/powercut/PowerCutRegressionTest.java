@@ -105,6 +105,17 @@ class PowerCutRegressionTest {
                 }
                 return super.deleteIfExists(file);
             }
+
+            @Override
+            public void rename(Path from, Path to) throws java.io.IOException {
+                // Kept as the log's spare instead of deleted: the old name can come back just the same.
+                if (from.getFileName().toString().endsWith(".seg")
+                        && to.getFileName().toString().equals(io.ringstore.log.MainLog.SPARE_NAME)) {
+                    java.nio.file.Files.copy(from, aside.resolve(from.getFileName()),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+                super.rename(from, to);
+            }
         };
         List<Path> reclaimed;
         List<LogRecord> before;
