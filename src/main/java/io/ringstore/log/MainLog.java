@@ -978,6 +978,7 @@ public final class MainLog implements AutoCloseable {
     public List<Path> reclaim(long safePosition, long retainMillis, long retainBytes, long nowMillis,
                               boolean budgetForced) throws IOException {
         List<Path> deleted = new ArrayList<>();
+        boolean spared = false;
         if (budgetForced) {
             dropSpare();
         }
@@ -1018,10 +1019,11 @@ public final class MainLog implements AutoCloseable {
             // Kept as the spare instead when there is none, the budget does not need the room,
             // and nobody is still reading it (the next roll writes it through a new mapping).
             // The same crash window: the rename may revert to the old name (removed as above)
-            // until the folder force; the spare holds only split, checkpointed history.
-            if (unmapped && !budgetForced && seg.size() == segmentSize && !spareReady.get()) {
+            // until the folder force; the spare holds only split, checkpointed history. The
+            // writer may take it only after that force (below).
+            if (unmapped && !budgetForced && seg.size() == segmentSize && !spareReady.get() && !spared) {
                 io.rename(seg.file(), spareFile);
-                spareReady.set(true);
+                spared = true;
             } else {
                 io.deleteIfExists(seg.file());
             }
@@ -1029,6 +1031,13 @@ public final class MainLog implements AutoCloseable {
         }
         if (!deleted.isEmpty()) {
             io.forceDirectory(dir);
+        }
+        if (spared) {
+            // Offered to the writer only now that the spare's name is durable. Offered before, a
+            // roll could recycle it at once and a power cut then revert both renames: the file
+            // back under its old segment name with the new segment's header, which recovery must
+            // take for damage (found by the power-cut test, life seed 2287913960353305344).
+            spareReady.set(true);
         }
         if (overriddenTo > 0) {
             // Once per reclaim: each yielding hold learns the positions that went above its floor.
