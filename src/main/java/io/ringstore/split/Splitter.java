@@ -3,6 +3,7 @@ package io.ringstore.split;
 import io.ringstore.log.MainLog;
 import io.ringstore.log.StorageIo;
 import io.ringstore.log.proto.LogRecord;
+import io.ringstore.read.StreamVisibility;
 import io.ringstore.read.TailIndex;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -120,6 +121,17 @@ public final class Splitter implements Runnable {
         this.betweenWindows = hook;
     }
     // --- end retention hook ------------------------------------------------------------------
+
+    /**
+     * What retention's limits and deletes hide: a rebuild does not count versions below a
+     * stream's first visible one as lost (retention dropped them from the file on purpose: a hard
+     * delete removes it). Set before the thread starts; everything visible until then.
+     */
+    private volatile StreamVisibility visibility = StreamVisibility.ALL;
+
+    public void setVisibility(StreamVisibility visibility) {
+        this.visibility = visibility;
+    }
 
     public Splitter(MainLog log, StreamFiles files, TailIndex tail, StorageIo io, Path checkpointDir,
                     SplitterOptions options, PressureGauge gauge, LongSupplier tableCheckpointPosition,
@@ -666,7 +678,12 @@ public final class Splitter implements Runnable {
      * @return the last version in the rebuilt file
      */
     private long rebuildFromLog(String stream, long before, long throughVersion) throws IOException {
-        try (StreamFiles.Rebuild rebuild = files.startRebuild(stream, throughVersion)) {
+        // The newest version known here (the tail index's, else the one the file must end at):
+        // a max_count limit counts back from it; a lower guess only hides fewer versions.
+        TailIndex.Snapshot unsplit = tail.snapshot(stream, Long.MAX_VALUE);
+        long newest = unsplit != null && unsplit.positions().length > 0 ? unsplit.lastVersion() : throughVersion;
+        long hiddenBelow = newest >= 0 ? visibility.firstVisible(stream, newest) : 0;
+        try (StreamFiles.Rebuild rebuild = files.startRebuild(stream, throughVersion, hiddenBelow)) {
             long at = 0;
             scan:
             while (at < before) {

@@ -506,10 +506,19 @@ public final class StreamFiles {
      *                       the damaged file's last footer, if sound, says it)
      */
     public Rebuild startRebuild(String stream, long throughVersion) throws IOException {
+        return startRebuild(stream, throughVersion, 0);
+    }
+
+    /**
+     * As {@link #startRebuild(String, long)}; versions below {@code hiddenBelow} are hidden by the
+     * stream's limits or a delete (retention drops them from the file on purpose), so the rebuild
+     * does not count them as lost when neither the file nor the log holds them.
+     */
+    public Rebuild startRebuild(String stream, long throughVersion, long hiddenBelow) throws IOException {
         Path file = pathFor(stream);
         ensureFolder(file.getParent());
         forget(stream);
-        return new Rebuild(stream, file, throughVersion);
+        return new Rebuild(stream, file, throughVersion, hiddenBelow);
     }
 
     /**
@@ -546,6 +555,7 @@ public final class StreamFiles {
         private final Path file;
         private final Path temp;
         private final long throughVersion;
+        private final long hiddenBelow;   // versions below it are hidden by limits or a delete
         private final int headerLength;
         private final FileChannel out;
         private final long footerLast;    // the damaged file's last footer version (-2: none sound)
@@ -560,8 +570,9 @@ public final class StreamFiles {
         private boolean fromLog;    // a version from the log was added
         private boolean committed;
 
-        private Rebuild(String stream, Path file, long throughVersion) throws IOException {
+        private Rebuild(String stream, Path file, long throughVersion, long hiddenBelow) throws IOException {
             this.stream = stream;
+            this.hiddenBelow = hiddenBelow;
             this.file = file;
             this.temp = file.resolveSibling(file.getFileName() + REBUILD_TEMP_SUFFIX);
             this.throughVersion = throughVersion;
@@ -762,23 +773,32 @@ public final class StreamFiles {
                 last = expected;
             } else if (expected > last) {
                 // The stream's newest split versions are in neither the file nor the log.
-                Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
-                        + "them; the rebuilt file holds nothing and starts at version {} ({} left out: the format "
-                        + "has no gaps; the damaged file is kept as {})", stream,
-                        first >= 0 ? last + 1 : Math.max(0, damagedFirst), expected, expected + 1,
-                        first >= 0 ? "versions " + first + ".." + last + " are" : "nothing else is",
-                        file.getFileName() + ".damaged");
-                lost = expected + 1 - Math.max(0, damagedFirst); // the file now starts past all of them
+                long from = Math.max(Math.max(0, damagedFirst), hiddenBelow);
+                lost = Math.max(0, expected + 1 - from); // the file now starts past all of them
+                if (lost > 0) {
+                    Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
+                            + "them; the rebuilt file holds nothing and starts at version {} ({} left out: the format "
+                            + "has no gaps; the damaged file is kept as {})", stream,
+                            Math.max(first >= 0 ? last + 1 : Math.max(0, damagedFirst), hiddenBelow), expected, expected + 1,
+                            first >= 0 ? "versions " + first + ".." + last + " are" : "nothing else is",
+                            file.getFileName() + ".damaged");
+                } else {
+                    hidden(expected);
+                }
                 discard();
                 first = expected + 1;
                 last = expected;
             } else if (first < 0) {
                 first = 0; // nothing was ever held: a new stream's header
             } else if (first > Math.max(0, damagedFirst)) {
-                Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
-                        + "them; the rebuilt file starts at version {}", stream, Math.max(0, damagedFirst), first - 1,
-                        first);
-                lost = first - Math.max(0, damagedFirst); // a gap's run before it included
+                long from = Math.max(Math.max(0, damagedFirst), hiddenBelow);
+                lost = Math.max(0, first - from); // a gap's run before it included
+                if (lost > 0) {
+                    Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
+                            + "them; the rebuilt file starts at version {}", stream, from, first - 1, first);
+                } else {
+                    hidden(first - 1);
+                }
             }
             if (last >= first && groupLast != last) {
                 closeGroup();
@@ -800,6 +820,12 @@ public final class StreamFiles {
             Logger.info("rebuilt stream file: stream={} versions={}..{} fromDamagedFile={} file={}", stream, first, last,
                     fromFile < first ? "none" : first + ".." + fromFile, file);
             return last;
+        }
+
+        /** Says that the versions the rebuilt file lacks through {@code through} are ones retention hides. */
+        private void hidden(long through) {
+            Logger.info("stream {}: the rebuilt file lacks versions up to {}, which the stream's limits or a delete "
+                    + "hide (first visible {}): nothing is lost", stream, through, hiddenBelow);
         }
 
         /** Abandons an uncommitted rebuild: the damaged file stays, the temp file goes. */

@@ -116,6 +116,7 @@ public final class RingStore implements AutoCloseable {
                 streamFiles, config.dataDir(), splitter::position, checkpointer::lastWrittenPosition, so.retainMillis(),
                 so.retainBytes()));
         splitter.setBetweenWindows(compactor::betweenWindows);
+        splitter.setVisibility(retention);
         compactor.onDamage(splitter::requestRebuild);
         // Before the writer thread starts: on a standby it applies shipped frames instead of appends.
         this.replication = replicationOptions == null ? null : io.ringstore.replication.Replication.create(replicationOptions,

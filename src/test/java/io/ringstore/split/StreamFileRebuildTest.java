@@ -200,6 +200,34 @@ class StreamFileRebuildTest {
     }
 
     /**
+     * Found in a power-cut life: a stream hard-deleted (tombstone, truncate_before=32) whose file
+     * retention had removed, a restart with the splitter's checkpoint behind the delete, and the
+     * log holding versions 26..31 only. The splitter found the file "missing versions 0..30" and
+     * the rebuild reported 0..25 lost (an error, LOST_VERSIONS, the fault LED), though the delete
+     * hides every one of them. Versions the stream's limits or a delete hide are not lost.
+     */
+    @Test
+    void versionsALimitOrADeleteHidesAreNotCountedLost() throws Exception {
+        StreamFiles files = new StreamFiles(dir.resolve("streams"), 1, 1);
+        for (long hiddenBelow : new long[] {0, 32, 20}) {
+            String stream = "deleted-" + hiddenBelow;
+            long before = files.lostVersions();
+            try (StreamFiles.Rebuild rebuild = files.startRebuild(stream, 30, hiddenBelow)) {
+                for (long v = 26; v <= 30; v++) {
+                    rebuild.add(v, LogRecord.newBuilder().setStream(stream).setVersion(v).setPosition(1000 + v)
+                            .setData(com.google.protobuf.ByteString.copyFromUtf8(stream + "#" + v)).build().toByteArray());
+                }
+                assertEquals(30, rebuild.commit());
+            }
+            long expected = hiddenBelow == 0 ? 26 : hiddenBelow == 32 ? 0 : 6; // 0..25, none, 20..25
+            assertEquals(expected, files.lostVersions() - before, "hidden below " + hiddenBelow);
+            try (StreamFileReader r = StreamFileReader.open(files.pathFor(stream), stream)) {
+                assertEquals(26, r.firstVersion(), "the file holds what the log held");
+            }
+        }
+    }
+
+    /**
      * The header is damaged and the log holds nothing of the stream: versions 0..99 are lost.
      * Before the fix the rebuilt file was a bare header claiming version 0, which every read
      * took for damage again: the stream could never be read. Now the file says it starts at
