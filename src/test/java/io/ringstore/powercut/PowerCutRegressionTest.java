@@ -142,6 +142,64 @@ class PowerCutRegressionTest {
                 "the segment that came back is removed again");
     }
 
+    /**
+     * Found by life seed 2287913960353305344: retention renamed a reclaimed segment to the spare
+     * and the writer recycled it before retention forced the folder; a cut before either folder
+     * force reverted both renames and left the file under its old segment name with the new
+     * segment's header, which recovery refuses as damage. The spare may be recycled only after
+     * the folder force that made its name durable. Here that force is held for half a second
+     * while appends roll the log: a recycle inside it is the bug.
+     */
+    @Test
+    void aSpareIsRecycledOnlyAfterItsNameIsDurable() throws Exception {
+        Path data = tmp.resolve("data");
+        List<String> order = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean();
+        io.ringstore.server.TestServer.ForwardingIo watch = new io.ringstore.server.TestServer.ForwardingIo() {
+            @Override
+            public void rename(Path from, Path to) throws java.io.IOException {
+                if (to.getFileName().toString().equals(io.ringstore.log.MainLog.SPARE_NAME)) {
+                    order.add("kept");
+                } else if (from.getFileName().toString().equals(io.ringstore.log.MainLog.SPARE_NAME)) {
+                    order.add("recycled");
+                }
+                super.rename(from, to);
+            }
+
+            @Override
+            public void forceDirectory(Path dir) throws java.io.IOException {
+                boolean afterKeep = dir.getFileName().toString().equals("log") && !order.isEmpty()
+                        && order.getLast().equals("kept");
+                if (afterKeep && held.compareAndSet(false, true)) {
+                    try {
+                        Thread.sleep(500); // the writer rolls meanwhile
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                if (afterKeep) {
+                    order.add("forced");
+                }
+                super.forceDirectory(dir);
+            }
+        };
+        try (RingStore store = RingStore.open(PowerCutPropertyTest.config(data, watch))) {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!order.contains("recycled") && System.nanoTime() < deadline) {
+                store.append("s", ExpectedVersion.ANY, List.of(EventData.of("t", new byte[4000]))).join();
+            }
+        }
+        List<String> seen = List.copyOf(order);
+        assertTrue(seen.contains("recycled"), "a spare was recycled: " + seen);
+        for (int i = 0; i < seen.size(); i++) {
+            if (seen.get(i).equals("recycled")) {
+                int kept = seen.subList(0, i).lastIndexOf("kept");
+                assertTrue(kept >= 0 && seen.subList(kept, i).contains("forced"),
+                        "recycled before the folder force that made the spare's name durable: " + seen);
+            }
+        }
+    }
+
     private static long count(Path dir) throws java.io.IOException {
         try (var list = java.nio.file.Files.list(dir)) {
             return list.count();
