@@ -115,6 +115,9 @@ class RecycledSegmentTest {
         assertEquals(tailOffset, FrameReader.endOfFramesOf(bytes, base, tailOffset),
                 "none of those bytes passes for a frame of this segment");
 
+        LogVerifier.Report verified = LogVerifier.verify(dir.resolve("log"), r -> { });
+        assertEquals(List.of(), verified.problems(), "ringstore verify finds nothing wrong");
+        assertNull(verified.tornTail(), "nor a torn tail in the earlier life's bytes");
         try (RingStore store = RingStore.open(config())) {
             assertNull(store.recovery().cutFile(), "a clean stop leaves nothing to cut: " + store.recovery().summary());
             for (int s = 0; s < 5; s++) {
