@@ -69,12 +69,7 @@ public final class Segment implements AutoCloseable {
             // and a temp file left behind would hold the filesystem's last free blocks until the
             // next start, starving everything else on the board.
             io.allocate(temp, size);
-            MemorySegment mapping = io.map(temp, size, arena);
-            io.write(mapping, 0, MemorySegment.ofArray(SegmentHeader.encode(base, size, nowMillis)));
-            io.force(mapping, 0, SegmentHeader.LENGTH);
-            io.rename(temp, finalFile);
-            io.forceDirectory(dir);
-            return new Segment(finalFile, base, size, arena, mapping);
+            return install(io, dir, temp, finalFile, base, size, nowMillis, false, arena);
         } catch (IOException | RuntimeException e) {
             arena.close();
             io.deleteIfExists(temp);
@@ -99,17 +94,23 @@ public final class Segment implements AutoCloseable {
         io.rename(spare, temp);
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment mapping = io.map(temp, size, arena);
-            io.write(mapping, 0, MemorySegment.ofArray(SegmentHeader.encode(base, size, nowMillis, true)));
-            io.force(mapping, 0, SegmentHeader.LENGTH);
-            io.rename(temp, finalFile);
-            io.forceDirectory(dir);
-            return new Segment(finalFile, base, size, arena, mapping);
+            return install(io, dir, temp, finalFile, base, size, nowMillis, true, arena);
         } catch (IOException | RuntimeException e) {
             arena.close();
             io.deleteIfExists(temp);
             throw e;
         }
+    }
+
+    /** The steps {@link #create} and {@link #recycle} share: header, force, rename, force folder. */
+    private static Segment install(StorageIo io, Path dir, Path temp, Path finalFile, long base, long size,
+                                   long nowMillis, boolean recycled, Arena arena) throws IOException {
+        MemorySegment mapping = io.map(temp, size, arena);
+        io.write(mapping, 0, MemorySegment.ofArray(SegmentHeader.encode(base, size, nowMillis, recycled)));
+        io.force(mapping, 0, SegmentHeader.LENGTH);
+        io.rename(temp, finalFile);
+        io.forceDirectory(dir);
+        return new Segment(finalFile, base, size, arena, mapping);
     }
 
     /** Maps an existing segment; the caller checks its header. */

@@ -211,7 +211,8 @@ class DamagedLogFolderTest {
         }
     }
 
-    private static void copyTree(Path from, Path to) throws IOException {
+    /** Copies a folder as a cut would find it while the store runs (no lock; files renamed away are skipped). */
+    static void copyTree(Path from, Path to) throws IOException {
         try (Stream<Path> s = Files.walk(from)) {
             for (Path p : s.toList()) {
                 Path target = to.resolve(from.relativize(p).toString());

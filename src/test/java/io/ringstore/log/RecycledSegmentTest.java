@@ -157,8 +157,8 @@ class RecycledSegmentTest {
                 }
             }
             // What a cut keeps of the folder: checkpoints from before the batch, the log after it.
-            copyTree(dir.resolve("checkpoint"), copy.resolve("checkpoint"));
-            copyTree(dir.resolve("streams"), copy.resolve("streams"));
+            DamagedLogFolderTest.copyTree(dir.resolve("checkpoint"), copy.resolve("checkpoint"));
+            DamagedLogFolderTest.copyTree(dir.resolve("streams"), copy.resolve("streams"));
             batchStart = store.committedPosition();
             List<EventData> batch = new ArrayList<>();
             for (int i = 0; i < 40; i++) {
@@ -166,7 +166,7 @@ class RecycledSegmentTest {
             }
             store.append("batch", ExpectedVersion.NO_STREAM, batch).join();
             batchEnd = store.committedPosition();
-            copyTree(dir.resolve("log"), copy.resolve("log"));
+            DamagedLogFolderTest.copyTree(dir.resolve("log"), copy.resolve("log"));
         }
         long base = Segment.baseOf(recycled);
         Path cutFile = copy.resolve("log").resolve(recycled.getFileName());
@@ -197,19 +197,6 @@ class RecycledSegmentTest {
         }
         try (RingStore store = RingStore.open(atCopy)) {
             assertNull(store.recovery().cutFile(), store.recovery().summary());
-        }
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : s.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
         }
     }
 
