@@ -585,13 +585,15 @@ public final class Splitter implements Runnable {
         try {
             fileLast = files.lastVersion(stream);
         } catch (StreamFileException e) {
-            Logger.error("stream file damaged, rebuilding it from the log: {}", e.getMessage());
+            // A warning: a power cut that caught a new file before its sync leaves this, and the
+            // log still holds its events; the rebuild logs an error if it cannot keep every version.
+            Logger.warn("stream file damaged, rebuilding it from the log: {}", e.getMessage());
             fileLast = rebuildFromLog(stream, m.firstPosition(), m.base() - 1);
         }
         if (m.base() > fileLast + 1) {
             // The file lacks versions that every earlier pass put there: it was damaged,
             // truncated or deleted behind our back. The log may still hold them.
-            Logger.error("stream file is missing versions {}..{}, rebuilding it from the log: stream={}",
+            Logger.warn("stream file is missing versions {}..{}, rebuilding it from the log: stream={}",
                     fileLast + 1, m.base() - 1, stream);
             fileLast = rebuildFromLog(stream, m.firstPosition(), m.base() - 1);
         }
