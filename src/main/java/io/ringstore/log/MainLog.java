@@ -83,11 +83,22 @@ public final class MainLog implements AutoCloseable {
 
     /**
      * The spare: one reclaimed segment kept (renamed to {@link #SPARE_NAME}) instead of deleted,
-     * for the next roll to recycle ({@link Segment#recycle}). Set by reclaim (splitter thread),
-     * taken by a roll (writer thread) or dropped for the disk budget: whoever flips it from true
-     * owns the file. False until a reclaim keeps one, or when open found none of the right size.
+     * for the next roll to recycle ({@link Segment#recycle}). Made ready by reclaim (splitter
+     * thread) once its name is durable, taken by a roll (writer thread) or dropped for the disk
+     * budget: whoever moves it from ready owns the file.
      */
-    private final java.util.concurrent.atomic.AtomicBoolean spareReady = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicInteger spare = new java.util.concurrent.atomic.AtomicInteger(NO_SPARE);
+    /** {@link #spare}: no spare file (reclaim may keep one: the name is free). */
+    private static final int NO_SPARE = 0;
+    /** {@link #spare}: the file is there and its name durable; a roll or the budget may take it. */
+    private static final int SPARE_READY = 1;
+    /**
+     * {@link #spare}: a roll took it and is renaming it away. Reclaim must not keep another under
+     * the same name meanwhile: the rename would replace this one, and the roll would then recycle
+     * a file whose new name was never forced (found by PowerCutRegressionTest in CI: kept, kept,
+     * recycled).
+     */
+    private static final int SPARE_TAKEN = 2;
     /** The spare's file name in the log folder (not a segment name: recovery never scans it). */
     public static final String SPARE_NAME = "spare-segment";
     private final Path spareFile;
@@ -100,7 +111,7 @@ public final class MainLog implements AutoCloseable {
         // this size (the configured size may have changed since), else deleted.
         if (Files.exists(spareFile)) {
             if (Files.size(spareFile) == segmentSize) {
-                spareReady.set(true);
+                spare.set(SPARE_READY);
             } else {
                 io.deleteIfExists(spareFile);
             }
@@ -183,12 +194,14 @@ public final class MainLog implements AutoCloseable {
     public void roll(long nowMillis) throws IOException {
         long nextBase = current.base() + current.size();
         Segment next = null;
-        if (spareReady.compareAndSet(true, false)) {
+        if (spare.compareAndSet(SPARE_READY, SPARE_TAKEN)) {
             try {
                 next = Segment.recycle(io, dir, spareFile, nextBase, segmentSize, nowMillis);
             } catch (IOException | RuntimeException e) {
                 // The spare is gone (Segment.recycle deleted what it renamed): a new file instead.
                 Logger.warn("recycling the spare log segment failed, creating a new one: {}", e.toString());
+            } finally {
+                spare.set(NO_SPARE); // its name is free again (renamed away, or failed to be)
             }
         }
         if (next == null) {
@@ -1021,7 +1034,7 @@ public final class MainLog implements AutoCloseable {
             // The same crash window: the rename may revert to the old name (removed as above)
             // until the folder force; the spare holds only split, checkpointed history. The
             // writer may take it only after that force (below).
-            if (unmapped && !budgetForced && seg.size() == segmentSize && !spareReady.get() && !spared) {
+            if (unmapped && !budgetForced && seg.size() == segmentSize && spare.get() == NO_SPARE && !spared) {
                 io.rename(seg.file(), spareFile);
                 spared = true;
             } else {
@@ -1037,7 +1050,7 @@ public final class MainLog implements AutoCloseable {
             // roll could recycle it at once and a power cut then revert both renames: the file
             // back under its old segment name with the new segment's header, which recovery must
             // take for damage (found by the power-cut test, life seed 2287913960353305344).
-            spareReady.set(true);
+            spare.set(SPARE_READY);
         }
         if (overriddenTo > 0) {
             // Once per reclaim: each yielding hold learns the positions that went above its floor.
@@ -1088,7 +1101,7 @@ public final class MainLog implements AutoCloseable {
      * it as a spare again (it is a whole segment's size), and the budget drops it again.
      */
     public boolean dropSpare() throws IOException {
-        if (!spareReady.compareAndSet(true, false)) {
+        if (!spare.compareAndSet(SPARE_READY, NO_SPARE)) {
             return false;
         }
         io.deleteIfExists(spareFile);
@@ -1098,7 +1111,7 @@ public final class MainLog implements AutoCloseable {
 
     /** Bytes the log's files take: its segments and the spare (the disk budget counts them exactly). */
     public long bytesOnDisk() {
-        return (segments.size() + (spareReady.get() ? 1L : 0L)) * segmentSize;
+        return (segments.size() + (spare.get() != NO_SPARE ? 1L : 0L)) * segmentSize;
     }
 
     public List<Path> segmentFiles() {
