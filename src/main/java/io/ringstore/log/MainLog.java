@@ -1109,11 +1109,6 @@ public final class MainLog implements AutoCloseable {
         return true;
     }
 
-    /** Bytes the log's files take: its segments and the spare (the disk budget counts them exactly). */
-    public long bytesOnDisk() {
-        return (segments.size() + (spare.get() != NO_SPARE ? 1L : 0L)) * segmentSize;
-    }
-
     public List<Path> segmentFiles() {
         return segments.values().stream().map(Segment::file).toList();
     }

@@ -294,7 +294,11 @@ public final class StreamCompactor {
             return false;
         }
         long streams = Math.max(0, walkedBytes + (written - walkedAtWritten) - (streamBytesFreed - walkedAtFreed));
-        long logBytes = p.log().bytesOnDisk();
+        // The log's segments, not its spare: the spare is what the next roll takes instead of new
+        // room (the headroom the refusal point keeps for it), and reclaim over low water drops it
+        // first. Counted here, it refused appends for a moment while room was free to take
+        // (DiskBudgetTest in CI: one refusal the status never showed).
+        long logBytes = (long) p.log().segmentFiles().size() * p.log().segmentSize();
         boolean refusing = budget.update(logBytes + streams, p.tail().bytes(), position);
         if (refusing != wasRefusing) {
             wasRefusing = refusing;
