@@ -95,8 +95,8 @@ public final class MainLog implements AutoCloseable {
     /**
      * {@link #spare}: a roll took it and is renaming it away. Reclaim must not keep another under
      * the same name meanwhile: the rename would replace this one, and the roll would then recycle
-     * a file whose new name was never forced (found by PowerCutRegressionTest in CI: kept, kept,
-     * recycled).
+     * a file whose new name was never forced (found by PowerCutRegressionTest in CI: kept, forced,
+     * forced, kept, recycled).
      */
     private static final int SPARE_TAKEN = 2;
     /** The spare's file name in the log folder (not a segment name: recovery never scans it). */
@@ -107,8 +107,10 @@ public final class MainLog implements AutoCloseable {
             Segment current, long writeOffset, boolean sealed) throws IOException {
         this.dir = dir;
         this.spareFile = dir.resolve(SPARE_NAME);
-        // A spare left by the last run (a clean stop keeps it): kept if it can be a segment of
-        // this size (the configured size may have changed since), else deleted.
+        // A spare left by the last run (a clean stop keeps it), or brought back by a cut during
+        // a recycle or a drop (its name was durable; its header, whatever a cut left of it, is
+        // rewritten before it is used): kept if it can be a segment of this size (the configured
+        // size may have changed since), else deleted.
         if (Files.exists(spareFile)) {
             if (Files.size(spareFile) == segmentSize) {
                 spare.set(SPARE_READY);

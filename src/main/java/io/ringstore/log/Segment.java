@@ -91,6 +91,10 @@ public final class Segment implements AutoCloseable {
     static Segment recycle(StorageIo io, Path dir, Path spare, long base, long size, long nowMillis) throws IOException {
         Path finalFile = dir.resolve(fileName(base));
         Path temp = dir.resolve(fileName(base) + ".tmp");
+        // Crash window: before this rename the spare is durable under its own name (reclaim forced
+        // the folder before offering it). After it, until install's folder force, a cut leaves the
+        // spare name (its header ignored) or the temp name (deleted at open); after install's
+        // rename and force, a complete empty recycled segment.
         io.rename(spare, temp);
         Arena arena = Arena.ofShared();
         try {
