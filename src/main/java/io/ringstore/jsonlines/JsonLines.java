@@ -164,6 +164,8 @@ public final class JsonLines {
         m.put("committed_position", s.getCommittedPosition());
         m.put("oldest_position", s.getOldestPosition());
         m.put("segments", s.getSegments());
+        m.put("segment_rolls", s.getSegmentRolls());
+        m.put("segment_rolls_recycled", s.getSegmentRollsRecycled());
         m.put("streams", s.getStreams());
         m.put("events_appended", s.getEventsAppended());
         m.put("batches", s.getBatches());

@@ -206,6 +206,7 @@ public final class MainLog implements AutoCloseable {
                 spare.set(NO_SPARE); // its name is free again (renamed away, or failed to be)
             }
         }
+        boolean recycled = next != null;
         if (next == null) {
             next = Segment.create(io, dir, nextBase, segmentSize, nowMillis);
         }
@@ -231,6 +232,24 @@ public final class MainLog implements AutoCloseable {
         dirtyFrom = writeOffset;
         dirtyTo = writeOffset;
         durablePosition = current.base() + writeOffset;
+        rolls++;
+        if (recycled) {
+            rollsRecycled++;
+        }
+    }
+
+    /** Rolls since open (the writer's), and how many of them reused the spare: status, benchmarks. */
+    private volatile long rolls;
+    private volatile long rollsRecycled;
+
+    /** Segment rolls since this log was opened. */
+    public long rolls() {
+        return rolls;
+    }
+
+    /** Of {@link #rolls()}, those that recycled the spare instead of creating (allocating) a new file. */
+    public long rollsRecycled() {
+        return rollsRecycled;
     }
 
     private static final MemorySegment SEAL_WORD;
@@ -282,6 +301,7 @@ public final class MainLog implements AutoCloseable {
         dirtyTo = writeOffset;
         durablePosition = current.base() + writeOffset;
     }
+
 
     /** Whether bytes were written since the last force. */
     public boolean hasUnforcedBytes() {

@@ -458,6 +458,8 @@ final class Requests {
                 .setCommittedPosition(s.committedPosition())
                 .setOldestPosition(s.oldestPosition())
                 .setSegments(s.segments())
+                .setSegmentRolls(s.rolls())
+                .setSegmentRollsRecycled(s.rollsRecycled())
                 .setStreams(s.streams())
                 .setEventsAppended(w.events())
                 .setBatches(w.batches())

@@ -505,7 +505,8 @@ public final class RingStore implements AutoCloseable {
     }
 
     private StoreStatus liveStatus() {
-        return new StoreStatus(log.committedPosition(), log.oldestPosition(), log.segmentFiles().size(),
+        return new StoreStatus(log.committedPosition(), log.oldestPosition(), log.segmentFiles().size(), log.rolls(),
+                log.rollsRecycled(),
                 table.size(), writer.stats(), liveSplitterStatus(), writer.ackStatus(),
                 replication == null ? null : replication.summary());
     }

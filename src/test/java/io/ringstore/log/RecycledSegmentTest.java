@@ -213,4 +213,24 @@ class RecycledSegmentTest {
             appendMany(store, 5, 100);
         }
     }
+
+    /**
+     * The status counts rolls and recycled rolls: a fresh log's first roll allocates a new file,
+     * and once retention has kept a spare, rolls recycle it.
+     */
+    @Test
+    void theStatusCountsRollsAndThoseThatRecycled() throws Exception {
+        try (RingStore store = RingStore.open(config())) {
+            assertEquals(0, store.status().rolls());
+            while (store.status().rolls() == 0) {
+                appendMany(store, 10, 1000);
+            }
+            assertEquals(0, store.status().rollsRecycled(), "the first roll has no spare to recycle");
+            rollIntoARecycledSegment(store);
+            var status = store.status();
+            assertTrue(status.rollsRecycled() >= 1, "recycled rolls: " + status.rollsRecycled());
+            assertTrue(status.rolls() > status.rollsRecycled(), "rolls " + status.rolls() + " recycled "
+                    + status.rollsRecycled());
+        }
+    }
 }
