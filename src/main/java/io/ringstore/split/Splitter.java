@@ -275,6 +275,16 @@ public final class Splitter implements Runnable {
                         if (state != SplitterState.CATCHING_UP) {
                             setState(SplitterState.RUNNING);
                         }
+                        if (tableCheckpointPosition.getAsLong() != tableCheckpointAtReclaim) {
+                            // The stream table's checkpoint moved (it does after each log roll):
+                            // an older segment may now be past retention and safe. Reclaiming
+                            // now, not at the next pass (up to a window away with many streams),
+                            // keeps a spare ready for the next roll. The checkpoint first moves
+                            // past what the roll left behind (the sealed segment's end), as a
+                            // pass with nothing to move does.
+                            advanceCheckpoint();
+                            reclaim();
+                        }
                         pause(Math.min(tickMillis, 10));
                         continue;
                     }
@@ -730,8 +740,12 @@ public final class Splitter implements Runnable {
         }
     }
 
+    /** The stream table's checkpoint position when {@link #reclaim()} last ran. */
+    private long tableCheckpointAtReclaim = -1;
+
     private void reclaim() {
-        long safe = Math.min(position, tableCheckpointPosition.getAsLong());
+        tableCheckpointAtReclaim = tableCheckpointPosition.getAsLong();
+        long safe = Math.min(position, tableCheckpointAtReclaim);
         try {
             List<Path> deleted = log.reclaim(safe, options.retainMillis(), options.retainBytes(),
                     System.currentTimeMillis());

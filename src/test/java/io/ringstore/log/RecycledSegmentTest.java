@@ -233,4 +233,45 @@ class RecycledSegmentTest {
                     + status.rollsRecycled());
         }
     }
+
+    /**
+     * A roll gets the segment it left reclaimed (here: kept as the spare) without waiting for the
+     * splitter's next pass, which with many streams can be a whole window away (here: ten
+     * minutes, and nothing ripe). The code before this change keeps the segment until that pass.
+     */
+    @Test
+    void aRollIsFollowedByAReclaimWithoutWaitingForAPass() throws Exception {
+        StoreConfig c = StoreConfig.defaults(dir).withSegmentSize(SEGMENT)
+                .withSplitter(SplitterOptions.defaults().withWindow(1 << 20, 600_000).withRetention(0, 0));
+        Path spare = dir.resolve("log").resolve(MainLog.SPARE_NAME);
+        try (RingStore store = RingStore.open(c)) {
+            int i = 0;
+            // Each append split before the next, so the segment rolled away from holds nothing
+            // unsplit; the append that rolls is not split (not ripe: one small event).
+            while (true) {
+                store.append("s", ExpectedVersion.ANY, List.of(EventData.of("t", payload(i++, 1000)))).join();
+                if (store.status().rolls() > 0) {
+                    break;
+                }
+                drain(store);
+            }
+            assertEquals(1, store.status().rolls());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.exists(spare) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(Files.exists(spare), "the segment rolled away from was kept as the spare; log holds " + segments());
+            assertEquals(1, segments().size(), "and is no longer a segment: " + segments());
+            assertEquals(i, versions(store, "s").size(), "every event still reads back");
+        }
+    }
+
+    private static void drain(RingStore store) throws InterruptedException {
+        store.splitter().drain();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (store.splitterStatus().lagEvents() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        assertEquals(0, store.splitterStatus().lagEvents(), "the splitter drained");
+    }
 }
