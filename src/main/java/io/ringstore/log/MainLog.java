@@ -232,6 +232,7 @@ public final class MainLog implements AutoCloseable {
         dirtyFrom = writeOffset;
         dirtyTo = writeOffset;
         durablePosition = current.base() + writeOffset;
+        readAhead();
         rolls++;
         if (recycled) {
             rollsRecycled++;
@@ -300,8 +301,50 @@ public final class MainLog implements AutoCloseable {
         dirtyFrom = writeOffset;
         dirtyTo = writeOffset;
         durablePosition = current.base() + writeOffset;
+        readAhead();
     }
 
+    /**
+     * How far ahead of the write position a recycled segment is kept read into the page cache.
+     * Its blocks hold an earlier life, so a write fault on a page the cache no longer holds waits
+     * for that page's read (one page per fault: the mapping is MADV_RANDOM); on a board whose page
+     * cache is far smaller than the log retention keeps, the spare left it long ago. Measured
+     * (bench, socket 8x32, one session): the log dropped from the page cache (--in-service cold)
+     * 70k and 71k ev/s without this, 130k and 147k with it; still cached (warm) 117k and 134k
+     * without it. A fresh (fallocated) segment needs none: unwritten blocks read as zeros.
+     */
+    private static final long READ_AHEAD_BYTES = 4L << 20;
+    /**
+     * Asked for in steps of at least this much: the advice runs on the writer thread and starts
+     * the reads without waiting for them (8 MiB at a time took 0.06-2.6 ms here, p50 0.7 ms).
+     */
+    private static final long READ_AHEAD_STEP = 1L << 20;
+    /** The segment {@link #readAheadTo} is about, whether it is recycled, and how far it was asked for. */
+    private Segment readAheadSegment;
+    private boolean readAheadWanted;
+    private long readAheadTo;
+
+    /** Keeps a recycled current segment asked for {@link #READ_AHEAD_BYTES} ahead of the writer. */
+    private void readAhead() {
+        if (current != readAheadSegment) {
+            readAheadSegment = current;
+            readAheadWanted = current.mapping().isNative() && SegmentHeader.recycled(current.mapping());
+            readAheadTo = writeOffset & -PAGE;
+        }
+        long want = Math.min(current.size(), writeOffset + READ_AHEAD_BYTES);
+        if (!readAheadWanted || want <= readAheadTo) {
+            return;
+        }
+        long to = Math.min(current.size(), Math.max(want, readAheadTo + READ_AHEAD_STEP) + PAGE - 1 & -PAGE);
+        try {
+            Posix.adviseWillNeed(current.mapping().asSlice(readAheadTo, to - readAheadTo));
+        } catch (RuntimeException e) {
+            readAheadWanted = false; // a hint only: without it the writer waits for each page's read
+        }
+        readAheadTo = to;
+    }
+
+    private static final long PAGE = 4096;
 
     /** Whether bytes were written since the last force. */
     public boolean hasUnforcedBytes() {

@@ -30,6 +30,8 @@ public final class Posix {
     public static final int EOPNOTSUPP = 95;
     private static final int MADV_RANDOM = 1;
     private static final int MADV_DONTNEED = 4;
+    private static final int MADV_WILLNEED = 3;
+    private static final int POSIX_FADV_DONTNEED = 4;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
@@ -48,6 +50,10 @@ public final class Posix {
     private static final MethodHandle MADVISE = downcall("madvise",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                     ValueLayout.JAVA_INT));
+
+    private static final MethodHandle FADVISE = downcall("posix_fadvise",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
     private static final int PRIO_PROCESS = 0;
     public static final int ENOSYS = 38;
@@ -191,6 +197,45 @@ public final class Posix {
      */
     public static boolean adviseRandom(MemorySegment mapping) {
         return madvise(mapping, MADV_RANDOM);
+    }
+
+    /**
+     * Asks the kernel to read a shared file mapping's pages into the page cache now, in the
+     * background (readahead), so the first write to each page later finds it there instead of
+     * waiting for its read. Best effort: a failure only costs that wait.
+     *
+     * @return true when the advice was taken
+     */
+    public static boolean adviseWillNeed(MemorySegment mapping) {
+        return madvise(mapping, MADV_WILLNEED);
+    }
+
+    /**
+     * Drops a file's clean pages from the page cache (posix_fadvise DONTNEED over the whole
+     * file); pages some process has mapped, and dirty ones, stay. The benchmark uses it to start
+     * a window with the log as cold as a board's small page cache leaves it.
+     */
+    public static void dropFileCache(Path file) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE);
+            MemorySegment cPath = arena.allocateFrom(file.toString());
+            int fd = (int) OPEN.invokeExact(state, cPath, O_RDONLY | O_CLOEXEC, 0);
+            if (fd < 0) {
+                throw new IOException("open failed: file=" + file + " errno=" + errno(state));
+            }
+            try {
+                int rc = (int) FADVISE.invokeExact(state, fd, 0L, 0L, POSIX_FADV_DONTNEED);
+                if (rc != 0) { // posix_fadvise returns the error number itself
+                    throw new IOException("posix_fadvise failed: file=" + file + " error=" + rc);
+                }
+            } finally {
+                int ignored = (int) CLOSE.invokeExact(state, fd);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("native call failed", t);
+        }
     }
 
     /**

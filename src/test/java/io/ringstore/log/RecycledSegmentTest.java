@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ringstore.log.proto.LogRecord;
+import io.ringstore.nativeio.Posix;
 import io.ringstore.split.SplitterOptions;
 import io.ringstore.read.Direction;
 import io.ringstore.store.RingStore;
@@ -23,6 +24,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -273,5 +275,45 @@ class RecycledSegmentTest {
             Thread.sleep(2);
         }
         assertEquals(0, store.splitterStatus().lagEvents(), "the splitter drained");
+    }
+
+    /**
+     * A recycled segment is read into the page cache ahead of the writer: its blocks hold an
+     * earlier life, and a write fault on a page no longer cached waits for that page's read (a
+     * board's small page cache lost the spare long ago). Here the spare is dropped from the cache
+     * before the roll that takes it; after the roll the whole (small) segment is cached again,
+     * far past the one frame written. Without the read-ahead only the written pages come back.
+     */
+    @Test
+    void aRecycledSegmentIsReadAheadOfTheWriter() throws Exception {
+        Path spare = dir.resolve("log").resolve(MainLog.SPARE_NAME);
+        try (RingStore store = RingStore.open(config())) {
+            rollIntoARecycledSegment(store);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(spare) && System.nanoTime() < deadline) {
+                appendMany(store, 1, 1000);
+                Thread.sleep(5);
+            }
+            assertTrue(Files.exists(spare), "retention kept a new spare");
+            Posix.dropFileCache(spare);
+            Assumptions.assumeFalse(cached(spare), "this file system keeps dropped pages cached (tmpfs?)");
+            long recycled = store.status().rollsRecycled();
+            while (store.status().rollsRecycled() == recycled && System.nanoTime() < deadline) {
+                appendMany(store, 1, 1000);
+            }
+            assertEquals(recycled + 1, store.status().rollsRecycled(), "the log rolled into the spare");
+            Path current = segments().getLast();
+            while (!cached(current) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(cached(current), "the recycled segment is in the page cache past what was written");
+        }
+    }
+
+    /** Whether every page of {@code file} is in the page cache (mincore, through MappedByteBuffer.isLoaded). */
+    private static boolean cached(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size()).isLoaded();
+        }
     }
 }
