@@ -77,6 +77,27 @@ interface AppendTarget extends AutoCloseable {
     /** Group-commit counters so far. */
     BatchStats stats();
 
+    /**
+     * The store's main-log segment rolls so far and how many of them recycled the spare segment,
+     * asked of the store now; null for a target without such a log.
+     */
+    default LogRolls logRolls() throws IOException {
+        return null;
+    }
+
+    /** Main-log segment rolls, and those into a recycled segment (see the status's segment_rolls). */
+    record LogRolls(long rolls, long recycled) {
+        LogRolls since(LogRolls earlier) {
+            return new LogRolls(rolls - earlier.rolls, recycled - earlier.recycled);
+        }
+
+        /** "3 rolls, 3 into the recycled spare". */
+        String describe() {
+            return String.format(java.util.Locale.ROOT, "%,d segment roll%s, %,d into the recycled spare", rolls,
+                    rolls == 1 ? "" : "s", recycled);
+        }
+    }
+
     @Override
     void close() throws IOException;
 }

@@ -14,6 +14,15 @@ package io.ringstore.bench;
 record BatchStats(long batches, long events, long forces, long frameBytes, long forceP50Micros,
                   long forceP99Micros, String forceSampleScope) {
 
+    /**
+     * The counters since {@code earlier} (a snapshot of the same target); the force percentiles
+     * stay those of the last forces, as the target reports them.
+     */
+    BatchStats since(BatchStats earlier) {
+        return new BatchStats(batches - earlier.batches, events - earlier.events, forces - earlier.forces,
+                frameBytes - earlier.frameBytes, forceP50Micros, forceP99Micros, forceSampleScope);
+    }
+
     double eventsPerForce() {
         return forces == 0 ? Double.NaN : (double) events / forces;
     }

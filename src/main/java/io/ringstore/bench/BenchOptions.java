@@ -38,13 +38,17 @@ import java.util.Set;
  * @param progressMillis interval of progress lines on stderr
  * @param sdCard         the SD-card imitation ("IOPS:BYTES_PER_SECOND" write throttle on the daemon's
  *                       disk for the socket target and the two-board primaries), or null for none
+ * @param inService      null, or age each store (in-process and daemon) until its log rolls into a
+ *                       recycled segment before the row's warm-up, as a store in service does (see
+ *                       {@link InService}): "cold" then drops the log's files from the page cache
+ *                       before the window (a board's small cache no longer holds the spare), "warm" not
  */
 record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams, int payloadBytes, int producers,
                     List<Integer> inFlight, List<String> targets, List<Integer> sweepStreams, int sweepEvents,
                     List<String> sweepTargets, int reads, double ingestRate, int fsyncWrites, int warmupEvents,
                     double warmupSeconds, Path dir,
                     Path sqliteJar, boolean json, boolean pi, List<String> daemonJavaOptions, long drainStallMillis, long seed, long idleMillis,
-                    long progressMillis, String sdCard) {
+                    long progressMillis, String sdCard, String inService) {
 
     /** Every target, in the order they run: the storage limit first, the naive design last. */
     static final List<String> TARGETS = List.of("limit", "store", "socket", "sqlite", "naive");
@@ -113,6 +117,12 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
               --pi      a small board's constraints: the bench and the daemon run on one CPU (taskset),
                         -XX:ActiveProcessorCount=1, -Xmx64m
               --json    machine-readable report on stdout (progress stays on stderr)
+              --in-service cold|warm  before each store row's warm-up, append to other streams
+                        until the store's log has rolled into a recycled segment (past retention's
+                        512 MiB of split log with the defaults: a store in service is there after
+                        its first hour or 512 MiB); the row then says how many of its rolls
+                        recycled. cold: the log's files are dropped from the page cache before the
+                        appends (a board's small cache has long lost the spare); warm: they are not
               --replica-modes LIST  two boards on this machine: some of local,replica-memory,replica-durable;
                                     per mode a standby daemon child and a primary daemon child acknowledging
                                     in that mode (TLS over loopback, keys made once in the folder), rows
@@ -147,6 +157,9 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
             throw new IllegalArgumentException(
                     "--reads, --fsync-writes, --warmup, --warmup-seconds and --idle-ms must be >= 0, --ingest-rate >= 1");
         }
+        if (inService != null && !List.of("cold", "warm").contains(inService)) {
+            throw new IllegalArgumentException("--in-service takes cold or warm: " + inService);
+        }
         inFlight = List.copyOf(inFlight);
         daemonJavaOptions = List.copyOf(daemonJavaOptions);
         targets = ORDER.stream().filter(targets::contains).toList();
@@ -159,7 +172,7 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
                 Set.of("--events", "--events-in-flight-1", "--naive-events", "--streams", "--payload", "--producers",
                         "--in-flight", "--targets", "--sweep-streams", "--sweep-events", "--sweep-targets", "--reads",
                         "--ingest-rate", "--fsync-writes", "--warmup", "--warmup-seconds", "--drain-stall-ms", "--daemon-java-options", "--dir", "--sqlite-jar", "--seed", "--idle-ms",
-                        "--replica-modes", "--sd-card-profile"),
+                        "--replica-modes", "--sd-card-profile", "--in-service"),
                 Set.of("--quick", "--json", "--pi"));
         boolean quick = a.has("--quick");
         try {
@@ -191,7 +204,8 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
                     a.getLong("--seed", 42),
                     a.getLong("--idle-ms", quick ? 200 : 2_000),
                     quick ? 2_000 : 5_000,
-                    a.has("--sd-card-profile") ? a.get("--sd-card-profile", null) : null);
+                    a.has("--sd-card-profile") ? a.get("--sd-card-profile", null) : null,
+                    a.has("--in-service") ? a.get("--in-service", null) : null);
         } catch (IllegalArgumentException e) {
             throw new Args.UsageException(e.getMessage());
         }

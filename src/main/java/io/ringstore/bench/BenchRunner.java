@@ -30,7 +30,7 @@ final class BenchRunner {
     /** Threads deleting a configuration's files. */
     private static final int DELETE_THREADS = 8;
     /** Longest wait for a store's splitter to move everything to stream files after a run. */
-    private static final long SETTLE_TIMEOUT_MILLIS = 600_000;
+    static final long SETTLE_TIMEOUT_MILLIS = 600_000;
 
     private final BenchOptions options;
     private final PrintStream log;
@@ -176,7 +176,15 @@ final class BenchRunner {
         SplitterReport.ReadSet longRead = null;
         long otherAcked = 0; // background and long-stream appends: device bytes are counted against them too
         long unsplit;
+        InService.Result aged = null;
+        AppendTarget.LogRolls rollsBefore = null;
+        AppendTarget.LogRolls windowRolls = null;
+        BatchStats batchingBefore;
         try {
+            if (options.inService() != null && target.logRolls() != null) {
+                aged = InService.age(target, options, log);
+                phases.end("aging");
+            }
             warmAppends = WarmUp.run(storePid(target), options.warmupFor(workload.events()), options.warmupSeconds(),
                     (round, size) -> new LoadDriver(target, Workload.generate("warm-", size, WARMUP_STREAMS,
                             options.payloadBytes(), options.seed() + 5 + round), options.producers(), depth).run().acked());
@@ -185,6 +193,12 @@ final class BenchRunner {
             // store's splitter drained, SQLite's WAL checkpointed): a long warm-up to a hundred
             // streams would otherwise count its own, cheaper, bytes per payload byte.
             target.settle(SETTLE_TIMEOUT_MILLIS, options.drainStallMillis(), log, options.progressMillis());
+            // Batching counted from here on, as the device bytes are (the warm-up and aging are not the row's).
+            rollsBefore = target.logRolls();
+            batchingBefore = target.stats();
+            if (aged != null && options.inService().equals("cold")) {
+                InService.dropLogCache(InService.logFolder(label, dir));
+            }
             window = DeviceWindow.start(device, options.idleMillis());
             phases.end("idle sample");
             LoadDriver driver = new LoadDriver(target, workload, options.producers(), depth);
@@ -197,6 +211,9 @@ final class BenchRunner {
                 result = driver.run();
             }
             cpu = cpuWindow.stop();
+            if (rollsBefore != null) {
+                windowRolls = target.logRolls().since(rollsBefore);
+            }
             Map<String, double[]> childGroups = childThreads == null ? null : childThreads.stop();
             Map<String, double[]> selfGroups = selfThreads.stop();
             phases.end("appends");
@@ -231,7 +248,7 @@ final class BenchRunner {
             target.close();
         }
         phases.end("close");
-        BatchStats batching = target.stats();
+        BatchStats batching = target.stats().since(batchingBefore);
         long childRss = target.childPeakRssBytes();
         DeviceWrites writes = window.end((result.acked() + otherAcked) * workload.payloadBytes());
         phases.end("sync");
@@ -254,6 +271,12 @@ final class BenchRunner {
                         longRead.wrong() > 0 ? " (" + longRead.wrong() + " WRONG: " + longRead.firstWrong() + ")" : ""),
                 unsplit == 0 ? "" : String.format(Locale.ROOT, ", %,d events NOT split (splitter held)", unsplit),
                 result.failed() > 0 ? ", " + result.failed() + " FAILED (first: " + result.firstError() + ")" : "");
+        if (aged != null) {
+            log.println("  in service: aged with " + aged.describe());
+        }
+        if (windowRolls != null) {
+            log.println("  during the appends: " + windowRolls.describe());
+        }
         if (result.acked() > 0 && !threadCpu.isEmpty()) {
             log.println("  cpu us/ev by thread during the appends: " + threadCpu);
         }

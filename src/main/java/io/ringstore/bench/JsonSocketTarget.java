@@ -118,6 +118,12 @@ final class JsonSocketTarget implements AppendTarget {
     }
 
     @Override
+    public LogRolls logRolls() throws IOException {
+        Map<?, ?> s = status();
+        return new LogRolls(number(s, "segment_rolls"), number(s, "segment_rolls_recycled"));
+    }
+
+    @Override
     public BatchStats stats() {
         Map<?, ?> s = lastStatus;
         return new BatchStats(number(s, "batches"), number(s, "events_appended"), number(s, "forces"), 0,

@@ -182,7 +182,14 @@ final class SocketTarget implements AppendTarget, StreamSource {
         return peakRss >= 0 ? peakRss : daemon.peakRssBytes();
     }
 
-    /** From the daemon's status as of the last status call (close takes one). */
+    /** From a status asked now; {@link #stats()} then answers from the same status. */
+    @Override
+    public LogRolls logRolls() throws IOException {
+        StatusResponse s = status();
+        return new LogRolls(s.getSegmentRolls(), s.getSegmentRollsRecycled());
+    }
+
+    /** From the daemon's status as of the last status call (close and {@link #logRolls()} take one). */
     @Override
     public BatchStats stats() {
         StatusResponse s = lastStatus;

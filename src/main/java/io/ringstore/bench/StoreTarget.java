@@ -87,6 +87,12 @@ final class StoreTarget implements AppendTarget, StreamSource {
     }
 
     @Override
+    public LogRolls logRolls() {
+        var s = store.status();
+        return new LogRolls(s.rolls(), s.rollsRecycled());
+    }
+
+    @Override
     public void close() throws IOException {
         store.close();
     }

@@ -30,6 +30,11 @@ final class TablePrinter {
             out.println("SD-card imitation: " + o.sdCard() + " (IOPS:bytes/s write throttle, cgroup v1 blkio) on the "
                     + "socket daemon and each two-board primary; standbys unthrottled");
         }
+        if (o.inService() != null) {
+            out.println("stores in service (--in-service " + o.inService() + "): each store row first aged until its log "
+                    + "rolled into a recycled segment (progress lines: how many of the row's own rolls recycled)"
+                    + (o.inService().equals("cold") ? "; the log's files dropped from the page cache before the appends" : ""));
+        }
         if (env.deviceNote() != null) {
             out.println("device bytes: n/a (" + env.deviceNote() + ")");
         }
