@@ -119,6 +119,21 @@ public final class Posix {
      * small stream files per window affordable on an SD card.
      */
     public static void syncfs(Path path) throws IOException {
+        withReadOnlyFd(path, (state, fd) -> {
+            int rc = (int) SYNCFS.invokeExact(state, fd);
+            if (rc != 0) {
+                throw new IOException("syncfs failed: path=" + path + " errno=" + errno(state));
+            }
+        });
+    }
+
+    /** A native call on an open file descriptor; {@code state} captures errno. */
+    private interface FdCall {
+        void run(MemorySegment state, int fd) throws Throwable;
+    }
+
+    /** Opens {@code path} read-only, runs {@code call} on it, closes it. */
+    private static void withReadOnlyFd(Path path, FdCall call) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE);
             int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path.toString()), O_RDONLY | O_CLOEXEC, 0);
@@ -126,10 +141,7 @@ public final class Posix {
                 throw new IOException("open failed: path=" + path + " errno=" + errno(state));
             }
             try {
-                int rc = (int) SYNCFS.invokeExact(state, fd);
-                if (rc != 0) {
-                    throw new IOException("syncfs failed: path=" + path + " errno=" + errno(state));
-                }
+                call.run(state, fd);
             } finally {
                 int ignored = (int) CLOSE.invokeExact(state, fd);
             }
@@ -216,26 +228,12 @@ public final class Posix {
      * a window with the log as cold as a board's small page cache leaves it.
      */
     public static void dropFileCache(Path file) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(CAPTURE);
-            MemorySegment cPath = arena.allocateFrom(file.toString());
-            int fd = (int) OPEN.invokeExact(state, cPath, O_RDONLY | O_CLOEXEC, 0);
-            if (fd < 0) {
-                throw new IOException("open failed: file=" + file + " errno=" + errno(state));
+        withReadOnlyFd(file, (state, fd) -> {
+            int rc = (int) FADVISE.invokeExact(state, fd, 0L, 0L, POSIX_FADV_DONTNEED);
+            if (rc != 0) { // posix_fadvise returns the error number itself
+                throw new IOException("posix_fadvise failed: file=" + file + " error=" + rc);
             }
-            try {
-                int rc = (int) FADVISE.invokeExact(state, fd, 0L, 0L, POSIX_FADV_DONTNEED);
-                if (rc != 0) { // posix_fadvise returns the error number itself
-                    throw new IOException("posix_fadvise failed: file=" + file + " error=" + rc);
-                }
-            } finally {
-                int ignored = (int) CLOSE.invokeExact(state, fd);
-            }
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("native call failed", t);
-        }
+        });
     }
 
     /**
