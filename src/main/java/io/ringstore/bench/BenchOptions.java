@@ -117,7 +117,8 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
               --pi      a small board's constraints: the bench and the daemon run on one CPU (taskset),
                         -XX:ActiveProcessorCount=1, -Xmx64m
               --json    machine-readable report on stdout (progress stays on stderr)
-              --in-service cold|warm  before each store row's warm-up, append to other streams
+              --in-service cold|warm  before each one-board store row's warm-up (store, socket,
+                        socket-multi, json), append to other streams
                         until the store's log has rolled into a recycled segment (past retention's
                         512 MiB of split log with the defaults: a store in service is there after
                         its first hour or 512 MiB); the row then says how many of its rolls

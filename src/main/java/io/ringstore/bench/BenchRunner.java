@@ -181,7 +181,7 @@ final class BenchRunner {
         AppendTarget.LogRolls windowRolls = null;
         BatchStats batchingBefore;
         try {
-            if (options.inService() != null && target.logRolls() != null) {
+            if (options.inService() != null && InService.logFolder(label, dir) != null) {
                 aged = InService.age(target, options, log);
                 phases.end("aging");
             }

@@ -48,9 +48,17 @@ final class InService {
 
     private InService() {}
 
-    /** The log folder of a store row's data in the row's folder {@code dir}. */
+    /**
+     * The log folder of a row's store in the row's folder {@code dir}, or null for a row this does
+     * not age (SQLite, the plain file, the naive design, and the two-board rows, whose boards'
+     * folders and retention follow their standbys).
+     */
     static Path logFolder(String label, Path dir) {
-        return label.equals("store") ? dir.resolve("log") : dir.resolve("data").resolve("log");
+        return switch (label) {
+            case "store" -> dir.resolve("log");
+            case "socket", "socket-multi", "json" -> dir.resolve("data").resolve("log");
+            default -> null;
+        };
     }
 
     /**
@@ -67,7 +75,7 @@ final class InService {
         }
     }
 
-    /** Ages {@code target} (which has a log: {@link AppendTarget#logRolls()} not null). */
+    /** Ages {@code target}, a row with a {@link #logFolder} and {@link AppendTarget#logRolls()}. */
     static Result age(AppendTarget target, BenchOptions options, PrintStream log)
             throws IOException, InterruptedException {
         long start = System.nanoTime();

@@ -30,4 +30,14 @@ class BenchOptionsTest {
         assertEquals(50.0, window.eventsPerBatch(), 1e-9);
         assertEquals(7, window.forceP50Micros(), "percentiles are the target's latest");
     }
+
+    @Test
+    void onlyOneBoardStoreRowsAreAged() {
+        java.nio.file.Path dir = java.nio.file.Path.of("/x");
+        assertEquals(dir.resolve("log"), InService.logFolder("store", dir));
+        assertEquals(dir.resolve("data/log"), InService.logFolder("socket", dir));
+        for (String other : new String[] {"sqlite", "limit", "naive", "pair-local", "pair-durable"}) {
+            assertNull(InService.logFolder(other, dir), other);
+        }
+    }
 }
