@@ -51,6 +51,9 @@ public final class LogVerifier {
                     maps.add(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena));
                 }
             }
+            // A log whose first segments retention reclaimed starts each stream at whatever
+            // version it still holds; one that starts at 0 holds every version.
+            boolean fromStart = !files.isEmpty() && Segment.baseOf(files.getFirst()) == 0;
             boolean stopped = false;
             for (int i = 0; i < files.size() && !stopped; i++) {
                 Path file = files.get(i);
@@ -70,10 +73,7 @@ public final class LogVerifier {
                     FrameReader.Frame fr = FrameReader.read(m, base, offset);
                     if (fr.kind() == FrameReader.Kind.RECORD) {
                         LogRecord r = fr.record();
-                        // A log whose first segments retention reclaimed starts each stream at
-                        // whatever version it still holds; one that starts at 0 holds every version.
-                        long previous = versions.getOrDefault(r.getStream(),
-                                Segment.baseOf(files.getFirst()) == 0 ? -1L : r.getVersion() - 1);
+                        long previous = versions.getOrDefault(r.getStream(), fromStart ? -1L : r.getVersion() - 1);
                         if (r.getVersion() != previous + 1) {
                             problems.add("file=" + file + " offset=" + offset + " problem=stream " + r.getStream()
                                     + " version " + r.getVersion() + " follows " + previous);

@@ -324,7 +324,10 @@ public final class MainLog implements AutoCloseable {
     private boolean readAheadWanted;
     private long readAheadTo;
 
-    /** Keeps a recycled current segment asked for {@link #READ_AHEAD_BYTES} ahead of the writer. */
+    /**
+     * Keeps a recycled current segment asked for {@link #READ_AHEAD_BYTES} ahead of the writer.
+     * A page-cache hint only: it changes no byte, so it opens no crash window.
+     */
     private void readAhead() {
         if (current != readAheadSegment) {
             readAheadSegment = current;

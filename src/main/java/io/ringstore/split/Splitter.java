@@ -283,6 +283,9 @@ public final class Splitter implements Runnable {
                             // past what the roll left behind (the sealed segment's end), as a
                             // pass with nothing to move does.
                             advanceCheckpoint();
+                            // Crash window: the checkpoint above is durable before reclaim
+                            // renames or deletes anything; a cut between them leaves segments the
+                            // next start's reclaim removes (MainLog.reclaim names its own windows).
                             reclaim();
                         }
                         pause(Math.min(tickMillis, 10));

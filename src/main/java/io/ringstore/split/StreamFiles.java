@@ -504,15 +504,9 @@ public final class StreamFiles {
      *                       first unsplit event; -1 when every event of the stream is unsplit),
      *                       or {@link #LAST_VERSION_UNKNOWN} when the caller does not know it (then
      *                       the damaged file's last footer, if sound, says it)
-     */
-    public Rebuild startRebuild(String stream, long throughVersion) throws IOException {
-        return startRebuild(stream, throughVersion, 0);
-    }
-
-    /**
-     * As {@link #startRebuild(String, long)}; versions below {@code hiddenBelow} are hidden by the
-     * stream's limits or a delete (retention drops them from the file on purpose), so the rebuild
-     * does not count them as lost when neither the file nor the log holds them.
+     * @param hiddenBelow    the stream's first version its limits or a delete leave visible (0: all):
+     *                       retention drops those below from the file on purpose, so the rebuild
+     *                       does not count them as lost when neither the file nor the log holds them
      */
     public Rebuild startRebuild(String stream, long throughVersion, long hiddenBelow) throws IOException {
         Path file = pathFor(stream);
@@ -773,7 +767,7 @@ public final class StreamFiles {
                 last = expected;
             } else if (expected > last) {
                 // The stream's newest split versions are in neither the file nor the log.
-                long from = Math.max(Math.max(0, damagedFirst), hiddenBelow);
+                long from = firstAccounted();
                 lost = Math.max(0, expected + 1 - from); // the file now starts past all of them
                 if (lost > 0) {
                     Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
@@ -791,7 +785,7 @@ public final class StreamFiles {
             } else if (first < 0) {
                 first = 0; // nothing was ever held: a new stream's header
             } else if (first > Math.max(0, damagedFirst)) {
-                long from = Math.max(Math.max(0, damagedFirst), hiddenBelow);
+                long from = firstAccounted();
                 lost = Math.max(0, first - from); // a gap's run before it included
                 if (lost > 0) {
                     Logger.error("stream {}: versions {}..{} are lost: its file was damaged and the log no longer holds "
@@ -820,6 +814,14 @@ public final class StreamFiles {
             Logger.info("rebuilt stream file: stream={} versions={}..{} fromDamagedFile={} file={}", stream, first, last,
                     fromFile < first ? "none" : first + ".." + fromFile, file);
             return last;
+        }
+
+        /**
+         * The first version a rebuilt file that lacks it has lost: the damaged file's first (its
+         * header's; 0 if unreadable), or the first visible one when retention hides more.
+         */
+        private long firstAccounted() {
+            return Math.max(Math.max(0, damagedFirst), hiddenBelow);
         }
 
         /** Says that the versions the rebuilt file lacks through {@code through} are ones retention hides. */
