@@ -1103,8 +1103,17 @@ public final class MainLog implements AutoCloseable {
             // until the folder force; the spare holds only split, checkpointed history. The
             // writer may take it only after that force (below).
             if (unmapped && !budgetForced && seg.size() == segmentSize && spare.get() == NO_SPARE && !spared) {
-                io.rename(seg.file(), spareFile);
-                spared = true;
+                try {
+                    io.rename(seg.file(), spareFile);
+                    spared = true;
+                } catch (IOException e) {
+                    // Out of the map already: thrown on, the file would stay under its segment
+                    // name, known to no map, its room held until the next start's recovery
+                    // removed it. Deleted instead (the same crash window as any delete here).
+                    Logger.warn("keeping a reclaimed log segment as the spare failed, deleting it instead: "
+                            + "file={} error={}", seg.file().getFileName(), e.toString());
+                    io.deleteIfExists(seg.file());
+                }
             } else {
                 io.deleteIfExists(seg.file());
             }

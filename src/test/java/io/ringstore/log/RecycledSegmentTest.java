@@ -268,6 +268,72 @@ class RecycledSegmentTest {
         }
     }
 
+    /**
+     * The rename that keeps a reclaimed segment as the spare fails (an I/O error; the failure
+     * model: one storage call throws, nothing is cut): the segment is deleted instead, so no
+     * file outlives its place in the log's map, appends go on, and every event reads back. Once
+     * renames work again, the next roll's reclaim keeps a spare. Before, the error left the file
+     * under its segment name, known to no map, until a restart.
+     */
+    @Test
+    void aSpareThatCannotBeRenamedIsDeletedInstead() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean failSpareRenames = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        StorageIo io = new ForwardingStorageIo() {
+            @Override
+            public void rename(Path from, Path to) throws IOException {
+                if (failSpareRenames.get() && to.getFileName().toString().equals(MainLog.SPARE_NAME)) {
+                    failed.incrementAndGet();
+                    throw new IOException("injected: rename to the spare");
+                }
+                super.rename(from, to);
+            }
+        };
+        StoreConfig c = StoreConfig.defaults(dir).withSegmentSize(SEGMENT).withIo(io)
+                .withSplitter(SplitterOptions.defaults().withWindow(1 << 20, 600_000).withRetention(0, 0));
+        Path spare = dir.resolve("log").resolve(MainLog.SPARE_NAME);
+        try (RingStore store = RingStore.open(c)) {
+            int[] i = {0};
+            rollOnce(store, i);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (failed.get() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(failed.get() > 0, "the reclaim after the roll tried to keep a spare");
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (segments().size() > 1 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(1, segments().size(), "the segment that could not become the spare was deleted: " + segments());
+            assertTrue(!Files.exists(spare), "no spare");
+            assertEquals(i[0], versions(store, "s").size(), "every event still reads back");
+
+            failSpareRenames.set(false);
+            rollOnce(store, i);
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!Files.exists(spare) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(Files.exists(spare), "with renames working again the next reclaim keeps a spare; log holds " + segments());
+            assertEquals(i[0], versions(store, "s").size(), "every event still reads back");
+        }
+        try (RingStore store = RingStore.open(StoreConfig.defaults(dir).withSegmentSize(SEGMENT))) {
+            List<Long> v = versions(store, "s");
+            assertEquals(v.size(), v.isEmpty() ? 0 : v.getLast() + 1, "versions 0.. without a gap after a restart");
+        }
+    }
+
+    /** Appends (each split before the next) until the log has rolled once more. */
+    private void rollOnce(RingStore store, int[] i) throws InterruptedException {
+        long rolls = store.status().rolls();
+        while (store.status().rolls() == rolls) {
+            store.append("s", ExpectedVersion.ANY, List.of(EventData.of("t", payload(i[0]++, 1000)))).join();
+            if (store.status().rolls() == rolls) {
+                drain(store);
+            }
+        }
+    }
+
     private static void drain(RingStore store) throws InterruptedException {
         store.splitter().drain();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
