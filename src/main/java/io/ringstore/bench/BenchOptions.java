@@ -98,8 +98,9 @@ record BenchOptions(int events, int eventsAtDepth1, int naiveEvents, int streams
               --ingest-rate N       background appends/s while reading (default 2000)
               --fsync-writes N      4 KiB fdatasync samples (default 1000; --quick 200)
               --warmup N            unmeasured appends first, at the run's depth, half to 100 other streams,
-                                    half spread as the run's (up to 10,000 other streams), at least N, at most a fifth of a run's events (default 10000; --quick
-                                    3000); before the timed reads, a tenth of --reads untimed
+                                    half spread as the run's (up to 1,000 other streams), at least N, at
+                                    most a fifth of a run's events (default 10000; --quick 3000); before
+                                    the timed reads, a tenth of --reads untimed
               --warmup-seconds S    each warm-up goes on, in rounds, until the JIT compiler threads of the
                                     process holding the data (the daemon child, or this JVM) used under 5%
                                     of a CPU over a second, at most S seconds (default 15; --quick 0: N
