@@ -323,6 +323,100 @@ class RecycledSegmentTest {
         }
     }
 
+    /**
+     * The race between a roll taking the spare and a reclaim that wants to keep one, made
+     * deterministic on the log itself: the writer's roll is held inside its first rename of the
+     * spare (the seam blocks before the rename happens) while the splitter's reclaim finds a
+     * segment it would keep as the spare. The spare is "taken", so the reclaim deletes that
+     * segment and leaves the spare's name to the roll: the file under it is still the one the
+     * roll took, which then becomes the recycled segment. A reclaim that kept a second spare
+     * would rename over the first (the check below on its file key fails). Failure model: none
+     * injected, a thread interleaving.
+     */
+    @Test
+    void aReclaimWhileARollTakesTheSpareDeletesInsteadOfKeepingASecond() throws Exception {
+        java.util.concurrent.CountDownLatch inRename = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean();
+        StorageIo io = new ForwardingStorageIo() {
+            @Override
+            public void rename(Path from, Path to) throws IOException {
+                if (hold.get() && from.getFileName().toString().equals(MainLog.SPARE_NAME)) {
+                    inRename.countDown();
+                    try {
+                        if (!release.await(30, TimeUnit.SECONDS)) {
+                            throw new IOException("test: never released");
+                        }
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                }
+                super.rename(from, to);
+            }
+        };
+        Path logDir = dir.resolve("log");
+        Files.createDirectories(logDir);
+        Path spare = logDir.resolve(MainLog.SPARE_NAME);
+        MainLog log = MainLog.open(logDir, io, SEGMENT, false, 0, 0, r -> { }).log();
+        try {
+            fillAndRoll(log);
+            fillAndRoll(log);
+            List<Path> segs = logSegments(logDir);
+            assertEquals(3, segs.size(), "two sealed segments and the current one: " + segs);
+            long now = System.currentTimeMillis();
+            assertEquals(List.of(segs.get(0)), log.reclaim(Segment.baseOf(segs.get(1)), 0, 0, now));
+            assertTrue(Files.exists(spare), "the oldest segment is kept as the spare");
+            Object spareKey = Files.readAttributes(spare, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+
+            hold.set(true);
+            java.util.concurrent.CompletableFuture<Void> roll = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    fill(log);
+                    log.roll(System.currentTimeMillis());
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            assertTrue(inRename.await(30, TimeUnit.SECONDS), "the roll took the spare");
+            List<Path> reclaimed = log.reclaim(Segment.baseOf(segs.get(2)), 0, 0, System.currentTimeMillis());
+            assertEquals(List.of(segs.get(1)), reclaimed, "the second sealed segment is reclaimed");
+            assertTrue(!Files.exists(segs.get(1)), "and deleted, not kept: the spare is taken");
+            assertEquals(spareKey, Files.readAttributes(spare, java.nio.file.attribute.BasicFileAttributes.class).fileKey(),
+                    "the file under the spare's name is still the one the roll took");
+            release.countDown();
+            roll.get(30, TimeUnit.SECONDS);
+            assertEquals(1, log.rollsRecycled(), "the roll recycled the spare it took");
+            assertTrue(!Files.exists(spare), "no spare left: the next reclaim may keep one");
+            assertEquals(2, logSegments(logDir).size(), "the current segment and the recycled one: " + logSegments(logDir));
+        } finally {
+            release.countDown();
+            log.close();
+        }
+    }
+
+    /** Appends small records until the current segment has no room for another, then rolls. */
+    private static void fillAndRoll(MainLog log) throws IOException {
+        fill(log);
+        log.roll(System.currentTimeMillis());
+    }
+
+    private static void fill(MainLog log) throws IOException {
+        byte[] head = LogRecord.newBuilder().setStream("s").setVersion(0).build().toByteArray();
+        byte[] tail = LogRecord.newBuilder().setData(com.google.protobuf.ByteString.copyFrom(new byte[1000])).build()
+                .toByteArray();
+        while (log.fits(RecordFrame.frameLength(head.length + tail.length))) {
+            log.append(head, head.length, tail);
+        }
+        log.force();
+        log.commit(log.writePosition());
+    }
+
+    private static List<Path> logSegments(Path logDir) throws IOException {
+        try (Stream<Path> s = Files.list(logDir)) {
+            return s.filter(p -> Segment.baseOf(p) >= 0).sorted(Comparator.comparingLong(Segment::baseOf)).toList();
+        }
+    }
+
     /** Appends (each split before the next) until the log has rolled once more. */
     private void rollOnce(RingStore store, int[] i) throws InterruptedException {
         long rolls = store.status().rolls();
