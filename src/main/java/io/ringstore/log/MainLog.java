@@ -1109,7 +1109,9 @@ public final class MainLog implements AutoCloseable {
                 } catch (IOException e) {
                     // Out of the map already: thrown on, the file would stay under its segment
                     // name, known to no map, its room held until the next start's recovery
-                    // removed it. Deleted instead (the same crash window as any delete here).
+                    // removed it. Deleted instead. Crash window as for any delete here: before
+                    // the folder force below a cut may bring the name back (split, checkpointed
+                    // history, which LogRecovery removes again); after it the file is gone.
                     Logger.warn("keeping a reclaimed log segment as the spare failed, deleting it instead: "
                             + "file={} error={}", seg.file().getFileName(), e.toString());
                     io.deleteIfExists(seg.file());

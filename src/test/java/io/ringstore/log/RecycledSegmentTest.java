@@ -13,16 +13,22 @@ import io.ringstore.store.StoreConfig;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -247,24 +253,15 @@ class RecycledSegmentTest {
                 .withSplitter(SplitterOptions.defaults().withWindow(1 << 20, 600_000).withRetention(0, 0));
         Path spare = dir.resolve("log").resolve(MainLog.SPARE_NAME);
         try (RingStore store = RingStore.open(c)) {
-            int i = 0;
+            int[] i = {0};
             // Each append split before the next, so the segment rolled away from holds nothing
             // unsplit; the append that rolls is not split (not ripe: one small event).
-            while (true) {
-                store.append("s", ExpectedVersion.ANY, List.of(EventData.of("t", payload(i++, 1000)))).join();
-                if (store.status().rolls() > 0) {
-                    break;
-                }
-                drain(store);
-            }
+            rollOnce(store, i);
             assertEquals(1, store.status().rolls());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!Files.exists(spare) && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            waitUntil(() -> Files.exists(spare));
             assertTrue(Files.exists(spare), "the segment rolled away from was kept as the spare; log holds " + segments());
             assertEquals(1, segments().size(), "and is no longer a segment: " + segments());
-            assertEquals(i, versions(store, "s").size(), "every event still reads back");
+            assertEquals(i[0], versions(store, "s").size(), "every event still reads back");
         }
     }
 
@@ -277,43 +274,30 @@ class RecycledSegmentTest {
      */
     @Test
     void aSpareThatCannotBeRenamedIsDeletedInstead() throws Exception {
-        java.util.concurrent.atomic.AtomicBoolean failSpareRenames = new java.util.concurrent.atomic.AtomicBoolean(true);
-        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
-        StorageIo io = new ForwardingStorageIo() {
-            @Override
-            public void rename(Path from, Path to) throws IOException {
-                if (failSpareRenames.get() && to.getFileName().toString().equals(MainLog.SPARE_NAME)) {
-                    failed.incrementAndGet();
-                    throw new IOException("injected: rename to the spare");
-                }
-                super.rename(from, to);
+        AtomicBoolean failSpareRenames = new AtomicBoolean(true);
+        AtomicInteger failed = new AtomicInteger();
+        StorageIo io = beforeRenames((from, to) -> {
+            if (failSpareRenames.get() && to.getFileName().toString().equals(MainLog.SPARE_NAME)) {
+                failed.incrementAndGet();
+                throw new IOException("injected: rename to the spare");
             }
-        };
+        });
         StoreConfig c = StoreConfig.defaults(dir).withSegmentSize(SEGMENT).withIo(io)
                 .withSplitter(SplitterOptions.defaults().withWindow(1 << 20, 600_000).withRetention(0, 0));
         Path spare = dir.resolve("log").resolve(MainLog.SPARE_NAME);
         try (RingStore store = RingStore.open(c)) {
             int[] i = {0};
             rollOnce(store, i);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (failed.get() == 0 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            waitUntil(() -> failed.get() > 0);
             assertTrue(failed.get() > 0, "the reclaim after the roll tried to keep a spare");
-            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (segments().size() > 1 && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            waitUntil(() -> segments().size() == 1);
             assertEquals(1, segments().size(), "the segment that could not become the spare was deleted: " + segments());
             assertTrue(!Files.exists(spare), "no spare");
             assertEquals(i[0], versions(store, "s").size(), "every event still reads back");
 
             failSpareRenames.set(false);
             rollOnce(store, i);
-            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!Files.exists(spare) && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            waitUntil(() -> Files.exists(spare));
             assertTrue(Files.exists(spare), "with renames working again the next reclaim keeps a spare; log holds " + segments());
             assertEquals(i[0], versions(store, "s").size(), "every event still reads back");
         }
@@ -335,25 +319,21 @@ class RecycledSegmentTest {
      */
     @Test
     void aReclaimWhileARollTakesTheSpareDeletesInsteadOfKeepingASecond() throws Exception {
-        java.util.concurrent.CountDownLatch inRename = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean();
-        StorageIo io = new ForwardingStorageIo() {
-            @Override
-            public void rename(Path from, Path to) throws IOException {
-                if (hold.get() && from.getFileName().toString().equals(MainLog.SPARE_NAME)) {
-                    inRename.countDown();
-                    try {
-                        if (!release.await(30, TimeUnit.SECONDS)) {
-                            throw new IOException("test: never released");
-                        }
-                    } catch (InterruptedException e) {
-                        throw new IOException(e);
+        CountDownLatch inRename = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicBoolean hold = new AtomicBoolean();
+        StorageIo io = beforeRenames((from, to) -> {
+            if (hold.get() && from.getFileName().toString().equals(MainLog.SPARE_NAME)) {
+                inRename.countDown();
+                try {
+                    if (!release.await(30, TimeUnit.SECONDS)) {
+                        throw new IOException("test: never released");
                     }
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
                 }
-                super.rename(from, to);
             }
-        };
+        });
         Path logDir = dir.resolve("log");
         Files.createDirectories(logDir);
         Path spare = logDir.resolve(MainLog.SPARE_NAME);
@@ -361,33 +341,32 @@ class RecycledSegmentTest {
         try {
             fillAndRoll(log);
             fillAndRoll(log);
-            List<Path> segs = logSegments(logDir);
+            List<Path> segs = segments();
             assertEquals(3, segs.size(), "two sealed segments and the current one: " + segs);
             long now = System.currentTimeMillis();
             assertEquals(List.of(segs.get(0)), log.reclaim(Segment.baseOf(segs.get(1)), 0, 0, now));
             assertTrue(Files.exists(spare), "the oldest segment is kept as the spare");
-            Object spareKey = Files.readAttributes(spare, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+            Object spareKey = Files.readAttributes(spare, BasicFileAttributes.class).fileKey();
 
             hold.set(true);
-            java.util.concurrent.CompletableFuture<Void> roll = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            CompletableFuture<Void> roll = CompletableFuture.runAsync(() -> {
                 try {
-                    fill(log);
-                    log.roll(System.currentTimeMillis());
+                    fillAndRoll(log);
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
             });
             assertTrue(inRename.await(30, TimeUnit.SECONDS), "the roll took the spare");
             List<Path> reclaimed = log.reclaim(Segment.baseOf(segs.get(2)), 0, 0, System.currentTimeMillis());
             assertEquals(List.of(segs.get(1)), reclaimed, "the second sealed segment is reclaimed");
             assertTrue(!Files.exists(segs.get(1)), "and deleted, not kept: the spare is taken");
-            assertEquals(spareKey, Files.readAttributes(spare, java.nio.file.attribute.BasicFileAttributes.class).fileKey(),
+            assertEquals(spareKey, Files.readAttributes(spare, BasicFileAttributes.class).fileKey(),
                     "the file under the spare's name is still the one the roll took");
             release.countDown();
             roll.get(30, TimeUnit.SECONDS);
             assertEquals(1, log.rollsRecycled(), "the roll recycled the spare it took");
             assertTrue(!Files.exists(spare), "no spare left: the next reclaim may keep one");
-            assertEquals(2, logSegments(logDir).size(), "the current segment and the recycled one: " + logSegments(logDir));
+            assertEquals(2, segments().size(), "the current segment and the recycled one: " + segments());
         } finally {
             release.countDown();
             log.close();
@@ -411,9 +390,32 @@ class RecycledSegmentTest {
         log.commit(log.writePosition());
     }
 
-    private static List<Path> logSegments(Path logDir) throws IOException {
-        try (Stream<Path> s = Files.list(logDir)) {
-            return s.filter(p -> Segment.baseOf(p) >= 0).sorted(Comparator.comparingLong(Segment::baseOf)).toList();
+    /** Called before each rename the store makes; it may block or throw. */
+    private interface BeforeRename {
+        void run(Path from, Path to) throws IOException;
+    }
+
+    /** The real file storage, with {@code hook} run before each rename. */
+    private static StorageIo beforeRenames(BeforeRename hook) {
+        return new ForwardingStorageIo() {
+            @Override
+            public void rename(Path from, Path to) throws IOException {
+                hook.run(from, to);
+                super.rename(from, to);
+            }
+        };
+    }
+
+    /** A condition that may read the folder. */
+    private interface Condition {
+        boolean holds() throws IOException;
+    }
+
+    /** Waits up to 10 s for {@code done}; the caller asserts it afterwards. */
+    private static void waitUntil(Condition done) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!done.holds() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
         }
     }
 
