@@ -63,6 +63,55 @@ class SplitterRipenessTest {
         }
     }
 
+    /**
+     * Streams ripening all the time (4 KiB windows, 512 streams appended to as fast as the writer
+     * takes them: a MiB ripens many times a second) start a pass early at most every
+     * {@link Splitter#MIN_EARLY_PASS_MILLIS}, plus
+     * the once-a-second tick: each pass ends in a sync, and fewer, larger passes write less. With
+     * a pass for every MiB that ripened (the old rule) this machine ran several times as many.
+     * Failure model: none injected; what could fail is the pass count (too many) or an event
+     * not read back.
+     */
+    @Test
+    void ripeStreamsStartAPassAtMostEveryQuarterSecond() throws Exception {
+        StoreConfig config = StoreConfig.defaults(dir).withSegmentSize(4 << 20)
+                .withPressureGauge(new ControlledGauge())
+                .withSplitter(SplitterOptions.defaults().withWindow(4096, 60_000)); // tick: 1 s
+        int streams = 512;
+        try (RingStore store = RingStore.open(config)) {
+            long[] versions = new long[streams];
+            long passesBefore = store.splitterStatus().windows();
+            long start = System.nanoTime();
+            long stop = start + 2_000_000_000L;
+            while (System.nanoTime() < stop) {
+                List<java.util.concurrent.CompletableFuture<?>> round = new ArrayList<>();
+                for (int s = 0; s < streams; s++) {
+                    round.add(store.append("ripe-" + s, versions[s] == 0 ? ExpectedVersion.NO_STREAM : ExpectedVersion.exactly(versions[s] - 1),
+                            List.of(EventData.of("t", new byte[200]))));
+                    versions[s]++;
+                }
+                round.forEach(java.util.concurrent.CompletableFuture::join);
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long passes = store.splitterStatus().windows() - passesBefore;
+            long appended = 0;
+            for (long v : versions) {
+                appended += v;
+            }
+            // 4 early passes a second and one tick, each rounded up, and one pass under way.
+            long most = (long) Math.ceil(seconds * 1000 / Splitter.MIN_EARLY_PASS_MILLIS) + (long) Math.ceil(seconds) + 2;
+            assertTrue(passes <= most, passes + " passes in " + seconds + " s (" + appended
+                    + " events of 200 B, " + streams + " streams): early passes come more often than every "
+                    + Splitter.MIN_EARLY_PASS_MILLIS + " ms");
+            assertTrue(passes >= 2 && store.splitterStatus().eventsSplit() > 0,
+                    "test precondition: streams ripened and moved while appending (" + passes + " passes)");
+            for (int s = 0; s < streams; s++) {
+                assertEquals(versions[s], store.readStream("ripe-" + s, 0, (int) versions[s] + 1, Direction.FORWARD)
+                        .events().size(), "ripe-" + s + " reads back whole");
+            }
+        }
+    }
+
     @Test
     void pastTheEventsBoundTheStreamsHoldingTheMostMoveFirstAndOnlyEnoughToGetUnder() throws Exception {
         // Nothing ripens on its own here (1 MiB, a minute): only the 100-event bound moves anything.
