@@ -48,18 +48,31 @@ public final class Splitter implements Runnable {
     private static final long IDLE_POLL_MILLIS = 100;
     private static final long ERROR_BACKOFF_MILLIS = 1_000;
     /**
-     * Log bytes one pass moves at most while the storage is calm: bounds each burst of work, and
-     * the memory it holds (about 800 KiB of positions at 256-byte events). Large enough that
-     * {@link #MIN_EARLY_PASS_MILLIS}, not this cap, sets how often a busy store syncs: a capped
-     * pass is followed by another at once.
+     * Log bytes one pass moves at most: bounds each burst of work, and the memory it holds
+     * (about 800 KiB of positions at 256-byte events). Large enough that
+     * {@link #MIN_EARLY_PASS_MILLIS}, not this cap, sets how often a busy store on a fast disk
+     * syncs: a capped pass is followed by another at once.
      */
     static final long PASS_BYTES = 32L << 20;
     /**
-     * The cap under I/O pressure, where passes run only past the lag bound and at a duty cycle:
-     * small bursts, so that a pass's sync holds the writer's forces on a busy card for a short
-     * while only (4 MiB is about 0.4 s at an SD card's 10 MB/s).
+     * The cap under I/O pressure, where passes run only past the lag bound and at a duty cycle,
+     * and the least a calm pass may move: small bursts, so that a pass's sync holds the writer's
+     * forces on a busy card for a short while only (4 MiB is about 0.4 s at an SD card's 10 MB/s).
      */
     static final long PRESSED_PASS_BYTES = 4L << 20;
+    /**
+     * A calm pass moves what this storage syncs in about this long (between
+     * {@link #PRESSED_PASS_BYTES} and {@link #PASS_BYTES}, from the syncs of the passes so far):
+     * a card's forces queue behind a pass's sync, so a card gets the small passes it always had,
+     * a fast disk the large ones that write less. The sync alone is timed: a pass's copy is CPU
+     * work (slow at the splitter's nice level on a busy CPU) that holds no device. Timing the
+     * whole pass here made passes smaller than the cap on this 2-CPU machine, and the socket at
+     * 8 x 32 lost 6-8% (three alternated pairs): more syncs, each a cache flush the writer's
+     * forces wait behind.
+     */
+    static final long CALM_PASS_MILLIS = 250;
+    /** Passes smaller than this are not measured: their sync's fixed cost would say "slow". */
+    private static final long MEASURED_PASS_BYTES = 1L << 20;
     /** One stream's share of a pass at most (one write). */
     private static final long GROUP_BYTES = 1L << 20;
     /** A pass starts early once about this many bytes are ripe by size... */
@@ -128,6 +141,8 @@ public final class Splitter implements Runnable {
     private long signalsAtLastPass;
     private boolean lastPassCapped;
     private double lastLagRatio;
+    /** How fast the recent passes of at least {@link #MEASURED_PASS_BYTES} synced (log bytes a second; 0: none yet). */
+    private double passBytesPerSecond;
 
     private record Rebuild(String stream, CompletableFuture<Void> done) {}
 
@@ -324,7 +339,7 @@ public final class Splitter implements Runnable {
                     } else if (!backlog) {
                         setState(SplitterState.RUNNING);
                     }
-                    pass(mode, PASS_BYTES);
+                    pass(mode, calmPassBytes());
                     lastFailure = null;
                     if (drainTo >= 0 && position >= drainTo) {
                         drainTo = -1;
@@ -456,6 +471,13 @@ public final class Splitter implements Runnable {
         }
     }
 
+    /** The most a calm pass moves now (see {@link #CALM_PASS_MILLIS}). */
+    long calmPassBytes() {
+        double rate = passBytesPerSecond;
+        return rate <= 0 ? PRESSED_PASS_BYTES
+                : Math.clamp((long) (rate * CALM_PASS_MILLIS / 1000), PRESSED_PASS_BYTES, PASS_BYTES);
+    }
+
     /** One stream's share of a pass: its versions {@code base..} at these log positions. */
     private record Move(String stream, long firstPosition, long base, long[] positions) {}
 
@@ -540,7 +562,17 @@ public final class Splitter implements Runnable {
         }
         // Durable in stream files first; only then are readers sent to the files and may the
         // checkpoint pass these events.
+        long syncStarted = System.nanoTime();
         files.syncAll();
+        long moved = 0;
+        for (long[] t : trims) {
+            moved += t[1];
+        }
+        if (moved >= MEASURED_PASS_BYTES) {
+            // The sync alone: it is what holds the device (the copy before it is CPU and page cache).
+            double rate = moved * 1e9 / Math.max(1, System.nanoTime() - syncStarted);
+            passBytesPerSecond = passBytesPerSecond <= 0 ? rate : 0.7 * passBytesPerSecond + 0.3 * rate;
+        }
         // Counted, and the checkpoint moved, before the trim: whoever sees the lag fall sees
         // these counted and the position moved (status, benchmarks).
         // Every event below the limit is now durable in its file, except those of streams not

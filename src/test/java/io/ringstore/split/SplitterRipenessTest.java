@@ -112,6 +112,66 @@ class SplitterRipenessTest {
         }
     }
 
+    /**
+     * On storage whose syncs are slow (a card), a calm catch-up moves its backlog in passes of
+     * about {@link Splitter#PRESSED_PASS_BYTES}, not in one pass as large as
+     * {@link Splitter#PASS_BYTES}: the writer's forces would queue behind that one sync.
+     * Failure model: each stream-file sync takes 400 ms more (the storage seam sleeps before
+     * the real syncfs); nothing fails or is cut. What could fail: a pass larger than the small
+     * cap (with a fixed 32 MiB cap the backlog moves in one), an event not read back.
+     */
+    @Test
+    void onSlowSyncsACalmCatchUpMovesItsBacklogInSmallPasses() throws Exception {
+        ControlledGauge gauge = new ControlledGauge();
+        StoreConfig config = StoreConfig.defaults(dir).withSegmentSize(8 << 20).withPressureGauge(gauge)
+                .withIo(new io.ringstore.log.ForwardingStorageIo() {
+                    @Override
+                    public void syncfs(Path path) throws java.io.IOException {
+                        try {
+                            Thread.sleep(400);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new java.io.IOException("interrupted in a slow sync", e);
+                        }
+                        super.syncfs(path);
+                    }
+                });
+        int streams = 100;
+        int rounds = 10;
+        int perAppend = 10;
+        try (RingStore store = RingStore.open(config)) {
+            gauge.high(); // held back: the backlog builds up
+            await(store, () -> store.splitterStatus().state() == SplitterState.PAUSED_FOR_PRESSURE, "the splitter to pause");
+            for (int r = 0; r < rounds; r++) {
+                List<java.util.concurrent.CompletableFuture<?>> round = new ArrayList<>();
+                for (int s = 0; s < streams; s++) {
+                    List<EventData> events = new ArrayList<>();
+                    for (int i = 0; i < perAppend; i++) {
+                        events.add(EventData.of("t", new byte[2000]));
+                    }
+                    round.add(store.append("backlog-" + s, r == 0 ? ExpectedVersion.NO_STREAM
+                            : ExpectedVersion.exactly((long) r * perAppend - 1), events));
+                }
+                round.forEach(java.util.concurrent.CompletableFuture::join);
+            }
+            long backlog = store.splitterStatus().lagBytes();
+            assertTrue(backlog > 3 * Splitter.PRESSED_PASS_BYTES, "test precondition: a backlog of several small passes, "
+                    + backlog + " bytes");
+            long passesBefore = store.splitterStatus().windows();
+            gauge.calm();
+            await(store, () -> store.splitterStatus().lagEvents() == 0, "the calm catch-up");
+            long passes = store.splitterStatus().windows() - passesBefore;
+            // A pass takes streams until it has planned its cap, so it may pass it by one stream's group.
+            long largest = Splitter.PRESSED_PASS_BYTES + (long) perAppend * rounds * 2100;
+            assertTrue(passes >= backlog / largest, passes + " passes moved " + backlog
+                    + " bytes on 400 ms syncs: a pass larger than " + largest + " bytes");
+            for (int s = 0; s < streams; s++) {
+                assertEquals(rounds * perAppend, store.readStream("backlog-" + s, 0, rounds * perAppend + 1,
+                        Direction.FORWARD).events().size(), "backlog-" + s + " reads back whole");
+            }
+        }
+    }
+
     @Test
     void pastTheEventsBoundTheStreamsHoldingTheMostMoveFirstAndOnlyEnoughToGetUnder() throws Exception {
         // Nothing ripens on its own here (1 MiB, a minute): only the 100-event bound moves anything.
