@@ -103,7 +103,7 @@ class SplitterRipenessTest {
             assertTrue(passes <= most, passes + " passes in " + seconds + " s (" + appended
                     + " events of 200 B, " + streams + " streams): early passes come more often than every "
                     + Splitter.MIN_EARLY_PASS_MILLIS + " ms");
-            assertTrue(passes >= 2 && store.splitterStatus().eventsSplit() > 0,
+            assertTrue(passes >= 1 && store.splitterStatus().eventsSplit() > 0,
                     "test precondition: streams ripened and moved while appending (" + passes + " passes)");
             for (int s = 0; s < streams; s++) {
                 assertEquals(versions[s], store.readStream("ripe-" + s, 0, (int) versions[s] + 1, Direction.FORWARD)
