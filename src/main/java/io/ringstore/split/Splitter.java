@@ -478,6 +478,17 @@ public final class Splitter implements Runnable {
                 : Math.clamp((long) (rate * CALM_PASS_MILLIS / 1000), PRESSED_PASS_BYTES, PASS_BYTES);
     }
 
+    /**
+     * Folds one pass's sync into {@link #passBytesPerSecond}. The sync alone is timed: it is what
+     * holds the device (the copy before it is CPU and page cache).
+     */
+    private void learnSyncRate(long bytes, long syncNanos) {
+        if (bytes >= MEASURED_PASS_BYTES) {
+            double rate = bytes * 1e9 / Math.max(1, syncNanos);
+            passBytesPerSecond = passBytesPerSecond <= 0 ? rate : 0.7 * passBytesPerSecond + 0.3 * rate;
+        }
+    }
+
     /** One stream's share of a pass: its versions {@code base..} at these log positions. */
     private record Move(String stream, long firstPosition, long base, long[] positions) {}
 
@@ -543,10 +554,12 @@ public final class Splitter implements Runnable {
             plannedEvents += snap.positions().length;
         }
         long events = 0;
-        List<long[]> trims = new ArrayList<>(moves.size()); // {last version, bytes}
+        long movedBytes = 0;
+        List<long[]> trims = new ArrayList<>(moves.size()); // {last version, bytes, events}
         for (Move m : moves) {
             long[] moved = copyToFile(m);
             trims.add(moved);
+            movedBytes += moved[1];
             events += moved[2];
             capped |= moved[2] < m.positions().length;
         }
@@ -562,17 +575,15 @@ public final class Splitter implements Runnable {
         }
         // Durable in stream files first; only then are readers sent to the files and may the
         // checkpoint pass these events.
+        // Crash window: before this sync returns, every group of this pass (up to the calm cap,
+        // 32 MiB of log on a fast disk) may be on disk whole, in part or not at all, in any
+        // order; nothing durable refers to them yet (the checkpoint is the last pass's), so after
+        // a restart the next touch of each file cuts it back to its sound part (checkTail) and
+        // these events are split again from the log. After it they are durable, and the
+        // checkpoint may pass them.
         long syncStarted = System.nanoTime();
         files.syncAll();
-        long moved = 0;
-        for (long[] t : trims) {
-            moved += t[1];
-        }
-        if (moved >= MEASURED_PASS_BYTES) {
-            // The sync alone: it is what holds the device (the copy before it is CPU and page cache).
-            double rate = moved * 1e9 / Math.max(1, System.nanoTime() - syncStarted);
-            passBytesPerSecond = passBytesPerSecond <= 0 ? rate : 0.7 * passBytesPerSecond + 0.3 * rate;
-        }
+        learnSyncRate(movedBytes, System.nanoTime() - syncStarted);
         // Counted, and the checkpoint moved, before the trim: whoever sees the lag fall sees
         // these counted and the position moved (status, benchmarks).
         // Every event below the limit is now durable in its file, except those of streams not
@@ -592,8 +603,8 @@ public final class Splitter implements Runnable {
         eventsSplit += events; // after the checkpoint: a pass that failed there is redone, not counted twice
         for (int i = 0; i < moves.size(); i++) {
             tail.trimThrough(moves.get(i).stream(), trims.get(i)[0], trims.get(i)[1]);
-            bytesMoved += trims.get(i)[1];
         }
+        bytesMoved += movedBytes;
         log.releaseBefore(position);
         reclaim();
     }

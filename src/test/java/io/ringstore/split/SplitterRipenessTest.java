@@ -6,15 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ringstore.log.ForwardingStorageIo;
 import io.ringstore.read.Direction;
 import io.ringstore.store.RingStore;
 import io.ringstore.store.StoreConfig;
 import io.ringstore.writer.EventData;
 import io.ringstore.writer.ExpectedVersion;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,13 +87,13 @@ class SplitterRipenessTest {
             long start = System.nanoTime();
             long stop = start + 2_000_000_000L;
             while (System.nanoTime() < stop) {
-                List<java.util.concurrent.CompletableFuture<?>> round = new ArrayList<>();
+                List<CompletableFuture<?>> round = new ArrayList<>();
                 for (int s = 0; s < streams; s++) {
                     round.add(store.append("ripe-" + s, versions[s] == 0 ? ExpectedVersion.NO_STREAM : ExpectedVersion.exactly(versions[s] - 1),
                             List.of(EventData.of("t", new byte[200]))));
                     versions[s]++;
                 }
-                round.forEach(java.util.concurrent.CompletableFuture::join);
+                round.forEach(CompletableFuture::join);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             long passes = store.splitterStatus().windows() - passesBefore;
@@ -124,14 +127,14 @@ class SplitterRipenessTest {
     void onSlowSyncsACalmCatchUpMovesItsBacklogInSmallPasses() throws Exception {
         ControlledGauge gauge = new ControlledGauge();
         StoreConfig config = StoreConfig.defaults(dir).withSegmentSize(8 << 20).withPressureGauge(gauge)
-                .withIo(new io.ringstore.log.ForwardingStorageIo() {
+                .withIo(new ForwardingStorageIo() {
                     @Override
-                    public void syncfs(Path path) throws java.io.IOException {
+                    public void syncfs(Path path) throws IOException {
                         try {
                             Thread.sleep(400);
                         } catch (InterruptedException e) {
                             Thread.currentThread().interrupt();
-                            throw new java.io.IOException("interrupted in a slow sync", e);
+                            throw new IOException("interrupted in a slow sync", e);
                         }
                         super.syncfs(path);
                     }
@@ -143,7 +146,7 @@ class SplitterRipenessTest {
             gauge.high(); // held back: the backlog builds up
             await(store, () -> store.splitterStatus().state() == SplitterState.PAUSED_FOR_PRESSURE, "the splitter to pause");
             for (int r = 0; r < rounds; r++) {
-                List<java.util.concurrent.CompletableFuture<?>> round = new ArrayList<>();
+                List<CompletableFuture<?>> round = new ArrayList<>();
                 for (int s = 0; s < streams; s++) {
                     List<EventData> events = new ArrayList<>();
                     for (int i = 0; i < perAppend; i++) {
@@ -152,7 +155,7 @@ class SplitterRipenessTest {
                     round.add(store.append("backlog-" + s, r == 0 ? ExpectedVersion.NO_STREAM
                             : ExpectedVersion.exactly((long) r * perAppend - 1), events));
                 }
-                round.forEach(java.util.concurrent.CompletableFuture::join);
+                round.forEach(CompletableFuture::join);
             }
             long backlog = store.splitterStatus().lagBytes();
             assertTrue(backlog > 3 * Splitter.PRESSED_PASS_BYTES, "test precondition: a backlog of several small passes, "
