@@ -110,9 +110,9 @@ final class PlainFileLog extends QueuedBatchTarget {
         buffer.position(end);
     }
 
-    /** One positional write of the framed batch, one fdatasync, then the acknowledgements. */
+    /** One positional write of the framed batch, one fdatasync (the caller acknowledges). */
     @Override
-    int writeBatch(List<Request> batch) throws IOException {
+    List<Request> writeBatch(List<Request> batch) throws IOException {
         buffer.clear();
         for (Request r : batch) {
             frame(buffer, crc, sequence++, r.stream(), r.payload(), bodyLength);
@@ -126,8 +126,7 @@ final class PlainFileLog extends QueuedBatchTarget {
         long start = System.nanoTime();
         channel.force(false);
         recordForce((System.nanoTime() - start) / 1_000);
-        batch.forEach(r -> r.done().complete(null));
-        return batch.size();
+        return batch;
     }
 
     @Override

@@ -86,9 +86,9 @@ final class SqliteTarget extends QueuedBatchTarget implements StreamSource {
         return version;
     }
 
-    /** One transaction: insert each append, commit once (the WAL fsync), then acknowledge. */
+    /** One transaction: insert each append, commit once (the WAL fsync); the caller acknowledges. */
     @Override
-    int writeBatch(List<Request> batch) throws IOException {
+    List<Request> writeBatch(List<Request> batch) throws IOException {
         List<Request> inserted = new ArrayList<>(batch.size());
         try {
             for (Request r : batch) {
@@ -120,8 +120,7 @@ final class SqliteTarget extends QueuedBatchTarget implements StreamSource {
             }
             throw new IOException("SQLite batch failed: " + e, e);
         }
-        inserted.forEach(r -> r.done().complete(null));
-        return inserted.size();
+        return inserted;
     }
 
     /** Not known: SQLite's pages, WAL frames and index entries are what the device bytes show. */
