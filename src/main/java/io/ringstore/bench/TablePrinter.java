@@ -25,7 +25,9 @@ final class TablePrinter {
         if (env.piProfile() != null) {
             out.println("Pi profile: " + env.piProfile() + " (this JVM and the daemon's)");
         }
-        out.println("SQLite: " + env.sqlite());
+        if (env.sqlite() != null) { // null when no SQLite row ran
+            out.println("SQLite: " + env.sqlite());
+        }
         if (o.sdCard() != null) {
             out.println("SD-card imitation: " + o.sdCard() + " (IOPS:bytes/s write throttle, cgroup v1 blkio) on the "
                     + "socket daemon and each two-board primary; standbys unthrottled");

@@ -28,6 +28,19 @@ class DeviceWriteCounterTest {
     }
 
     @Test
+    void namesTheFileSystemAndWhetherExt4KeepsAJournal(@org.junit.jupiter.api.io.TempDir Path jbd2) throws Exception {
+        assertEquals("ext4 without a journal", DeviceWriteCounter.fileSystem("ext4", "vda", jbd2));
+        Files.createDirectory(jbd2.resolve("loop0-8"));
+        assertEquals("ext4 without a journal", DeviceWriteCounter.fileSystem("ext4", "vda", jbd2));
+        assertEquals("ext4 with a journal", DeviceWriteCounter.fileSystem("ext4", "loop0", jbd2));
+        Files.createDirectory(jbd2.resolve("mmcblk0p2-8"));
+        assertEquals("ext4 with a journal", DeviceWriteCounter.fileSystem("ext4", "mmcblk0p2", jbd2));
+        assertEquals("ext4 without a journal", DeviceWriteCounter.fileSystem("ext4", "mmcblk0", jbd2));
+        assertEquals("xfs", DeviceWriteCounter.fileSystem("xfs", "loop0", jbd2));
+        assertEquals("ext4 without a journal", DeviceWriteCounter.fileSystem("ext4", "vda", jbd2.resolve("absent")));
+    }
+
+    @Test
     void folderWithoutBlockDeviceSaysWhy() {
         Path shm = Path.of("/dev/shm");
         assumeTrue(Files.isDirectory(shm), "no /dev/shm here");
