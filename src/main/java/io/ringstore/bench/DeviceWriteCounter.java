@@ -103,7 +103,7 @@ final class DeviceWriteCounter {
      * The file system on device {@code deviceName}, and for ext4 whether it keeps a journal (its
      * jbd2 journal shows as {@code <jbd2Dir>/<device>-<inode>}). Printed with the device because
      * it changes what a force costs: without a journal, {@code fdatasync} also writes the inode
-     * whenever its mtime moved (about a third of the forces in the socket 8x32 row here); a Pi's
+     * whenever its mtime moved (about one force in five in the socket 8x32 row here); a Pi's
      * ext4 keeps a journal, where a timestamp alone holds up no {@code fdatasync}.
      */
     static String fileSystem(String fsType, String deviceName, Path jbd2Dir) {
