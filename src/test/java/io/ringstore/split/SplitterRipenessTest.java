@@ -69,8 +69,8 @@ class SplitterRipenessTest {
     /**
      * Streams ripening all the time (4 KiB windows, 512 streams appended to as fast as the writer
      * takes them: a MiB ripens many times a second) start a pass early at most every
-     * {@link Splitter#MIN_EARLY_PASS_MILLIS}, plus
-     * the once-a-second tick: each pass ends in a sync, and fewer, larger passes write less. With
+     * {@link Splitter#MIN_EARLY_PASS_MILLIS}, plus the once-a-second tick: each pass ends in a
+     * sync, and fewer, larger passes write less. With
      * a pass for every MiB that ripened (the old rule) this machine ran several times as many.
      * Failure model: none injected; what could fail is the pass count (too many) or an event
      * not read back.
